@@ -1,0 +1,430 @@
+"""Read a block layer from disk, map its columns, validate it and bring it into a metric CRS.
+
+Supported: GeoJSON, GeoPackage (``layer=``), Shapefile (``.shp`` or a ``.zip`` holding one; the
+DBF encoding from ``.cpg``, ``encoding=``, or detected when GBK text was read as Latin-1),
+GeoParquet, and CSV with a WKT column.  ``load_blocks`` returns a :class:`BlockLayer` whose
+``blocks`` frame has canonical columns (``households``, ``population``, ``community``,
+``subdistrict``, ``name``), is indexed by the block id as text and lies in a local UTM CRS, so
+distances and areas are in metres; the source CRS is kept for export.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from .errors import InputError, RedistrictWarning
+from .validate import (
+    ERROR,
+    REPAIRED,
+    WARNING,
+    Finding,
+    check_coordinates,
+    check_duplicate_ids,
+    check_geometry_type,
+    check_missing_geometry,
+    check_overlaps,
+    errors,
+    format_ids,
+    is_mojibake,
+    parse_households,
+    parse_population,
+    repair_invalid_geometry,
+)
+
+#: Column names tried, in order and case-insensitively, when a column is not named explicitly.
+COLUMN_CANDIDATES: dict[str, tuple[str, ...]] = {
+    "block_id": ("block_id", "blockid", "id", "block", "code", "fid_block", "小区编号", "编号", "代码"),
+    "households": ("households", "household", "hh", "hhs", "num_households", "n_households", "户数", "住户数", "总户数", "户"),
+    "population": ("population", "pop", "totpop", "persons", "人口", "人口数", "总人口", "常住人口", "人数"),
+    "community": ("community", "社区", "社区名称", "所属社区", "居委会"),
+    "subdistrict": ("subdistrict", "street", "街道", "街道名称", "所属街道", "街道办"),
+    "name": ("name", "block_name", "名称", "小区名称", "小区"),
+}
+WKT_CANDIDATES = ("wkt", "geometry", "geom", "the_geom", "shape", "geom_wkt")
+
+_VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".gml", ".kml"}
+_PARQUET_SUFFIXES = {".parquet", ".geoparquet"}
+_CSV_SUFFIXES = {".csv", ".txt", ".tsv"}
+
+
+@dataclass
+class BlockLayer:
+    """A validated block layer: canonical columns, metric CRS, and what validation found."""
+
+    blocks: gpd.GeoDataFrame
+    source_crs: CRS
+    source: str | None = None
+    columns: dict[str, str | None] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def total_households(self) -> int:
+        return int(self.blocks["households"].sum())
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __repr__(self) -> str:
+        return (
+            f"<BlockLayer {len(self.blocks):,} blocks, {self.total_households:,} households, "
+            f"{self.blocks.crs.to_string() if self.blocks.crs else 'no CRS'}>"
+        )
+
+    def to_wgs84(self) -> gpd.GeoDataFrame:
+        """The blocks in WGS84 lon/lat, for maps and GeoJSON."""
+        return self.blocks.to_crs("EPSG:4326")
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def read_layer(
+    path: str | os.PathLike,
+    *,
+    layer: str | None = None,
+    encoding: str | None = None,
+    wkt_column: str | None = None,
+) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """Read any supported vector file into a GeoDataFrame, with clear errors for unreadable files."""
+    path = Path(path)
+    where = str(path)
+    if not path.exists():
+        raise InputError(f"{where}: no such file.", path=where)
+    if path.is_dir():
+        raise InputError(f"{where}: is a folder, not a block layer file.", path=where)
+    if path.stat().st_size == 0:
+        raise InputError(f"{where}: the file is empty.", path=where)
+    suffix = path.suffix.lower()
+    findings: list[Finding] = []
+    if suffix in _CSV_SUFFIXES:
+        return _read_csv(path, encoding=encoding, wkt_column=wkt_column), findings
+    if suffix in _PARQUET_SUFFIXES:
+        try:
+            return gpd.read_parquet(path), findings
+        except Exception as exc:  # pyarrow raises many types; all mean "not a GeoParquet file"
+            raise InputError(f"{where}: cannot be read as GeoParquet ({exc}).", path=where) from exc
+    if suffix not in _VECTOR_SUFFIXES:
+        raise InputError(
+            f"{where}: unknown file type '{suffix}'. Use GeoJSON, GeoPackage (.gpkg), Shapefile "
+            "(.shp or .zip), GeoParquet (.parquet) or CSV with a WKT column.",
+            path=where,
+        )
+    if suffix == ".zip":
+        _check_zipped_shapefile(path)
+    if suffix == ".gpkg":
+        layer = _choose_layer(path, layer)
+    gdf = _read_vector(path, layer=layer, encoding=encoding)
+    if suffix in {".shp", ".zip"} and encoding is None and not _has_cpg(path):
+        gdf, findings = _fix_dbf_encoding(path, gdf, layer)
+    return gdf, findings
+
+
+def _read_vector(path: Path, *, layer: str | None, encoding: str | None) -> gpd.GeoDataFrame:
+    kwargs = {}
+    if layer is not None:
+        kwargs["layer"] = layer
+    if encoding is not None:
+        kwargs["encoding"] = encoding
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return gpd.read_file(path, engine="pyogrio", **kwargs)
+    except Exception as exc:  # pyogrio's DataSourceError and friends
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"{path}: cannot be read as a geospatial file ({message}). Check that the file is "
+            "complete (not truncated) and of the type its extension says.",
+            path=str(path),
+        ) from exc
+
+
+def _choose_layer(path: Path, layer: str | None) -> str | None:
+    import pyogrio
+
+    try:
+        names = [str(row[0]) for row in pyogrio.list_layers(path)]
+    except Exception as exc:
+        raise InputError(f"{path}: cannot be read as a GeoPackage ({exc}).", path=str(path)) from exc
+    if layer is None:
+        if len(names) > 1:
+            raise InputError(
+                f"{path}: the GeoPackage holds {len(names)} layers ({', '.join(names)}); "
+                "choose one with --layer.",
+                path=str(path),
+            )
+        return names[0] if names else None
+    if layer not in names:
+        raise InputError(
+            f"{path}: no layer '{layer}'; the layers are: {', '.join(names)}.", path=str(path)
+        )
+    return layer
+
+
+def _check_zipped_shapefile(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [m.lower() for m in archive.namelist()]
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"{path}: not a valid ZIP archive.", path=str(path)) from exc
+    shps = [m for m in members if m.endswith(".shp")]
+    if not shps:
+        raise InputError(f"{path}: the ZIP archive holds no .shp file.", path=str(path))
+    for shp in shps:
+        stem = shp[: -len(".shp")]
+        for needed in (".dbf", ".shx"):
+            if stem + needed not in members:
+                raise InputError(
+                    f"{path}: the ZIP archive holds {shp} but not {stem}{needed}; a Shapefile "
+                    "needs its .shp, .shx and .dbf (and ideally .prj and .cpg) together.",
+                    path=str(path),
+                )
+
+
+def _has_cpg(path: Path) -> bool:
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as archive:
+            return any(m.lower().endswith(".cpg") for m in archive.namelist())
+    return any(path.with_suffix(s).exists() for s in (".cpg", ".CPG"))
+
+
+def _fix_dbf_encoding(path: Path, gdf: gpd.GeoDataFrame, layer: str | None):
+    """A DBF without ``.cpg`` is read as Latin-1 by GDAL; Chinese DBFs are usually GBK."""
+    text_cols = [c for c in gdf.columns if gdf[c].dtype == object and c != gdf.geometry.name]
+    sample = [v for c in text_cols for v in gdf[c].dropna().astype(str).head(50)]
+    sample += [str(c) for c in gdf.columns]
+    if not any(is_mojibake(v) for v in sample):
+        return gdf, []
+    gdf = _read_vector(path, layer=layer, encoding="gbk")
+    return gdf, [
+        Finding(
+            "dbf_encoding",
+            WARNING,
+            f"{path.name} has no .cpg file and its text is not valid as Latin-1 Chinese; it was "
+            "read as GBK. Pass --encoding to choose another, or add a .cpg file.",
+        )
+    ]
+
+
+def _read_csv(path: Path, *, encoding: str | None, wkt_column: str | None) -> gpd.GeoDataFrame:
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        frame = pd.read_csv(path, encoding=encoding or "utf-8-sig", sep=sep, dtype=str, keep_default_na=False, na_values=[""])
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not valid {encoding or 'UTF-8'} text; pass --encoding (e.g. gbk).", path=str(path)) from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{path}: cannot be read as CSV ({exc}).", path=str(path)) from exc
+    column = wkt_column or _detect(frame.columns, WKT_CANDIDATES)
+    if column is None or column not in frame.columns:
+        raise InputError(
+            f"{path}: no WKT geometry column found (looked for {', '.join(WKT_CANDIDATES)}); the "
+            f"columns are: {', '.join(map(str, frame.columns))}. Name it with --wkt-column.",
+            path=str(path),
+        )
+    geoms = shapely.from_wkt(frame[column].fillna("").to_numpy(), on_invalid="ignore")
+    unparsable = frame[column].notna() & pd.Series(shapely.is_missing(geoms), index=frame.index)
+    if unparsable.any():
+        rows = [int(r) + 2 for r in frame.index[unparsable]]  # +2: header line and 1-based
+        raise InputError(
+            f"{path}: column '{column}' holds text that is not WKT on line(s) {format_ids(rows)}.",
+            path=str(path),
+        )
+    return gpd.GeoDataFrame(frame.drop(columns=[column]), geometry=geoms, crs=None)
+
+
+def _detect(columns, candidates) -> str | None:
+    by_lower = {str(c).strip().lower(): c for c in columns}
+    for name in candidates:
+        if name.lower() in by_lower:
+            return by_lower[name.lower()]
+    return None
+
+
+def resolve_columns(columns, explicit: dict[str, str | None], where: str) -> dict[str, str | None]:
+    """Map canonical names to the layer's columns: explicit names first, then auto-detection."""
+    resolved: dict[str, str | None] = {}
+    available = ", ".join(map(str, columns))
+    for key, candidates in COLUMN_CANDIDATES.items():
+        name = explicit.get(key)
+        if name is not None:
+            if name not in columns:
+                raise InputError(f"{where}: no column '{name}' (given for {key}); the columns are: {available}.", path=where)
+            resolved[key] = name
+        else:
+            resolved[key] = _detect(columns, candidates)
+    if resolved["households"] is None:
+        raise InputError(
+            f"{where}: no household column found (looked for {', '.join(COLUMN_CANDIDATES['households'])}); "
+            f"the columns are: {available}. Name it with --households COLUMN.",
+            path=where,
+        )
+    return resolved
+
+
+# --- from a GeoDataFrame to a validated BlockLayer ----------------------------------------------
+
+
+def from_geodataframe(
+    gdf: gpd.GeoDataFrame,
+    *,
+    id_col: str | None = None,
+    households_col: str | None = None,
+    population_col: str | None = None,
+    community_col: str | None = None,
+    subdistrict_col: str | None = None,
+    name_col: str | None = None,
+    crs: str | CRS | None = None,
+    source: str | None = None,
+    findings: list[Finding] | None = None,
+    overlap_tolerance_m2: float = 1.0,
+) -> BlockLayer:
+    """Validate a block GeoDataFrame and return it as a :class:`BlockLayer` in a metric CRS.
+
+    Raises :class:`InputError` listing every error found (with block ids); warnings and repairs
+    are kept on ``BlockLayer.findings``.  The input frame is not modified.
+    """
+    where = source or "<GeoDataFrame>"
+    findings = list(findings or [])
+    if len(gdf) == 0:
+        raise InputError(f"{where}: the layer has no features.", path=source)
+    gdf = gdf.copy()
+    if crs is not None:
+        try:
+            crs = CRS.from_user_input(crs)
+        except CRSError as exc:
+            raise InputError(f"Unknown CRS '{crs}' ({exc}). Use e.g. EPSG:4326 or EPSG:4490.") from exc
+        if gdf.crs is not None and not CRS.from_user_input(gdf.crs).equals(crs):
+            findings.append(Finding("crs_overridden", WARNING, f"The file declares {gdf.crs.to_string()}; it was replaced by {crs.to_string()} as you asked."))
+        gdf = gdf.set_crs(crs, allow_override=True)
+    if gdf.crs is None:
+        raise InputError(
+            f"{where}: the layer has no coordinate reference system. State it with --crs "
+            "(EPSG:4326 for GPS lon/lat, EPSG:4490 for CGCS2000 lon/lat).",
+            path=source,
+        )
+    explicit = {
+        "block_id": id_col,
+        "households": households_col,
+        "population": population_col,
+        "community": community_col,
+        "subdistrict": subdistrict_col,
+        "name": name_col,
+    }
+    columns = resolve_columns(list(gdf.columns), explicit, where)
+
+    if columns["block_id"] is not None:
+        raw_ids = gdf[columns["block_id"]]
+        findings += check_duplicate_ids(raw_ids)
+        ids = raw_ids.astype(str).str.strip()
+    else:
+        ids = pd.Series([str(i + 1) for i in range(len(gdf))], index=gdf.index)
+        findings.append(Finding("generated_ids", WARNING, f"No id column found; blocks are numbered by row (1..{len(gdf)}). Name the id column with --id to keep your own ids."))
+    gdf.index = pd.Index(ids.to_numpy(), name="block_id")
+
+    households, found = parse_households(gdf[columns["households"]], gdf.index, columns["households"])
+    findings += found
+    out = gpd.GeoDataFrame({"households": households.to_numpy()}, index=gdf.index, geometry=gdf.geometry.values, crs=gdf.crs)
+    if columns["population"] is not None:
+        population, found = parse_population(gdf[columns["population"]], gdf.index, columns["population"])
+        findings += found
+        out["population"] = population.to_numpy()
+    else:
+        out["population"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    for key in ("community", "subdistrict", "name"):
+        col = columns[key]
+        out[key] = gdf[col].astype("string").str.strip().to_numpy() if col is not None else pd.array([pd.NA] * len(out), dtype="string")
+    for col in gdf.columns:  # keep the user's other attributes for maps and exports
+        if col not in columns.values() and col != gdf.geometry.name and col not in out.columns:
+            out[col] = gdf[col].to_numpy()
+
+    findings += check_missing_geometry(out)
+    findings += check_geometry_type(out)
+    out, found = repair_invalid_geometry(out)
+    findings += found
+    findings += check_coordinates(out)
+    _raise_on_errors(findings, where)
+
+    metric = out.to_crs(out.estimate_utm_crs()) if not out.crs.is_projected else out
+    findings += check_overlaps(metric, tolerance_m2=overlap_tolerance_m2)
+    return BlockLayer(blocks=metric, source_crs=CRS.from_user_input(gdf.crs), source=source, columns=columns, findings=findings)
+
+
+def _raise_on_errors(findings: list[Finding], where: str) -> None:
+    bad = errors(findings)
+    if not bad:
+        return
+    ids = [i for f in bad for i in f.block_ids]
+    lines = "\n".join(f"  - {f.message}" for f in bad)
+    err = InputError(f"{where}: the block layer cannot be used as it is:\n{lines}", ids=ids, path=where)
+    err.findings = findings
+    raise err
+
+
+def load_blocks(
+    path: str | os.PathLike,
+    *,
+    layer: str | None = None,
+    encoding: str | None = None,
+    crs: str | CRS | None = None,
+    wkt_column: str | None = None,
+    id_col: str | None = None,
+    households_col: str | None = None,
+    population_col: str | None = None,
+    community_col: str | None = None,
+    subdistrict_col: str | None = None,
+    name_col: str | None = None,
+) -> BlockLayer:
+    """Read, map and validate a block layer file (see the module docstring for formats)."""
+    gdf, findings = read_layer(path, layer=layer, encoding=encoding, wkt_column=wkt_column)
+    layer_obj = from_geodataframe(
+        gdf,
+        id_col=id_col,
+        households_col=households_col,
+        population_col=population_col,
+        community_col=community_col,
+        subdistrict_col=subdistrict_col,
+        name_col=name_col,
+        crs=crs,
+        source=str(path),
+        findings=findings,
+    )
+    for finding in layer_obj.findings:
+        if finding.severity in (WARNING, REPAIRED):
+            warnings.warn(finding.message, RedistrictWarning, stacklevel=2)
+    return layer_obj
+
+
+def read_points(path: str | os.PathLike, *, layer: str | None = None, encoding: str | None = None, crs: str | None = None) -> gpd.GeoDataFrame:
+    """Read a point layer (office sites) with the same file support and CRS rules as blocks."""
+    gdf, _ = read_layer(path, layer=layer, encoding=encoding)
+    if crs is not None:
+        gdf = gdf.set_crs(crs, allow_override=True)
+    if gdf.crs is None:
+        raise InputError(f"{path}: the layer has no coordinate reference system; state it with --crs.", path=str(path))
+    types = set(gdf.geom_type.dropna())
+    if not types <= {"Point", "MultiPoint"}:
+        raise InputError(f"{path}: expected points (office sites), found {', '.join(sorted(types))}.", path=str(path))
+    return gdf
+
+
+def read_lines_or_polygons(path: str | os.PathLike, *, layer: str | None = None, encoding: str | None = None) -> gpd.GeoDataFrame:
+    """Read a barrier layer (rivers, railways, arterials): lines or polygons with a CRS."""
+    gdf, _ = read_layer(path, layer=layer, encoding=encoding)
+    if gdf.crs is None:
+        raise InputError(f"{path}: the barrier layer has no coordinate reference system.", path=str(path))
+    gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    if gdf.geom_type.isin(["Point", "MultiPoint"]).any():
+        raise InputError(f"{path}: a barrier layer must hold lines or polygons, not points.", path=str(path))
+    return gdf
+
+
+__all__ = ["BlockLayer", "read_layer", "load_blocks", "from_geodataframe", "read_points", "read_lines_or_polygons", "COLUMN_CANDIDATES", "ERROR", "WARNING", "REPAIRED"]

@@ -1,0 +1,321 @@
+"""Findings on a loaded block layer: what is wrong, which blocks, and whether it was repaired.
+
+Every check is a small function that takes the raw layer and returns findings; ``validate_blocks``
+runs them all and reports everything at once (collect, then report), so a user fixes a file in one
+pass instead of one error per run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import MultiPolygon, Polygon
+
+ERROR = "error"
+WARNING = "warning"
+REPAIRED = "repaired"
+
+#: How many ids a message lists before it says "and N more".
+_SHOWN_IDS = 8
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found in the input: its kind, severity, the blocks involved and a message."""
+
+    kind: str
+    severity: str
+    message: str
+    block_ids: tuple = field(default_factory=tuple)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["block_ids"] = [str(b) for b in self.block_ids]
+        return data
+
+    def __str__(self) -> str:
+        return f"[{self.severity}] {self.message}"
+
+
+def format_ids(ids, limit: int = _SHOWN_IDS) -> str:
+    """``a, b, c and 12 more`` — short enough for one line of a message."""
+    ids = [str(i) for i in ids]
+    if len(ids) <= limit:
+        return ", ".join(ids)
+    return ", ".join(ids[:limit]) + f" and {len(ids) - limit} more"
+
+
+def errors(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == ERROR]
+
+
+# --- geometry -----------------------------------------------------------------------------------
+
+
+def check_missing_geometry(gdf: gpd.GeoDataFrame) -> list[Finding]:
+    """Blocks without a geometry, or with an empty one, cannot be placed on the map or graph."""
+    geoms = gdf.geometry.values
+    bad = gdf.index[shapely.is_missing(geoms) | shapely.is_empty(geoms)]
+    if len(bad) == 0:
+        return []
+    return [
+        Finding(
+            "missing_geometry",
+            ERROR,
+            f"{len(bad)} block(s) have no geometry or an empty one: {format_ids(bad)}. "
+            "Draw their polygons or remove the rows.",
+            tuple(bad),
+        )
+    ]
+
+
+def check_geometry_type(gdf: gpd.GeoDataFrame) -> list[Finding]:
+    """Blocks must be areas (Polygon/MultiPolygon); points and lines are not residential blocks."""
+    geoms = gdf.geometry
+    present = ~(shapely.is_missing(geoms.values) | shapely.is_empty(geoms.values))
+    types = geoms.geom_type
+    bad = gdf.index[present & ~types.isin(["Polygon", "MultiPolygon"])]
+    if len(bad) == 0:
+        return []
+    kinds = ", ".join(sorted(set(types.loc[bad])))
+    return [
+        Finding(
+            "non_polygon_geometry",
+            ERROR,
+            f"{len(bad)} block(s) are not polygons ({kinds}): {format_ids(bad)}. "
+            "A block layer needs Polygon or MultiPolygon geometry; "
+            "if these are block centroids, load the polygon layer instead.",
+            tuple(bad),
+        )
+    ]
+
+
+def repair_invalid_geometry(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[Finding]]:
+    """Repair self-intersecting or otherwise invalid polygons with ``make_valid`` and say so.
+
+    Only the polygonal part of a repaired geometry is kept (a bow-tie becomes two triangles, a
+    stray line left by the repair is dropped).  A block whose repair leaves no area is an error.
+    """
+    geoms = gdf.geometry.values
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    polygonal = np.isin(shapely.get_type_id(geoms), [3, 6])
+    invalid = present & polygonal & ~shapely.is_valid(geoms)
+    if not invalid.any():
+        return gdf, []
+    gdf = gdf.copy()
+    repaired_ids, failed_ids = [], []
+    for pos in np.flatnonzero(invalid):
+        fixed = _polygonal_part(shapely.make_valid(geoms[pos]))
+        block_id = gdf.index[pos]
+        if fixed is None or fixed.area <= 0:
+            failed_ids.append(block_id)
+        else:
+            gdf.iloc[pos, gdf.columns.get_loc(gdf.geometry.name)] = fixed
+            repaired_ids.append(block_id)
+    findings = []
+    if repaired_ids:
+        findings.append(
+            Finding(
+                "invalid_geometry",
+                REPAIRED,
+                f"{len(repaired_ids)} invalid polygon(s) (e.g. self-intersections) were repaired "
+                f"with make_valid: {format_ids(repaired_ids)}. Check them on the map.",
+                tuple(repaired_ids),
+            )
+        )
+    if failed_ids:
+        findings.append(
+            Finding(
+                "invalid_geometry",
+                ERROR,
+                f"{len(failed_ids)} invalid polygon(s) have no area left after repair: "
+                f"{format_ids(failed_ids)}. Redraw them.",
+                tuple(failed_ids),
+            )
+        )
+    return gdf, findings
+
+
+def _polygonal_part(geom):
+    if geom is None or geom.is_empty:
+        return None
+    if isinstance(geom, Polygon | MultiPolygon):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon | MultiPolygon)]
+    if not parts:
+        return None
+    return shapely.union_all(parts)
+
+
+def check_coordinates(gdf: gpd.GeoDataFrame) -> list[Finding]:
+    """In a geographic CRS, coordinates must be lon/lat: catch projected data and swapped axes."""
+    if gdf.crs is None or not gdf.crs.is_geographic:
+        return []
+    geoms = gdf.geometry.values
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not present.any():
+        return []
+    bounds = shapely.bounds(geoms[present])
+    minx, miny = bounds[:, 0].min(), bounds[:, 1].min()
+    maxx, maxy = bounds[:, 2].max(), bounds[:, 3].max()
+    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+        if abs(minx) <= 90 and abs(maxx) <= 90 and abs(miny) <= 180 and abs(maxy) <= 180:
+            hint = "the x and y axes look swapped (latitude first); swap them and reload"
+        else:
+            hint = (
+                "they look like projected metres; give the real CRS with --crs "
+                "(e.g. EPSG:4547 for CGCS2000 / 3-degree Gauss-Kruger CM 117E)"
+            )
+        return [
+            Finding(
+                "coordinates_not_lonlat",
+                ERROR,
+                f"The layer declares a geographic CRS ({gdf.crs.to_string()}) but its coordinates "
+                f"span x {minx:.1f}..{maxx:.1f}, y {miny:.1f}..{maxy:.1f}, which cannot be "
+                f"longitude/latitude: {hint}.",
+            )
+        ]
+    # Both axes in range, but China lies at lon 73..136, lat 3..54: latitude-first data shows
+    # up as "longitude" 3..54 and "latitude" 73..136 (> 90 is caught above) — check the mirror case.
+    if 3 <= minx and maxx <= 54 and 73 <= miny and maxy <= 90:
+        return [
+            Finding(
+                "coordinates_swapped",
+                WARNING,
+                f"Coordinates span x {minx:.2f}..{maxx:.2f}, y {miny:.2f}..{maxy:.2f}: if this "
+                "data is in China, the axes are swapped (latitude first).",
+            )
+        ]
+    return []
+
+
+def check_overlaps(
+    gdf: gpd.GeoDataFrame, *, tolerance_m2: float = 1.0, tolerance_share: float = 0.01
+) -> list[Finding]:
+    """Overlapping blocks double-count households on the map; report pairs above a small tolerance.
+
+    ``gdf`` must be in a metric CRS.  A pair is reported when its overlap exceeds both
+    ``tolerance_m2`` and ``tolerance_share`` of the smaller block (digitising slivers are ignored).
+    """
+    geoms = gdf.geometry.values
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if len(left) == 0:
+        return []
+    inter = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    bad = (inter > tolerance_m2) & (inter > tolerance_share * smaller)
+    if not bad.any():
+        return []
+    ids = gdf.index.to_numpy()
+    pairs = [f"{ids[a]}/{ids[b]} ({area:,.0f} m²)" for a, b, area in zip(left[bad], right[bad], inter[bad], strict=True)]
+    involved = sorted({ids[a] for a in left[bad]} | {ids[b] for b in right[bad]}, key=str)
+    shown = ", ".join(pairs[:_SHOWN_IDS]) + (f" and {len(pairs) - _SHOWN_IDS} more" if len(pairs) > _SHOWN_IDS else "")
+    return [
+        Finding(
+            "overlapping_blocks",
+            WARNING,
+            f"{len(pairs)} pair(s) of blocks overlap: {shown}. Households in the overlap may be "
+            "counted twice; clean the layer (e.g. snap or clip the polygons).",
+            tuple(involved),
+        )
+    ]
+
+
+# --- attributes ---------------------------------------------------------------------------------
+
+
+def check_duplicate_ids(ids: pd.Series) -> list[Finding]:
+    """Block ids are the keys of every assignment file: they must be unique and present."""
+    findings = []
+    missing = ids.isna() | (ids.astype(str).str.strip() == "")
+    if missing.any():
+        rows = [int(r) + 1 for r in np.flatnonzero(missing.to_numpy())]
+        findings.append(
+            Finding(
+                "missing_id",
+                ERROR,
+                f"{len(rows)} row(s) have no block id (data rows {format_ids(rows)}). "
+                "Give every block a unique id.",
+            )
+        )
+    dup = ids[ids.duplicated(keep=False) & ~missing]
+    if len(dup):
+        values = sorted(set(dup.astype(str)))
+        findings.append(
+            Finding(
+                "duplicate_id",
+                ERROR,
+                f"{len(values)} block id(s) occur more than once: {format_ids(values)}. "
+                "Block ids must be unique; use --id to choose another column.",
+                tuple(values),
+            )
+        )
+    return findings
+
+
+def parse_households(values: pd.Series, ids: pd.Index, column: str) -> tuple[pd.Series, list[Finding]]:
+    """Household counts must be whole, non-negative numbers; report each kind of bad value."""
+    findings = []
+    numeric = pd.to_numeric(values, errors="coerce")
+    text_bad = values.notna() & numeric.isna()
+    missing = values.isna()
+    finite = numeric.notna()
+    negative = finite & (numeric < 0)
+    fractional = finite & ~negative & (np.abs(numeric - np.round(numeric)) > 1e-9)
+    huge = finite & (numeric > 1_000_000)
+
+    def ids_where(mask):
+        return tuple(ids[mask.to_numpy()])
+
+    if missing.any():
+        bad = ids_where(missing)
+        findings.append(Finding("households_missing", ERROR, f"Column '{column}': {len(bad)} block(s) have no household count: {format_ids(bad)}. Fill them in (0 for blocks with no residents).", bad))
+    if text_bad.any():
+        bad = ids_where(text_bad)
+        examples = ", ".join(f"{i}={values[m]!r}" for i, m in zip(bad[:3], np.flatnonzero(text_bad.to_numpy())[:3], strict=False))
+        findings.append(Finding("households_not_numeric", ERROR, f"Column '{column}': {len(bad)} value(s) are not numbers ({examples}). Write plain whole numbers such as 1200, without units or thousands separators.", bad))
+    if negative.any():
+        bad = ids_where(negative)
+        findings.append(Finding("households_negative", ERROR, f"Column '{column}': {len(bad)} negative household count(s): {format_ids(bad)}.", bad))
+    if fractional.any():
+        bad = ids_where(fractional)
+        findings.append(Finding("households_fractional", ERROR, f"Column '{column}': {len(bad)} household count(s) are not whole numbers: {format_ids(bad)}. Households are counted, not estimated; round them in the source if that is intended.", bad))
+    if huge.any():
+        bad = ids_where(huge)
+        findings.append(Finding("households_implausible", ERROR, f"Column '{column}': {len(bad)} block(s) claim more than 1,000,000 households: {format_ids(bad)}. Check the column and the units.", bad))
+    ok = finite & ~negative & ~fractional & ~huge
+    parsed = pd.Series(np.where(ok, np.round(numeric.fillna(0)), 0).astype("int64"), index=values.index)
+    return parsed, findings
+
+
+def parse_population(values: pd.Series, ids: pd.Index, column: str) -> tuple[pd.Series, list[Finding]]:
+    """Population is optional and informative: bad values are warnings and become missing."""
+    numeric = pd.to_numeric(values, errors="coerce")
+    bad = (values.notna() & numeric.isna()) | (numeric < 0)
+    findings = []
+    if bad.any():
+        bad_ids = tuple(ids[bad.to_numpy()])
+        findings.append(Finding("population_invalid", WARNING, f"Column '{column}': {len(bad_ids)} population value(s) are not non-negative numbers and are treated as missing: {format_ids(bad_ids)}.", bad_ids))
+    numeric = numeric.where(~bad)
+    return numeric.round().astype("Int64"), findings
+
+
+def is_mojibake(text: str) -> bool:
+    """True when ``text`` looks like GBK bytes decoded as Latin-1 (typical of a DBF without .cpg)."""
+    if not text or any("\u4e00" <= ch <= "\u9fff" for ch in text):
+        return False
+    if not any("\u0080" <= ch <= "\u00ff" for ch in text):
+        return False
+    try:
+        recovered = text.encode("latin-1").decode("gbk")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return False
+    return any("\u4e00" <= ch <= "\u9fff" for ch in recovered)
+

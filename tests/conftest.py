@@ -1,0 +1,62 @@
+"""Shared fixtures: small synthetic block layouts built in code (no files from ../shared)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+from shapely.geometry import LineString, box
+
+#: UTM zone 50N, where Tunxi lies; layouts are built in metres there.
+UTM50 = "EPSG:32650"
+ORIGIN = (626_700.0, 3_287_000.0)  # about 118.31°E, 29.71°N
+
+
+def make_grid(
+    rows: int = 3,
+    cols: int = 3,
+    *,
+    size: float = 100.0,
+    gap: float = 15.0,
+    households=None,
+    crs: str = "EPSG:4326",
+    community=None,
+) -> gpd.GeoDataFrame:
+    """A rows×cols grid of square blocks separated by road gaps of ``gap`` metres.
+
+    Block ids are ``r{row}c{col}``; households default to 100 each.
+    """
+    x0, y0 = ORIGIN
+    records = []
+    for r in range(rows):
+        for c in range(cols):
+            i = r * cols + c
+            x = x0 + c * (size + gap)
+            y = y0 + r * (size + gap)
+            hh = 100 if households is None else households[i]
+            records.append(
+                {
+                    "block_id": f"r{r}c{c}",
+                    "households": hh,
+                    "population": int(hh * 2.4) if hh is not None else None,
+                    "community": community[i] if community is not None else "A",
+                    "subdistrict": "S",
+                    "name": f"小区{i}",
+                    "geometry": box(x, y, x + size, y + size),
+                }
+            )
+    gdf = gpd.GeoDataFrame(records, crs=UTM50)
+    return gdf.to_crs(crs) if crs != UTM50 else gdf
+
+
+def vertical_line(x_offset: float, *, crs: str = UTM50, length: float = 2000.0) -> gpd.GeoDataFrame:
+    """A north–south line (a river) ``x_offset`` metres east of the grid origin."""
+    x0, y0 = ORIGIN
+    line = LineString([(x0 + x_offset, y0 - 500), (x0 + x_offset, y0 + length)])
+    gdf = gpd.GeoDataFrame({"name": ["river"]}, geometry=[line], crs=UTM50)
+    return gdf.to_crs(crs) if crs != UTM50 else gdf
+
+
+@pytest.fixture
+def grid3():
+    """A 3×3 grid of 100 m blocks with 15 m road gaps, in WGS84, 100 households each."""
+    return make_grid()
