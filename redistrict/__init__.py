@@ -1,0 +1,51 @@
+"""redistrict: redraw urban residents' communities into contiguous units of a set household size.
+
+The pipeline: load → graph → problem → solve → verify → outputs.
+"""
+
+from .diagnose import CheckReport, Diagnosis, check_layer, diagnose_problem
+from .errors import (
+    InfeasibleError,
+    InputError,
+    RedistrictError,
+    RedistrictWarning,
+    SolverError,
+    VerificationError,
+)
+from .graph import build_graph, diagnose_graph, read_overrides
+from .io import BlockLayer, from_geodataframe, load_blocks, read_lines_or_polygons, read_points
+from .plan import Plan
+from .problem import Problem, Weights, explain_bounds, feasible_unit_counts
+from .solve import solve
+from .verify import VerificationReport, verify_plan
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BlockLayer",
+    "CheckReport",
+    "Diagnosis",
+    "InfeasibleError",
+    "InputError",
+    "Plan",
+    "Problem",
+    "RedistrictError",
+    "RedistrictWarning",
+    "SolverError",
+    "VerificationError",
+    "VerificationReport",
+    "Weights",
+    "build_graph",
+    "check_layer",
+    "diagnose_graph",
+    "diagnose_problem",
+    "explain_bounds",
+    "feasible_unit_counts",
+    "from_geodataframe",
+    "load_blocks",
+    "read_lines_or_polygons",
+    "read_overrides",
+    "read_points",
+    "solve",
+    "verify_plan",
+]

@@ -27,7 +27,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+@app.callback()
+def _root() -> None:
+    """Redraw urban residents' communities (社区) into contiguous units of a set household size."""
+
 
 # --- shared options -----------------------------------------------------------------------------
 Blocks = Annotated[Path, typer.Argument(help="Block layer: GeoJSON, GeoPackage, Shapefile (.shp/.zip), GeoParquet or CSV with WKT.", show_default=False)]
@@ -170,29 +175,262 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the app and turn package errors into one readable message and an exit code."""
+
+# --- solving ------------------------------------------------------------------------------------
+KOpt = Annotated[int | None, typer.Option("--k", help="Number of units (default: the fewest that fit the bounds).")]
+OfficesOpt = Annotated[Path | None, typer.Option("--offices", help="Point layer of candidate office sites with floor_area_m2.")]
+OfficeAreaOpt = Annotated[float, typer.Option("--min-office-area", help="Smallest office floor area (m²) a unit's site may have.")]
+WCompactOpt = Annotated[float, typer.Option("--w-compactness", help="Weight of households × squared distance to the centre (km²).")]
+WBoundaryOpt = Annotated[float, typer.Option("--w-boundary", help="Weight of boundary length between units (km).")]
+WDistanceOpt = Annotated[float, typer.Option("--w-distance", help="Weight of households × distance to the office (km).")]
+CutEdgesOpt = Annotated[bool, typer.Option("--cut-edges", help="Count cut edges instead of boundary kilometres in the boundary term.")]
+LocksOpt = Annotated[Path | None, typer.Option("--locks", help="CSV block_id,unit: blocks locked together (same label) or apart.")]
+KeepOpt = Annotated[str | None, typer.Option("--keep-together", help="Column whose equal values must stay in one unit (e.g. a 小区 split into parts).")]
+CrossOpt = Annotated[bool, typer.Option("--cross-subdistricts", help="Allow units to cross subdistrict lines.")]
+SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default) or cbc.")]
+TimeOpt = Annotated[float | None, typer.Option("--time-limit", help="Seconds before the solver stops with its best plan.")]
+GapOpt = Annotated[float | None, typer.Option("--gap", help="Relative MIP gap at which to stop (e.g. 0.01).")]
+RelaxOpt = Annotated[bool, typer.Option("--relax", help="If the bounds cannot hold, return the plan with the smallest largest violation.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (written atomically).")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+
+
+def _read_locks(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    import pandas as pd
+
+    from .errors import InputError
+
     try:
-        app(args=argv, standalone_mode=False)
+        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as a UTF-8 CSV of locks ({exc}).", path=str(path)) from exc
+    if frame.shape[1] < 2:
+        raise InputError(f"{path}: a lock file needs two columns, block_id and unit.", path=str(path))
+    return {str(b).strip(): str(u).strip() for b, u in frame.iloc[:, :2].itertuples(index=False)}
+
+
+def _run(blocks_path: Path, *, select: dict, load: dict, graph_opts: dict, k, lower, upper, offices, min_office_area, weights, locks, keep_together, cross_subdistricts, solver, time_limit, gap, relax, out, force, command_hint: str) -> None:
+    from .io import read_points
+    from .outputs import write_diagnosis, write_plan
+    from .problem import Problem, check_bounds
+    from .solve import solve
+
+    check_bounds(lower, upper)
+    layer_obj = _load(blocks_path, **load)
+    graph = _graph(layer_obj, **graph_opts)
+    sites = read_points(offices) if offices is not None else None
+    problem = Problem.from_layer(layer_obj, graph, lower=lower, upper=upper, k=k, offices=sites, min_office_area=min_office_area, weights=weights, locks=_read_locks(locks), keep_together_col=keep_together, cross_subdistricts=cross_subdistricts, **select)
+    console.print(f"{problem!r}")
+    console.print(f"  {problem.k_reason}" if problem.k_reason else "")
+    with console.status("Solving…"):
+        plan = solve(problem, solver=solver, time_limit=time_limit, mip_gap=gap, relax=relax)
+    if plan.status in ("infeasible", "no_solution"):
+        write_diagnosis(plan, out, force=force)
+        colour = "red"
+        console.print(f"[bold {colour}]{plan.status}[/bold {colour}]")
+        console.print(plan.message)
+        if plan.status == "infeasible" and select.get("communities") and len(select["communities"]) == 1:
+            subs = layer_obj.blocks.loc[layer_obj.blocks["community"] == select["communities"][0], "subdistrict"].dropna().unique()
+            if len(subs) == 1:
+                console.print(f"\nTo re-plan it with its neighbours:\n  [bold]{command_hint} --subdistrict {subs[0]} --out {out}_joint[/bold]")
+        console.print(f"\nDiagnosis written to [bold]{out / 'diagnosis.json'}[/bold]")
+        raise typer.Exit(plan.exit_code)
+    write_plan(plan, layer_obj.blocks, out, force=force)
+    _print_plan(plan)
+    console.print(f"\nWrote [bold]{out}[/bold]: assignment.csv, units.geojson, blocks.geojson, report.json")
+    raise typer.Exit(plan.exit_code)
+
+
+def _print_plan(plan) -> None:
+    colour = {"optimal": "green", "feasible": "yellow", "relaxed": "yellow"}.get(plan.status, "red")
+    console.print(f"[bold {colour}]{plan.status}[/bold {colour}] · {plan.message} · {plan.seconds:.2f} s")
+    table = Table(show_lines=False)
+    for col in ("unit", "name", "households", "blocks", "office", "mean dist (m)", "max dist (m)", "moved in", "bounds"):
+        table.add_column(col, justify="right" if col not in ("unit", "name", "office") else "left")
+    for row in plan.units.itertuples(index=False):
+        ok = "[green]ok[/green]" if row.within_bounds else f"[red]off by {row.violation:,}[/red]"
+        moved = "" if row.households_moved_in is None or row.households_moved_in != row.households_moved_in else f"{int(row.households_moved_in):,}"
+        table.add_row(row.unit_id, str(row.name), f"{row.households:,}", str(row.blocks), str(row.office_name or row.centre_block), f"{row.mean_distance_m:,.0f}", f"{row.max_distance_m:,.0f}", moved, ok)
+    console.print(table)
+    obj = plan.objective
+    console.print(f"compactness {obj['compactness_hh_km2']:,.1f} hh·km² · boundary {obj['boundary_km']:,.2f} km ({obj['cut_edges']} cut edges) · households moved {obj['households_moved']:,}")
+
+
+@app.command()
+def split(
+    blocks: Blocks,
+    out: OutOpt,
+    community: Annotated[str | None, typer.Option("--community", help="Split only this community's blocks.")] = None,
+    min_households: MinOpt = 2500,
+    max_households: MaxOpt = 3000,
+    k: KOpt = None,
+    offices: OfficesOpt = None,
+    min_office_area: OfficeAreaOpt = 300.0,
+    w_compactness: WCompactOpt = 1.0,
+    w_boundary: WBoundaryOpt = 0.0,
+    w_distance: WDistanceOpt = 0.0,
+    cut_edges: CutEdgesOpt = False,
+    locks: LocksOpt = None,
+    keep_together: KeepOpt = None,
+    cross_subdistricts: CrossOpt = False,
+    solver: SolverOpt = "highs",
+    time_limit: TimeOpt = None,
+    gap: GapOpt = None,
+    relax: RelaxOpt = False,
+    force: ForceOpt = False,
+    layer: LayerOpt = None,
+    encoding: EncodingOpt = None,
+    crs: CrsOpt = None,
+    wkt_column: WktOpt = None,
+    id_col: IdOpt = None,
+    households: HouseholdsOpt = None,
+    population: PopulationOpt = None,
+    community_col: CommunityOpt = None,
+    subdistrict_col: SubdistrictOpt = None,
+    adjacency: AdjacencyOpt = "rook",
+    snap: SnapOpt = 25.0,
+    min_frontage: FrontageOpt = 30.0,
+    barriers: BarriersOpt = None,
+    overrides: OverridesOpt = None,
+) -> None:
+    """Cut one community (or the whole layer) into contiguous units within the household bounds."""
+    from .problem import Weights
+
+    _run(
+        blocks,
+        select={"communities": [community] if community else None},
+        load={"layer": layer, "encoding": encoding, "crs": crs, "wkt_column": wkt_column, "id_col": id_col, "households": households, "population": population, "community_col": community_col, "subdistrict_col": subdistrict_col},
+        graph_opts={"adjacency": adjacency, "snap": snap, "min_frontage": min_frontage, "barriers": barriers, "overrides": overrides},
+        k=k, lower=min_households, upper=max_households, offices=offices, min_office_area=min_office_area,
+        weights=Weights(compactness=w_compactness, boundary=w_boundary, distance=w_distance, unit_edges=cut_edges),
+        locks=locks, keep_together=keep_together, cross_subdistricts=cross_subdistricts,
+        solver=solver, time_limit=time_limit, gap=gap, relax=relax, out=out, force=force,
+        command_hint=f"redistrict plan {blocks}",
+    )
+
+
+@app.command()
+def plan(
+    blocks: Blocks,
+    out: OutOpt,
+    subdistrict: Annotated[str | None, typer.Option("--subdistrict", help="Re-plan every community of this subdistrict together.")] = None,
+    communities: Annotated[str | None, typer.Option("--communities", help="Comma-separated communities to re-plan together.")] = None,
+    min_households: MinOpt = 2500,
+    max_households: MaxOpt = 3000,
+    k: KOpt = None,
+    offices: OfficesOpt = None,
+    min_office_area: OfficeAreaOpt = 300.0,
+    w_compactness: WCompactOpt = 1.0,
+    w_boundary: WBoundaryOpt = 0.0,
+    w_stability: Annotated[float, typer.Option("--w-stability", help="Weight of households moved out of their current community.")] = 1.0,
+    w_distance: WDistanceOpt = 0.0,
+    cut_edges: CutEdgesOpt = False,
+    locks: LocksOpt = None,
+    keep_together: KeepOpt = None,
+    cross_subdistricts: CrossOpt = False,
+    solver: SolverOpt = "highs",
+    time_limit: TimeOpt = None,
+    gap: GapOpt = None,
+    relax: RelaxOpt = False,
+    force: ForceOpt = False,
+    layer: LayerOpt = None,
+    encoding: EncodingOpt = None,
+    crs: CrsOpt = None,
+    wkt_column: WktOpt = None,
+    id_col: IdOpt = None,
+    households: HouseholdsOpt = None,
+    population: PopulationOpt = None,
+    community_col: CommunityOpt = None,
+    subdistrict_col: SubdistrictOpt = None,
+    adjacency: AdjacencyOpt = "rook",
+    snap: SnapOpt = 25.0,
+    min_frontage: FrontageOpt = 30.0,
+    barriers: BarriersOpt = None,
+    overrides: OverridesOpt = None,
+) -> None:
+    """Re-plan several communities together, keeping as many households as possible where they are."""
+    from .errors import InputError
+    from .problem import Weights
+
+    names = [c.strip() for c in communities.split(",") if c.strip()] if communities else None
+    if not names and not subdistrict:
+        raise InputError("Say what to re-plan: --subdistrict NAME or --communities A,B,C.")
+    _run(
+        blocks,
+        select={"communities": names, "subdistrict": subdistrict},
+        load={"layer": layer, "encoding": encoding, "crs": crs, "wkt_column": wkt_column, "id_col": id_col, "households": households, "population": population, "community_col": community_col, "subdistrict_col": subdistrict_col},
+        graph_opts={"adjacency": adjacency, "snap": snap, "min_frontage": min_frontage, "barriers": barriers, "overrides": overrides},
+        k=k, lower=min_households, upper=max_households, offices=offices, min_office_area=min_office_area,
+        weights=Weights(compactness=w_compactness, boundary=w_boundary, stability=w_stability, distance=w_distance, unit_edges=cut_edges),
+        locks=locks, keep_together=keep_together, cross_subdistricts=cross_subdistricts,
+        solver=solver, time_limit=time_limit, gap=gap, relax=relax, out=out, force=force,
+        command_hint=f"redistrict plan {blocks}",
+    )
+
+
+@app.command()
+def verify(
+    blocks: Blocks,
+    assignment: Annotated[Path, typer.Argument(help="CSV of block_id,unit_id (first two columns).", show_default=False)],
+    min_households: Annotated[int | None, typer.Option("--min", help="Minimum households per unit.")] = 2500,
+    max_households: Annotated[int | None, typer.Option("--max", help="Maximum households per unit.")] = 3000,
+    k: KOpt = None,
+    layer: LayerOpt = None,
+    encoding: EncodingOpt = None,
+    crs: CrsOpt = None,
+    wkt_column: WktOpt = None,
+    id_col: IdOpt = None,
+    households: HouseholdsOpt = None,
+    population: PopulationOpt = None,
+    community_col: CommunityOpt = None,
+    subdistrict_col: SubdistrictOpt = None,
+    adjacency: AdjacencyOpt = "rook",
+    snap: SnapOpt = 25.0,
+    min_frontage: FrontageOpt = 30.0,
+    barriers: BarriersOpt = None,
+    overrides: OverridesOpt = None,
+) -> None:
+    """Check any plan (also one drawn by hand): every block once, units contiguous, households in bounds."""
+    import pandas as pd
+
+    from .errors import InputError, VerificationError
+    from .verify import verify_plan
+
+    layer_obj = _load(blocks, layer=layer, encoding=encoding, crs=crs, wkt_column=wkt_column, id_col=id_col, households=households, population=population, community_col=community_col, subdistrict_col=subdistrict_col)
+    graph = _graph(layer_obj, adjacency=adjacency, snap=snap, min_frontage=min_frontage, barriers=barriers, overrides=overrides)
+    try:
+        pairs = pd.read_csv(assignment, dtype=str, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{assignment}: cannot be read as a UTF-8 CSV of block_id,unit_id ({exc}).", path=str(assignment)) from exc
+    if pairs.shape[1] < 2:
+        raise InputError(f"{assignment}: needs two columns, block_id and unit_id.", path=str(assignment))
+    report = verify_plan(graph, pairs, lower=min_households, upper=max_households, k=k)
+    if report.ok:
+        hh = report.unit_households.values()
+        console.print(f"[green]valid[/green]: {len(report.unit_households)} units, households {min(hh):,}–{max(hh):,}, every block in exactly one contiguous unit.")
+        return
+    raise VerificationError(f"{assignment}: the plan is not valid ({len(report.violations)} violation(s)):\n" + report.summary(), violations=report.violations)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app and turn package errors into one readable message and an exit code.
+
+    Usage errors are reported by typer itself (exit 2); a package error prints its message and
+    exits with its code; anything else is an internal error (exit 1) without a traceback unless
+    ``REDISTRICT_DEBUG=1``.
+    """
+    try:
+        app(args=argv, standalone_mode=True)
     except RedistrictError as exc:
         err_console.print(f"[bold red]error:[/bold red] {exc.message}")
         sys.exit(exc.exit_code)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err_console.print("Aborted.")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors come through here with their own exit code
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:
         if os.environ.get("REDISTRICT_DEBUG"):
             raise
         err_console.print(f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc}\nRun with REDISTRICT_DEBUG=1 for the traceback and report it.")
         sys.exit(1)
-    sys.exit(0)
 
 
 if __name__ == "__main__":

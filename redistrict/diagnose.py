@@ -157,3 +157,119 @@ def check_layer(layer: BlockLayer, graph: nx.Graph, *, lower: int, upper: int) -
         graph=diagnostics,
         findings=findings,
     )
+
+
+# --- why a problem has no plan ------------------------------------------------------------------
+
+
+@dataclass
+class Reason:
+    """One reason a problem has no plan within the bounds."""
+
+    kind: str
+    message: str
+    block_ids: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "message": self.message, "block_ids": [str(b) for b in self.block_ids]}
+
+
+@dataclass
+class Diagnosis:
+    """Why a problem is infeasible, and what a planner can do about it."""
+
+    reasons: list[Reason] = field(default_factory=list)
+    options: list[dict] = field(default_factory=list)
+    suggestions: list[str] = field(default_factory=list)
+    proved_by_solver: bool = False
+
+    @property
+    def feasible_so_far(self) -> bool:
+        return not self.reasons
+
+    def to_dict(self) -> dict:
+        return {
+            "infeasible": bool(self.reasons),
+            "proved_by_solver": self.proved_by_solver,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "nearest_bounds": self.options,
+            "suggestions": self.suggestions,
+        }
+
+    def summary(self) -> str:
+        lines = [f"- {r.message}" for r in self.reasons]
+        lines += [f"  → {s}" for s in self.suggestions]
+        return "\n".join(lines)
+
+
+def _component_unit_ranges(totals: list[int], lower: int, upper: int) -> list[tuple[int, int] | None]:
+    """For each graph piece, the (fewest, most) units it can hold, or None when no k fits it."""
+    ranges = []
+    for total in totals:
+        ks = feasible_unit_counts(total, lower, upper) if total > 0 else [0]
+        ranges.append((ks[0], ks[-1]) if ks else None)
+    return ranges
+
+
+def diagnose_problem(problem) -> Diagnosis:
+    """Reasons, in words and numbers, that the problem cannot have a plan within its bounds.
+
+    Checks the arithmetic of the total and of every graph piece, single blocks above the maximum,
+    locks, and office sites.  An empty diagnosis does not prove a plan exists (the solver decides
+    contiguity); a non-empty one proves none does.
+    """
+    graph, lower, upper, k = problem.graph, problem.lower, problem.upper, problem.k
+    total = problem.total_households
+    diagnosis = Diagnosis(options=[o.to_dict() for o in unit_count_options(total, lower, upper)])
+    add = diagnosis.reasons.append
+    label = problem.name or "the selected blocks"
+
+    if k is None:
+        add(Reason("bounds_arithmetic", explain_bounds(total, lower, upper, name=label)))
+    elif not k * lower <= total <= k * upper:
+        avg = total / k
+        side = f"above the maximum {upper:,}" if avg > upper else f"below the minimum {lower:,}"
+        fits = feasible_unit_counts(total, lower, upper)
+        alt = f" k={', '.join(map(str, fits))} would fit." if fits else " " + explain_bounds(total, lower, upper)
+        add(Reason("unit_count", f"{total:,} households in {k} units average {avg:,.0f}, {side}.{alt}"))
+
+    big = sorted((n for n, d in graph.nodes(data=True) if d["households"] > upper), key=str)
+    if big:
+        detail = ", ".join(f"{b} ({graph.nodes[b]['households']:,})" for b in big[:8])
+        add(Reason("block_above_max", f"{len(big)} block(s) alone exceed the maximum of {upper:,} households: {detail}.", big))
+
+    pieces = sorted(nx.connected_components(graph), key=lambda c: (-len(c), min(c)))
+    totals = [int(sum(graph.nodes[n]["households"] for n in c)) for c in pieces]
+    ranges = _component_unit_ranges(totals, lower, upper)
+    if len(pieces) > 1:
+        for comp, comp_total, rng in zip(pieces, totals, ranges, strict=True):
+            if rng is None:
+                ids = sorted(comp, key=str)
+                add(Reason("component_fits_no_k", f"A separate piece of the graph ({len(comp)} block(s): {', '.join(ids[:5])}{'…' if len(ids) > 5 else ''}) holds {comp_total:,} households, which no number of units of {lower:,}–{upper:,} can hold; units cannot cross between pieces (check --snap, barriers and overrides).", ids))
+        if k is not None and all(r is not None for r in ranges):
+            k_min, k_max = sum(r[0] for r in ranges), sum(r[1] for r in ranges)
+            if not k_min <= k <= k_max:
+                add(Reason("components_unit_count", f"The graph has {len(pieces)} separate pieces that need between {k_min} and {k_max} units in total, not {k}."))
+
+    labels = sorted(set(problem.locks.values()))
+    if k is not None and len(labels) > k:
+        add(Reason("locks", f"Locks name {len(labels)} different units but the plan has only {k}."))
+    for unit_label in labels:
+        locked = [b for b, u in problem.locks.items() if u == unit_label]
+        hh = sum(graph.nodes[b]["households"] for b in locked)
+        if hh > upper:
+            add(Reason("locks", f"Blocks locked to unit {unit_label} already hold {hh:,} households, above the maximum {upper:,}.", locked))
+
+    if problem.offices is not None:
+        site_blocks = set(problem.offices["block_id"])
+        if k is not None and len(site_blocks) < k:
+            add(Reason("offices", f"Only {len(site_blocks)} block(s) hold an office site of at least {problem.min_office_area:,.0f} m², but {k} units each need one. Add candidate sites or lower --min-office-area."))
+        if len(pieces) > 1:
+            for comp, rng in zip(pieces, ranges, strict=True):
+                have = len(site_blocks & set(comp))
+                if rng is not None and have < rng[0]:
+                    add(Reason("offices", f"A separate piece of the graph ({len(comp)} blocks) needs {rng[0]} unit(s) but holds {have} qualifying office site(s).", sorted(comp, key=str)))
+    if diagnosis.reasons and not feasible_unit_counts(total, lower, upper):
+        for o in diagnosis.options:
+            diagnosis.suggestions.append(f"bounds {o['min']:,}–{o['max']:,} would allow {o['k']} unit(s) (average {o['average']:,.0f})")
+    return diagnosis

@@ -138,6 +138,7 @@ def _read_vector(path: Path, *, layer: str | None, encoding: str | None) -> gpd.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", UserWarning)
             return gpd.read_file(path, engine="pyogrio", **kwargs)
     except Exception as exc:  # pyogrio's DataSourceError and friends
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -199,7 +200,10 @@ def _has_cpg(path: Path) -> bool:
 
 def _fix_dbf_encoding(path: Path, gdf: gpd.GeoDataFrame, layer: str | None):
     """A DBF without ``.cpg`` is read as Latin-1 by GDAL; Chinese DBFs are usually GBK."""
-    text_cols = [c for c in gdf.columns if gdf[c].dtype == object and c != gdf.geometry.name]
+    text_cols = [
+        c for c in gdf.columns
+        if c != gdf.geometry.name and (gdf[c].dtype == object or pd.api.types.is_string_dtype(gdf[c].dtype))
+    ]  # pandas ≥ 3 reads text as the "str" dtype, not object
     sample = [v for c in text_cols for v in gdf[c].dropna().astype(str).head(50)]
     sample += [str(c) for c in gdf.columns]
     if not any(is_mojibake(v) for v in sample):

@@ -8,8 +8,14 @@ exists and the planner deserves to hear so, with numbers, before anything is sol
 
 from __future__ import annotations
 
+import difflib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
 
 from .errors import InputError
 
@@ -85,3 +91,224 @@ def explain_bounds(total: int, lower: int, upper: int, *, name: str | None = Non
         f"{subject} cannot form units of {lower:,}–{upper:,}: {', '.join(parts)}. "
         f"Nearest bounds that work: {fixes}; or re-plan it jointly with neighbouring communities."
     )
+
+
+# --- the problem specification ------------------------------------------------------------------
+
+DEFAULT_MIN_OFFICE_AREA = 300.0
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Objective weights; each term is in a unit a planner can read.
+
+    - ``compactness``: households × squared distance to the unit's centre (km²);
+    - ``boundary``: length of boundary between different units (km; with ``unit_edges`` every
+      cut edge counts 1, the cut-edge objective of Validi & Buchanan);
+    - ``stability``: households whose unit is centred in another community than their own;
+    - ``distance``: households × straight-line distance to the unit's office (km).
+    """
+
+    compactness: float = 1.0
+    boundary: float = 0.0
+    stability: float = 0.0
+    distance: float = 0.0
+    unit_edges: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("compactness", "boundary", "stability", "distance"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise InputError(f"Objective weight '{name}' must be a number ≥ 0, got {value}.")
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Problem:
+    """What to solve: a block graph, the household bounds, the unit count and the side constraints.
+
+    ``graph`` nodes carry ``households``, ``x``/``y`` (metres) and optionally ``community``,
+    ``subdistrict``; edges optionally ``length`` (metres of shared/facing boundary).
+    ``offices`` (optional) are the qualifying office sites, one row per site, with ``site_id``,
+    ``name``, ``floor_area_m2``, ``block_id`` (the block containing it) and ``x``/``y`` metres.
+    ``locks`` maps block ids to a unit label (same label: same unit; different labels: different
+    units); ``keep_together`` maps block ids to a group id whose blocks must stay together.
+    """
+
+    graph: nx.Graph
+    lower: int = DEFAULT_MIN_HOUSEHOLDS
+    upper: int = DEFAULT_MAX_HOUSEHOLDS
+    k: int | None = None
+    offices: pd.DataFrame | None = None
+    weights: Weights = field(default_factory=Weights)
+    locks: dict = field(default_factory=dict)
+    keep_together: dict = field(default_factory=dict)
+    name: str | None = None
+    blocks: gpd.GeoDataFrame | None = None
+    min_office_area: float = DEFAULT_MIN_OFFICE_AREA
+    k_reason: str = ""
+
+    def __post_init__(self) -> None:
+        check_bounds(self.lower, self.upper)
+        if self.graph.number_of_nodes() == 0:
+            raise InputError("The problem has no blocks (is the community or subdistrict name right?).")
+        unknown = sorted(set(self.locks) - set(self.graph.nodes)) + sorted(set(self.keep_together) - set(self.graph.nodes))
+        if unknown:
+            raise InputError(f"Locks or keep-together groups name blocks outside the problem: {', '.join(map(str, unknown[:8]))}.", ids=unknown)
+        if self.k is not None:
+            if self.k < 1 or self.k > self.graph.number_of_nodes():
+                raise InputError(f"k must be between 1 and the number of blocks ({self.graph.number_of_nodes()}), got {self.k}.")
+            if not self.k_reason:
+                self.k_reason = f"k={self.k} as given"
+        else:
+            self.k, self.k_reason = choose_unit_count(self.total_households, self.lower, self.upper)
+
+    @property
+    def total_households(self) -> int:
+        return int(sum(d["households"] for _, d in self.graph.nodes(data=True)))
+
+    @property
+    def n_blocks(self) -> int:
+        return self.graph.number_of_nodes()
+
+    def __repr__(self) -> str:
+        label = f" {self.name}" if self.name else ""
+        offices = f", {len(self.offices)} office sites" if self.offices is not None else ""
+        return f"<Problem{label}: {self.n_blocks} blocks, {self.total_households:,} households, k={self.k}, bounds {self.lower:,}–{self.upper:,}{offices}>"
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "blocks": self.n_blocks,
+            "households": self.total_households,
+            "k": self.k,
+            "k_reason": self.k_reason,
+            "bounds": {"min": self.lower, "max": self.upper},
+            "weights": self.weights.to_dict(),
+            "offices": None if self.offices is None else len(self.offices),
+            "min_office_area": self.min_office_area if self.offices is not None else None,
+            "locks": len(self.locks),
+            "keep_together": len(self.keep_together),
+        }
+
+    # -- constructors --------------------------------------------------------------------------
+
+    @classmethod
+    def from_layer(
+        cls,
+        layer,
+        graph: nx.Graph,
+        *,
+        communities: list[str] | None = None,
+        subdistrict: str | None = None,
+        lower: int = DEFAULT_MIN_HOUSEHOLDS,
+        upper: int = DEFAULT_MAX_HOUSEHOLDS,
+        k: int | None = None,
+        offices: gpd.GeoDataFrame | None = None,
+        min_office_area: float = DEFAULT_MIN_OFFICE_AREA,
+        weights: Weights | None = None,
+        locks: dict | None = None,
+        keep_together_col: str | None = None,
+        cross_subdistricts: bool = False,
+    ) -> Problem:
+        """The problem for some (or all) blocks of a loaded layer and its graph.
+
+        Units never cross subdistrict lines unless ``cross_subdistricts``: edges between blocks of
+        different subdistricts are dropped from the problem's graph.
+        """
+        blocks = layer.blocks
+        selected = blocks
+        name = None
+        if communities:
+            _require_names(blocks, "community", communities)
+            selected = selected[selected["community"].isin(communities)]
+            name = "+".join(communities)
+        if subdistrict:
+            _require_names(blocks, "subdistrict", [subdistrict])
+            selected = selected[selected["subdistrict"] == subdistrict]
+            name = subdistrict if name is None else f"{subdistrict}:{name}"
+        ids = [str(i) for i in selected.index]
+        sub = graph.subgraph(ids).copy()
+        if not cross_subdistricts:
+            crossing = [(a, b) for a, b in sub.edges if _differs(sub.nodes[a].get("subdistrict"), sub.nodes[b].get("subdistrict"))]
+            sub.remove_edges_from(crossing)
+        keep = {}
+        if keep_together_col:
+            if keep_together_col not in selected.columns:
+                raise InputError(f"No column '{keep_together_col}' for keep-together groups; the columns are: {', '.join(map(str, selected.columns))}.")
+            values = selected[keep_together_col]
+            keep = {str(i): str(v) for i, v in values.items() if pd.notna(v) and str(v).strip()}
+        sites = None
+        if offices is not None:
+            sites = place_offices(offices, selected, min_area=min_office_area)
+        return cls(
+            graph=sub,
+            lower=lower,
+            upper=upper,
+            k=k,
+            offices=sites,
+            weights=weights or Weights(),
+            locks={str(b): str(u) for b, u in (locks or {}).items()},
+            keep_together=keep,
+            name=name,
+            blocks=selected,
+            min_office_area=min_office_area,
+        )
+
+
+def _differs(a, b) -> bool:
+    return a is not None and b is not None and a != b
+
+
+def _require_names(blocks: pd.DataFrame, column: str, names: list[str]) -> None:
+    """Unknown community/subdistrict names are errors that suggest close matches."""
+    if column not in blocks or blocks[column].isna().all():
+        raise InputError(f"The layer has no {column} column; name it with --{column}-col.")
+    known = sorted(str(v) for v in blocks[column].dropna().unique())
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.3)
+            hint = f" Did you mean {' or '.join(close)}?" if close else ""
+            raise InputError(f"No {column} named '{name}' in the layer.{hint} Known: {', '.join(known)}.")
+
+
+def choose_unit_count(total: int, lower: int, upper: int) -> tuple[int | None, str]:
+    """The fewest units that fit (fewest committees to fund), and why; None when none fits."""
+    ks = feasible_unit_counts(total, lower, upper)
+    if not ks:
+        return None, explain_bounds(total, lower, upper)
+    if len(ks) == 1:
+        return ks[0], f"k={ks[0]}: the only number of units of {lower:,}–{upper:,} that fits {total:,} households"
+    return ks[0], f"k={ks[0]}: the fewest units (committees) that fit {total:,} households; k={', '.join(map(str, ks[1:]))} would also fit"
+
+
+def place_offices(sites: gpd.GeoDataFrame, blocks: gpd.GeoDataFrame, *, min_area: float) -> pd.DataFrame:
+    """Qualifying office sites (floor area ≥ ``min_area``) with the block each one lies in.
+
+    Sites outside the given blocks are dropped (they belong to other communities or to none).
+    Returns columns ``site_id``, ``name``, ``floor_area_m2``, ``block_id``, ``x``, ``y`` (metres).
+    """
+    if "floor_area_m2" not in sites.columns:
+        raise InputError(f"The office layer needs a floor_area_m2 column; its columns are: {', '.join(map(str, sites.columns))}.")
+    sites = sites.to_crs(blocks.crs).copy()
+    area = pd.to_numeric(sites["floor_area_m2"], errors="coerce")
+    if area.isna().any():
+        bad = sites.index[area.isna()].tolist()
+        raise InputError(f"Office sites at rows {bad[:8]} have no numeric floor_area_m2.")
+    sites["floor_area_m2"] = area
+    if "site_id" not in sites.columns:
+        sites["site_id"] = [f"S{i + 1}" for i in range(len(sites))]
+    if "name" not in sites.columns:
+        sites["name"] = sites["site_id"]
+    sites["site_id"] = sites["site_id"].astype(str)
+    joined = gpd.sjoin(sites, blocks[[blocks.geometry.name]], how="inner", predicate="within")
+    joined = joined.rename(columns={"index_right": "block_id", blocks.index.name or "index_right": "block_id"})
+    if "block_id" not in joined.columns:
+        joined["block_id"] = joined.index_right
+    joined["block_id"] = joined["block_id"].astype(str)
+    joined["x"] = joined.geometry.x
+    joined["y"] = joined.geometry.y
+    qualifying = joined[joined["floor_area_m2"] >= min_area]
+    return pd.DataFrame(qualifying[["site_id", "name", "floor_area_m2", "block_id", "x", "y"]]).reset_index(drop=True)

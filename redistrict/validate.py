@@ -168,7 +168,8 @@ def check_coordinates(gdf: gpd.GeoDataFrame) -> list[Finding]:
         else:
             hint = (
                 "they look like projected metres; give the real CRS with --crs "
-                "(e.g. EPSG:4547 for CGCS2000 / 3-degree Gauss-Kruger CM 117E)"
+                "(e.g. EPSG:4548 for CGCS2000 / 3-degree Gauss-Kruger CM 117E, "
+                "or EPSG:32650 for WGS 84 / UTM zone 50N)"
             )
         return [
             Finding(
@@ -245,9 +246,10 @@ def check_duplicate_ids(ids: pd.Series) -> list[Finding]:
                 "Give every block a unique id.",
             )
         )
-    dup = ids[ids.duplicated(keep=False) & ~missing]
+    text = ids.astype(str).str.strip()  # the ids as they become the index
+    dup = text[text.duplicated(keep=False) & ~missing]
     if len(dup):
-        values = sorted(set(dup.astype(str)))
+        values = sorted(set(dup))
         findings.append(
             Finding(
                 "duplicate_id",
@@ -279,7 +281,7 @@ def parse_households(values: pd.Series, ids: pd.Index, column: str) -> tuple[pd.
         findings.append(Finding("households_missing", ERROR, f"Column '{column}': {len(bad)} block(s) have no household count: {format_ids(bad)}. Fill them in (0 for blocks with no residents).", bad))
     if text_bad.any():
         bad = ids_where(text_bad)
-        examples = ", ".join(f"{i}={values[m]!r}" for i, m in zip(bad[:3], np.flatnonzero(text_bad.to_numpy())[:3], strict=False))
+        examples = ", ".join(f"{i}={values.iloc[m]!r}" for i, m in zip(bad[:3], np.flatnonzero(text_bad.to_numpy())[:3], strict=False))
         findings.append(Finding("households_not_numeric", ERROR, f"Column '{column}': {len(bad)} value(s) are not numbers ({examples}). Write plain whole numbers such as 1200, without units or thousands separators.", bad))
     if negative.any():
         bad = ids_where(negative)

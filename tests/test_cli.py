@@ -1,0 +1,80 @@
+"""End-to-end CLI tests on the bundled sample: exit codes, messages and files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from redistrict.cli import main
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+BLOCKS = str(DATA / "tunxi_blocks.geojson")
+RIVER = str(DATA / "tunxi_river.geojson")
+BRIDGES = str(DATA / "tunxi_bridges.csv")
+
+
+def run(args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(a) for a in args])
+    out = capsys.readouterr()
+    return exit_info.value.code, out.out, out.err
+
+
+def test_check_sample_says_fuxin_cannot_be_split(tmp_path, capsys):
+    target = tmp_path / "check.json"
+    code, out, err = run(["check", BLOCKS, "--barriers", RIVER, "--overrides", BRIDGES, "--json", target], capsys)
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "阜新 (9,242 households) cannot form units of 2,500–3,000" in flat
+    assert "3 units would average 3,081" in flat and "4 units would average 2,310" in flat
+    report = json.loads(target.read_text(encoding="utf-8"))
+    assert report["usable"] is True
+    fuxin = next(c for c in report["communities"] if c["name"] == "阜新")
+    assert fuxin["households"] == 9242 and fuxin["feasible_k"] == [] and fuxin["subdistrict"] == "昱东"
+    assert [o["k"] for o in fuxin["options"]] == [3, 4]
+    assert report["graph"]["connected"] is True
+    assert report["graph"]["barrier_removed"] > 0 and report["graph"]["overrides_added"] == 2
+    yd = next(s for s in report["subdistricts"] if s["name"] == "昱东")
+    assert yd["feasible_k"], "the joint 昱东 total must fit some k"
+
+
+def test_check_without_bridges_reports_components(tmp_path, capsys):
+    target = tmp_path / "check.json"
+    code, out, _ = run(["check", BLOCKS, "--barriers", RIVER, "--json", target], capsys)
+    assert code == 0
+    report = json.loads(target.read_text(encoding="utf-8"))
+    assert report["graph"]["connected"] is False
+    assert any(f["kind"] == "graph_components" for f in report["findings"])
+    assert "separate pieces" in " ".join(out.split())
+
+
+def test_check_bad_bounds_is_exit_2(capsys):
+    code, _, err = run(["check", BLOCKS, "--min", "3000", "--max", "2500"], capsys)
+    assert code == 2
+    assert "above the maximum" in err and "Traceback" not in err
+
+
+def test_check_missing_file_is_exit_2(tmp_path, capsys):
+    code, _, err = run(["check", tmp_path / "nope.geojson"], capsys)
+    assert code == 2
+    assert "no such file" in err
+
+
+def test_check_invalid_households_is_exit_2_with_ids(tmp_path, capsys):
+    text = (DATA / "tunxi_blocks.geojson").read_text(encoding="utf-8")
+    data = json.loads(text)
+    data["features"][0]["properties"]["households"] = "1,200户"
+    first_id = data["features"][0]["properties"]["block_id"]
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    code, _, err = run(["check", bad], capsys)
+    assert code == 2
+    assert first_id in err and "not numbers" in err
+
+
+def test_unknown_household_column_lists_columns(capsys):
+    code, _, err = run(["check", BLOCKS, "--households", "hh_total"], capsys)
+    assert code == 2
+    assert "no column 'hh_total'" in err and "households" in err
