@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
-	$(BIN)/redistrict check $(SAMPLE) --barriers data/tunxi_river.geojson --json $(DEMO_OUT)/check.json
+	$(BIN)/redistrict check $(SAMPLE) --barriers data/tunxi_river.geojson --overrides data/tunxi_bridges.csv --json $(DEMO_OUT)/check.json
 	@echo
 	@echo "Check summary written to $(DEMO_OUT)/check.json"
 

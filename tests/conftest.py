@@ -60,3 +60,14 @@ def vertical_line(x_offset: float, *, crs: str = UTM50, length: float = 2000.0) 
 def grid3():
     """A 3×3 grid of 100 m blocks with 15 m road gaps, in WGS84, 100 households each."""
     return make_grid()
+
+
+def strip_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The same layer with no CRS at all (as from a Shapefile without .prj)."""
+    data = gdf.drop(columns=gdf.geometry.name)
+    return gpd.GeoDataFrame(data, geometry=list(gdf.geometry), crs=None)
+
+
+def utm_blocks(rows: int = 3, cols: int = 3, **kwargs) -> gpd.GeoDataFrame:
+    """``make_grid`` in UTM 50N, indexed by block id: the shape ``build_graph`` expects."""
+    return make_grid(rows, cols, crs=UTM50, **kwargs).set_index("block_id")

@@ -1,0 +1,327 @@
+"""Reading block layers from every supported format with ``load_blocks``; files go to tmp_path."""
+
+from __future__ import annotations
+
+import warnings
+import zipfile
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+from conftest import UTM50, make_grid, strip_crs
+
+from redistrict.errors import InputError, RedistrictWarning
+from redistrict.io import load_blocks, read_layer
+
+IDS = [f"r{r}c{c}" for r in range(3) for c in range(3)]
+NAMES = [f"小区{i}" for i in range(9)]
+
+
+def chinese_grid(crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
+    """A 3×3 grid with Chinese text in values (ASCII column names: ≤ 10 chars for DBF)."""
+    gdf = make_grid(crs=crs, households=[10 * (i + 1) for i in range(9)],
+                    community=["黎阳社区"] * 4 + ["昱中社区"] * 5)
+    return gdf.rename(columns={"subdistrict": "street"})
+
+
+def load_quietly(path, **kwargs):
+    """load_blocks, recording its RedistrictWarnings instead of printing them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RedistrictWarning)
+        layer = load_blocks(path, **kwargs)
+    return layer, [str(w.message) for w in caught if issubclass(w.category, RedistrictWarning)]
+
+
+def assert_intact(layer) -> None:
+    blocks = layer.blocks
+    assert list(blocks.index) == IDS
+    assert blocks["households"].tolist() == [10 * (i + 1) for i in range(9)]
+    assert blocks["name"].tolist() == NAMES
+    assert blocks["community"].tolist() == ["黎阳社区"] * 4 + ["昱中社区"] * 5
+    assert blocks["subdistrict"].tolist() == ["S"] * 9
+    assert blocks.crs.to_epsg() == 32650
+
+
+def expect_input_error(path, **kwargs) -> str:
+    with pytest.raises(InputError) as info:
+        load_blocks(path, **kwargs)
+    message = str(info.value)
+    assert str(path) in message
+    return message
+
+
+# --- GeoJSON / GeoPackage ----------------------------------------------------------------------
+
+
+def test_geojson_round_trip(tmp_path):
+    path = tmp_path / "blocks.geojson"
+    chinese_grid().to_file(path, driver="GeoJSON")
+    layer, warned = load_quietly(path)
+    assert_intact(layer)
+    assert layer.source == str(path)
+    assert layer.source_crs.to_epsg() == 4326
+    assert warned == []
+
+
+def test_geopackage_with_two_layers_needs_layer(tmp_path):
+    path = tmp_path / "city.gpkg"
+    chinese_grid().to_file(path, layer="blocks", driver="GPKG")
+    make_grid(crs=UTM50).to_file(path, layer="old_blocks", driver="GPKG")
+    message = expect_input_error(path)
+    assert "holds 2 layers" in message
+    assert "blocks" in message and "old_blocks" in message
+    assert "--layer" in message
+
+    layer, _ = load_quietly(path, layer="blocks")
+    assert_intact(layer)
+    assert layer.source_crs.to_epsg() == 4326
+    old, _ = load_quietly(path, layer="old_blocks")
+    assert old.blocks["households"].tolist() == [100] * 9
+    assert old.source_crs.to_epsg() == 32650
+
+    message = expect_input_error(path, layer="roads")
+    assert "no layer 'roads'" in message
+    assert "blocks, old_blocks" in message
+
+
+def test_geopackage_with_one_layer_needs_no_layer(tmp_path):
+    path = tmp_path / "one.gpkg"
+    chinese_grid().to_file(path, layer="anything", driver="GPKG")
+    layer, _ = load_quietly(path)
+    assert_intact(layer)
+
+
+# --- Shapefile ---------------------------------------------------------------------------------
+
+
+def test_shapefile_with_utf8_cpg(tmp_path):
+    path = tmp_path / "blocks.shp"
+    chinese_grid().to_file(path, encoding="utf-8")
+    assert (tmp_path / "blocks.cpg").read_text().strip().upper() in {"UTF-8", "UTF8"}
+    layer, warned = load_quietly(path)
+    assert_intact(layer)
+    assert not [f for f in layer.findings if f.kind == "dbf_encoding"]
+    assert warned == []
+
+
+def _gbk_shapefile_without_cpg(tmp_path):
+    path = tmp_path / "gbk.shp"
+    chinese_grid().to_file(path, encoding="gbk")
+    (tmp_path / "gbk.cpg").unlink(missing_ok=True)
+    assert not (tmp_path / "gbk.cpg").exists()
+    # Without .cpg GDAL decodes the DBF as Latin-1: the text is mojibake.
+    raw = gpd.read_file(path, engine="pyogrio")
+    assert raw["name"].iloc[0] != "小区0"
+    return path
+
+
+def test_gbk_shapefile_without_cpg_is_detected(tmp_path):
+    path = _gbk_shapefile_without_cpg(tmp_path)
+    layer, warned = load_quietly(path)
+    assert_intact(layer)
+    (finding,) = [f for f in layer.findings if f.kind == "dbf_encoding"]
+    assert finding.severity == "warning"
+    assert "gbk.shp" in finding.message and "GBK" in finding.message
+    assert any("read as GBK" in w for w in warned)
+
+
+def test_gbk_shapefile_with_explicit_encoding(tmp_path):
+    path = _gbk_shapefile_without_cpg(tmp_path)
+    layer, warned = load_quietly(path, encoding="gbk")
+    assert_intact(layer)
+    assert not [f for f in layer.findings if f.kind == "dbf_encoding"]
+    assert warned == []
+
+
+def test_zipped_shapefile(tmp_path):
+    chinese_grid().to_file(tmp_path / "blocks.shp", encoding="utf-8")
+    path = tmp_path / "blocks.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for ext in ("shp", "shx", "dbf", "prj", "cpg"):
+            archive.write(tmp_path / f"blocks.{ext}", f"blocks.{ext}")
+    layer, _ = load_quietly(path)
+    assert_intact(layer)
+
+
+def test_zipped_gbk_shapefile_without_cpg(tmp_path):
+    _gbk_shapefile_without_cpg(tmp_path)
+    path = tmp_path / "gbk.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for ext in ("shp", "shx", "dbf", "prj"):
+            archive.write(tmp_path / f"gbk.{ext}", f"gbk.{ext}")
+    layer, _ = load_quietly(path)
+    assert_intact(layer)
+    assert [f.kind for f in layer.findings if f.kind == "dbf_encoding"] == ["dbf_encoding"]
+
+
+def test_zip_without_dbf_names_the_dbf(tmp_path):
+    chinese_grid().to_file(tmp_path / "blocks.shp", encoding="utf-8")
+    path = tmp_path / "broken.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for ext in ("shp", "shx", "prj"):
+            archive.write(tmp_path / f"blocks.{ext}", f"blocks.{ext}")
+    message = expect_input_error(path)
+    assert "blocks.dbf" in message
+
+
+def test_zip_without_shapefile(tmp_path):
+    path = tmp_path / "notes.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    assert "no .shp file" in expect_input_error(path)
+
+
+def test_file_that_is_not_a_zip(tmp_path):
+    path = tmp_path / "fake.zip"
+    path.write_text("not a zip")
+    assert "not a valid ZIP archive" in expect_input_error(path)
+
+
+# --- GeoParquet and CSV ------------------------------------------------------------------------
+
+
+def test_geoparquet(tmp_path):
+    path = tmp_path / "blocks.parquet"
+    chinese_grid().to_parquet(path)
+    layer, _ = load_quietly(path)
+    assert_intact(layer)
+
+
+def test_non_parquet_file_with_parquet_extension(tmp_path):
+    path = tmp_path / "blocks.parquet"
+    path.write_text("id,households\n1,2\n")
+    assert "cannot be read as GeoParquet" in expect_input_error(path)
+
+
+def _write_wkt_csv(path, gdf) -> None:
+    frame = pd.DataFrame(gdf.drop(columns="geometry"))
+    frame["wkt"] = gdf.geometry.to_wkt()
+    frame.to_csv(path, index=False, encoding="utf-8")
+
+
+def test_csv_with_wkt_column_and_crs(tmp_path):
+    path = tmp_path / "blocks.csv"
+    _write_wkt_csv(path, chinese_grid())
+    layer, _ = load_quietly(path, crs="EPSG:4326")
+    assert_intact(layer)
+    assert layer.source_crs.to_epsg() == 4326
+
+
+def test_csv_without_crs_asks_for_it(tmp_path):
+    path = tmp_path / "blocks.csv"
+    _write_wkt_csv(path, chinese_grid())
+    message = expect_input_error(path)
+    assert "--crs" in message
+
+
+def test_csv_with_bad_wkt_names_the_line(tmp_path):
+    path = tmp_path / "blocks.csv"
+    gdf = chinese_grid()
+    frame = pd.DataFrame(gdf.drop(columns="geometry"))
+    frame["wkt"] = gdf.geometry.to_wkt()
+    frame.loc[3, "wkt"] = "POLYGON ((1 2, 3"
+    frame.to_csv(path, index=False)
+    message = expect_input_error(path, crs="EPSG:4326")
+    assert "column 'wkt'" in message
+    assert "line(s) 5" in message  # header is line 1, data row 3 (0-based) is line 5
+
+
+def test_csv_without_wkt_column_lists_columns(tmp_path):
+    path = tmp_path / "blocks.csv"
+    pd.DataFrame({"block_id": ["a"], "households": [3]}).to_csv(path, index=False)
+    message = expect_input_error(path, crs="EPSG:4326")
+    assert "no WKT geometry column" in message
+    assert "block_id, households" in message
+
+
+def test_gbk_csv_without_encoding_asks_for_it(tmp_path):
+    path = tmp_path / "blocks.csv"
+    gdf = chinese_grid()
+    frame = pd.DataFrame(gdf.drop(columns="geometry"))
+    frame["wkt"] = gdf.geometry.to_wkt()
+    frame.to_csv(path, index=False, encoding="gbk")
+    assert "--encoding" in expect_input_error(path, crs="EPSG:4326")
+    layer, _ = load_quietly(path, crs="EPSG:4326", encoding="gbk")
+    assert_intact(layer)
+
+
+# --- files that are not block layers -----------------------------------------------------------
+
+
+def _empty(path):
+    path.write_bytes(b"")
+
+
+def _text(path):
+    path.write_text("这不是地理数据 / this is not geodata\n", encoding="utf-8")
+
+
+def _truncated(path):
+    full = chinese_grid().to_json()
+    path.write_text(full[: len(full) // 2], encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "fragment"),
+    [
+        ("empty.geojson", _empty, "the file is empty"),
+        ("text.geojson", _text, "cannot be read as a geospatial file"),
+        ("truncated.geojson", _truncated, "cannot be read as a geospatial file"),
+        ("missing.geojson", None, "no such file"),
+        ("blocks.xlsx", _text, "unknown file type '.xlsx'"),
+    ],
+)
+def test_unreadable_files_give_input_errors_with_the_path(tmp_path, name, write, fragment):
+    path = tmp_path / name
+    if write is not None:
+        write(path)
+    message = expect_input_error(path)
+    assert fragment in message
+
+
+def test_folder_is_not_a_layer(tmp_path):
+    assert "is a folder" in expect_input_error(tmp_path)
+
+
+# --- validation through files ------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided:UserWarning")
+def test_file_without_crs_loads_with_crs_option(tmp_path):
+    path = tmp_path / "nocrs.shp"
+    strip_crs(chinese_grid()).to_file(path, encoding="utf-8")
+    assert not (tmp_path / "nocrs.prj").exists()
+    assert "--crs" in expect_input_error(path)
+    layer, _ = load_quietly(path, crs="EPSG:4326")
+    assert_intact(layer)
+
+
+def test_file_with_two_problems_reports_both(tmp_path):
+    gdf = chinese_grid()
+    gdf.loc[1, "block_id"] = "r0c0"
+    gdf["households"] = gdf["households"].astype(object)
+    gdf.loc[7, "households"] = "1,200户"
+    path = tmp_path / "bad.geojson"
+    gdf.to_file(path, driver="GeoJSON")
+    message = expect_input_error(path)
+    assert "occur more than once: r0c0" in message
+    assert "Column 'households'" in message and "r2c1='1,200户'" in message
+
+
+def test_warnings_are_emitted_as_redistrict_warnings(tmp_path):
+    gdf = chinese_grid(crs=UTM50)
+    gdf.loc[1, "geometry"] = gdf.geometry.iloc[0].buffer(-10)  # r0c1 sits inside r0c0
+    path = tmp_path / "overlap.geojson"
+    gdf.to_file(path, driver="GeoJSON")
+    with pytest.warns(RedistrictWarning, match="r0c0/r0c1"):
+        layer = load_blocks(path)
+    assert [f.kind for f in layer.findings] == ["overlapping_blocks"]
+
+
+def test_read_layer_returns_raw_frame(tmp_path):
+    path = tmp_path / "blocks.geojson"
+    chinese_grid().to_file(path, driver="GeoJSON")
+    gdf, findings = read_layer(path)
+    assert findings == []
+    assert list(gdf["block_id"]) == IDS
+    assert gdf.crs.to_epsg() == 4326
