@@ -346,9 +346,10 @@ def from_geodataframe(
     for key in ("community", "subdistrict", "name"):
         col = columns[key]
         out[key] = gdf[col].astype("string").str.strip().to_numpy() if col is not None else pd.array([pd.NA] * len(out), dtype="string")
-    for col in gdf.columns:  # keep the user's other attributes for maps and exports
-        if col not in columns.values() and col != gdf.geometry.name and col not in out.columns:
-            out[col] = gdf[col].to_numpy()
+    extras = [c for c in gdf.columns if c not in columns.values() and c != gdf.geometry.name and c not in out.columns]
+    if extras:  # keep the user's other attributes for maps and exports (one concat, not many inserts)
+        kept = pd.DataFrame({c: gdf[c].to_numpy() for c in extras}, index=out.index)
+        out = gpd.GeoDataFrame(pd.concat([out, kept], axis=1), geometry=out.geometry.name, crs=out.crs)
 
     findings += check_missing_geometry(out)
     findings += check_geometry_type(out)

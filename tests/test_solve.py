@@ -1,0 +1,166 @@
+"""From Problem to verified Plan: bounds, contiguity, offices, locks, keep-together, infeasibility."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import networkx as nx
+import pytest
+from conftest import UTM50, make_grid
+from shapely.geometry import Point
+
+from redistrict.graph import build_graph
+from redistrict.io import from_geodataframe
+from redistrict.problem import Problem, Weights
+from redistrict.solve import solve
+from redistrict.verify import verify_plan
+
+
+def grid_problem(rows=4, cols=4, households=None, community=None, **kwargs):
+    layer = from_geodataframe(make_grid(rows, cols, households=households, community=community))
+    graph = build_graph(layer.blocks)
+    return layer, graph, Problem.from_layer(layer, graph, **kwargs)
+
+
+def star_graph(centre_hh, leaf_hh, leaves=3):
+    graph = nx.star_graph(leaves)
+    graph = nx.relabel_nodes(graph, {i: f"b{i}" for i in graph})
+    for i, node in enumerate(sorted(graph)):
+        graph.nodes[node].update(households=centre_hh if node == "b0" else leaf_hh, x=float(i * 100), y=0.0)
+    return graph
+
+
+def test_grid_split_into_equal_contiguous_units():
+    layer, graph, problem = grid_problem(lower=400, upper=400)
+    assert problem.k == 4 and "only number" in problem.k_reason
+    plan = solve(problem)
+    assert plan.status == "optimal", plan.message
+    assert plan.ok
+    assert sorted(plan.units["households"]) == [400] * 4
+    assert set(plan.assignment.index) == set(layer.blocks.index)
+    assert verify_plan(graph, plan.assignment, lower=400, upper=400, k=4).ok
+    assert plan.units["unit_id"].tolist() == ["U1", "U2", "U3", "U4"]
+    assert plan.objective["households_moved"] == 0
+
+
+def test_solvers_agree_on_the_optimum():
+    _, _, problem = grid_problem(3, 4, lower=300, upper=500)
+    highs = solve(problem, solver="highs")
+    cbc = solve(problem, solver="cbc")
+    assert highs.status == cbc.status == "optimal"
+    assert highs.objective["compactness_hh_km2"] == pytest.approx(cbc.objective["compactness_hh_km2"], rel=1e-6)
+
+
+def test_arithmetic_infeasibility_is_diagnosed_before_solving():
+    _, _, problem = grid_problem(3, 3, households=[1027] * 8 + [1026], lower=2500, upper=3000)
+    assert problem.k is None
+    plan = solve(problem)
+    assert plan.status == "infeasible" and plan.exit_code == 3
+    assert plan.assignment is None
+    assert not plan.diagnosis.proved_by_solver
+    text = plan.diagnosis.summary()
+    assert "(9,242 households) cannot form units of 2,500–3,000" in text
+    assert "3 units would average 3,081" in text
+    assert "--relax" in text
+
+
+def test_relax_returns_the_plan_with_smallest_largest_violation():
+    _, _, problem = grid_problem(3, 3, households=[1027] * 8 + [1026], lower=2500, upper=3000)
+    plan = solve(problem, relax=True)
+    assert plan.status == "relaxed"
+    assert plan.ok  # verified, with the relaxation stated
+    assert plan.verification.relaxed_units
+    # 9 blocks of ~1,027 into k units: 3 units of 3 blocks = 3,081/3,081/3,080 → violation 81;
+    # any 4-unit plan has a 2-block unit (2,054: violation 446); so k=3 and 81 is optimal.
+    assert len(plan.units) == 3
+    assert plan.units["violation"].max() == 81
+
+
+def test_contiguity_infeasibility_is_proved_by_the_solver():
+    problem = Problem(graph=star_graph(1, 5), lower=8, upper=8, k=2)
+    plan = solve(problem)
+    assert plan.status == "infeasible"
+    assert plan.diagnosis.proved_by_solver
+    assert any(r.kind == "solver_proof" for r in plan.diagnosis.reasons)
+
+
+def test_block_above_max_is_named():
+    _, _, problem = grid_problem(2, 2, households=[100, 100, 100, 5000], lower=100, upper=3000, k=2)
+    plan = solve(problem)
+    assert plan.status == "infeasible"
+    reason = next(r for r in plan.diagnosis.reasons if r.kind == "block_above_max")
+    assert reason.block_ids == ["r1c1"] and "5,000" in reason.message
+
+
+def offices_near(layer, specs):
+    """Office points at given block centroids: specs = [(block_id, area), ...]."""
+    cents = layer.blocks.geometry.centroid
+    pts = [Point(cents[b].x + 5, cents[b].y + 5) for b, _ in specs]
+    return gpd.GeoDataFrame({"site_id": [f"S{i}" for i in range(len(specs))], "name": [f"站{i}" for i in range(len(specs))], "floor_area_m2": [a for _, a in specs]}, geometry=pts, crs=layer.blocks.crs)
+
+
+def test_each_unit_gets_a_distinct_qualifying_office():
+    layer = from_geodataframe(make_grid(4, 4))
+    graph = build_graph(layer.blocks)
+    sites = offices_near(layer, [("r0c0", 350), ("r0c3", 400), ("r3c0", 320), ("r3c3", 500), ("r1c1", 80)])
+    problem = Problem.from_layer(layer, graph, lower=400, upper=400, offices=sites)
+    assert len(problem.offices) == 4  # the 80 m² room does not qualify
+    plan = solve(problem)
+    assert plan.status == "optimal"
+    assert sorted(plan.units["office_site"]) == ["S0", "S1", "S2", "S3"]
+    for row in plan.units.itertuples():
+        assert plan.assignment[row.centre_block] == row.unit_id  # the office lies in its own unit
+        assert row.max_distance_m > 0
+
+
+def test_too_few_offices_is_infeasible_even_with_relax():
+    layer = from_geodataframe(make_grid(4, 4))
+    graph = build_graph(layer.blocks)
+    sites = offices_near(layer, [("r0c0", 350), ("r3c3", 100)])
+    problem = Problem.from_layer(layer, graph, lower=400, upper=400, offices=sites)
+    plan = solve(problem, relax=True)
+    assert plan.status == "infeasible"
+    assert any(r.kind == "offices" and "Only 1 block" in r.message for r in plan.diagnosis.reasons)
+
+
+def test_locks_and_keep_together_hold():
+    grid = make_grid(4, 4)
+    grid["parcel"] = None
+    grid.loc[grid["block_id"].isin(["r1c1", "r1c2"]), "parcel"] = "P1"
+    layer = from_geodataframe(grid)
+    graph = build_graph(layer.blocks)
+    locks = {"r0c0": "north", "r0c1": "north", "r3c3": "south", "r0c3": "east"}
+    problem = Problem.from_layer(layer, graph, lower=400, upper=400, locks=locks, keep_together_col="parcel")
+    plan = solve(problem)
+    assert plan.ok
+    a = plan.assignment
+    assert a["r0c0"] == a["r0c1"]
+    assert len({a["r0c0"], a["r3c3"], a["r0c3"]}) == 3
+    assert a["r1c1"] == a["r1c2"]
+
+
+def test_units_do_not_cross_subdistricts_unless_allowed():
+    grid = make_grid(2, 4)
+    layer = from_geodataframe(grid)
+    layer.blocks["subdistrict"] = ["W", "W", "E", "E", "W", "W", "E", "E"]
+    graph = build_graph(layer.blocks)
+    problem = Problem.from_layer(layer, graph, lower=200, upper=200)
+    plan = solve(problem)
+    assert plan.ok
+    for unit, members in plan.assignment.groupby(plan.assignment):
+        assert layer.blocks.loc[members.index, "subdistrict"].nunique() == 1
+
+
+def test_stability_keeps_households_in_their_community():
+    community = ["A", "A", "B", "B"] * 4
+    _, _, problem = grid_problem(4, 4, community=community, lower=800, upper=800, weights=Weights(compactness=0.0, stability=1.0))
+    plan = solve(problem)
+    assert plan.status == "optimal"
+    assert plan.objective["households_moved"] == 0
+    assert sorted(plan.units["name"]) == ["A", "B"]
+
+
+def test_unknown_community_suggests_close_matches():
+    layer = from_geodataframe(make_grid(2, 2, community=["阜新", "阜新", "荷花池", "荷花池"]))
+    graph = build_graph(layer.blocks)
+    with pytest.raises(ValueError, match="Did you mean 阜新"):
+        Problem.from_layer(layer, graph, communities=["阜兴"])
