@@ -21,10 +21,22 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
+DATA_OPTS := --barriers data/tunxi_river.geojson --overrides data/tunxi_bridges.csv
+
 demo: $(VENV)/.installed
-	$(BIN)/redistrict check $(SAMPLE) --barriers data/tunxi_river.geojson --overrides data/tunxi_bridges.csv --json $(DEMO_OUT)/check.json
+	@echo "== 1. Check the sample: which communities can be split within 2,500-3,000 households?"
+	$(BIN)/redistrict check $(SAMPLE) $(DATA_OPTS) --json $(DEMO_OUT)/check.json
 	@echo
-	@echo "Check summary written to $(DEMO_OUT)/check.json"
+	@echo "== 2. Split 阜新 (9,242 households) on its own: infeasible by arithmetic (exit 3 expected)"
+	-$(BIN)/redistrict split $(SAMPLE) $(DATA_OPTS) --community 阜新 --out $(DEMO_OUT)/fuxin --force
+	@echo
+	@echo "== 3. Re-plan subdistrict 昱东 jointly, one office of >= 300 m2 per unit"
+	$(BIN)/redistrict plan $(SAMPLE) $(DATA_OPTS) --subdistrict 昱东 --offices data/tunxi_offices.geojson --out $(DEMO_OUT)/yudong --force
+	@echo
+	@echo "Demo outputs:"
+	@echo "  $(DEMO_OUT)/check.json             the check summary"
+	@echo "  $(DEMO_OUT)/fuxin/diagnosis.json   why 阜新 cannot be split alone"
+	@echo "  $(DEMO_OUT)/yudong/                the 昱东 plan: assignment.csv, units.geojson, blocks.geojson, report.json"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q

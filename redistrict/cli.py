@@ -26,7 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(highlight=False)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 @app.callback()
@@ -223,7 +223,8 @@ def _run(blocks_path: Path, *, select: dict, load: dict, graph_opts: dict, k, lo
     sites = read_points(offices) if offices is not None else None
     problem = Problem.from_layer(layer_obj, graph, lower=lower, upper=upper, k=k, offices=sites, min_office_area=min_office_area, weights=weights, locks=_read_locks(locks), keep_together_col=keep_together, cross_subdistricts=cross_subdistricts, **select)
     console.print(f"{problem!r}")
-    console.print(f"  {problem.k_reason}" if problem.k_reason else "")
+    if problem.k is not None:
+        console.print(f"  {problem.k_reason}")
     with console.status("Solving…"):
         plan = solve(problem, solver=solver, time_limit=time_limit, mip_gap=gap, relax=relax)
     if plan.status in ("infeasible", "no_solution"):
@@ -234,8 +235,9 @@ def _run(blocks_path: Path, *, select: dict, load: dict, graph_opts: dict, k, lo
         if plan.status == "infeasible" and select.get("communities") and len(select["communities"]) == 1:
             subs = layer_obj.blocks.loc[layer_obj.blocks["community"] == select["communities"][0], "subdistrict"].dropna().unique()
             if len(subs) == 1:
-                console.print(f"\nTo re-plan it with its neighbours:\n  [bold]{command_hint} --subdistrict {subs[0]} --out {out}_joint[/bold]")
-        console.print(f"\nDiagnosis written to [bold]{out / 'diagnosis.json'}[/bold]")
+                console.print(f"\nTo re-plan it with its neighbours:\n  [bold]{command_hint} --subdistrict {subs[0]} --out {out}_joint[/bold]", soft_wrap=True)
+        written = "diagnosis.json and report.json" if plan.diagnosis is not None else "report.json"
+        console.print(f"\nWrote {written} to [bold]{out}[/bold]")
         raise typer.Exit(plan.exit_code)
     write_plan(plan, layer_obj.blocks, out, force=force)
     _print_plan(plan)
@@ -307,8 +309,19 @@ def split(
         weights=Weights(compactness=w_compactness, boundary=w_boundary, distance=w_distance, unit_edges=cut_edges),
         locks=locks, keep_together=keep_together, cross_subdistricts=cross_subdistricts,
         solver=solver, time_limit=time_limit, gap=gap, relax=relax, out=out, force=force,
-        command_hint=f"redistrict plan {blocks}",
+        command_hint=_replan_hint(blocks, barriers, overrides, offices),
     )
+
+
+def _replan_hint(blocks: Path, barriers, overrides, offices) -> str:
+    """The `redistrict plan` command a planner should run next, with the same data options."""
+    parts = ["redistrict plan", str(blocks)]
+    parts += [f"--barriers {b}" for b in barriers or []]
+    if overrides:
+        parts.append(f"--overrides {overrides}")
+    if offices:
+        parts.append(f"--offices {offices}")
+    return " ".join(parts)
 
 
 @app.command()

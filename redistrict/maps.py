@@ -1,0 +1,752 @@
+"""Interactive Leaflet maps of a plan (folium), self-contained and safe to open offline.
+
+``plan_map`` draws the new units in distinct colours with their names and households, the blocks
+with a tooltip and popup each, the current community boundaries dashed, the office sites (those in
+use highlighted), barriers such as the river, a legend with each unit's bound status and a layer
+control.  ``compare_map`` puts two plans side by side, their views kept in step.
+
+Every map is **one HTML file that loads nothing**: Leaflet's JS and CSS (vendored in
+``redistrict/static/leaflet``) are inlined, and none of folium's CDN links (jQuery, Bootstrap,
+Font Awesome) are emitted.  Only a chosen basemap (``osm``, ``amap``, ``tianditu``) fetches tiles.
+AMap tiles are in GCJ-02, so with ``basemap="amap"`` the drawn geometry is shifted to GCJ-02 to
+line up.  All text that comes from the data is HTML-escaped before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import os
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import Element, Figure, MacroElement
+from folium.map import CustomPane
+from folium.plugins import DualMap
+from folium.template import Template
+
+from .coords import to_gcj02
+from .errors import InputError
+from .outputs import plan_layers
+from .plan import Plan
+
+BASEMAPS = ("none", "osm", "amap", "tianditu")
+LANGS = ("zh", "en")
+#: basemaps whose tiles are drawn in GCJ-02 (the geometry is shifted to match)
+GCJ02_BASEMAPS = frozenset({"amap"})
+#: metres by which blocks are grown and shrunk back to close road gaps into one outline
+CLOSING_M = 15.0
+
+#: distinct fills for units (pastel enough for labels to stay readable on top)
+PALETTE = (
+    "#8dd3c7", "#fdb462", "#bebada", "#fb8072", "#80b1d3", "#b3de69",
+    "#fccde5", "#bc80bd", "#ccebc5", "#ffed6f", "#e5c494", "#66c2a5",
+)
+OK_COLOUR = "#1a9641"
+BAD_COLOUR = "#d7191c"
+OFFICE_COLOUR = "#111111"
+BARRIER_COLOUR = "#2b83ba"
+
+TEXT = {
+    "zh": {
+        "units": "新社区单元", "blocks": "小区", "labels": "单元标注", "current": "现状社区边界",
+        "offices": "办公用房", "barriers": "河流等障碍", "unit": "新单元", "block": "小区",
+        "households": "户数", "hh": "户", "population": "人口", "area": "面积", "km2": "平方公里",
+        "office": "办公用房", "floor_area": "面积", "m2": "平方米", "mean_dist": "至办公用房平均距离",
+        "max_dist": "至办公用房最远距离", "mean_dist_centre": "至中心小区平均距离",
+        "max_dist_centre": "至中心小区最远距离", "m": "米", "bounds": "户数范围",
+        "within": "在范围内", "outside": "超出范围", "by": "相差", "community": "现状社区",
+        "blocks_n": "小区数", "moved_in": "迁入户数", "office_in_use": "在用办公用房",
+        "office_candidate": "候选办公用房", "office_small": "面积不足", "used_by": "用于",
+        "not_used": "未选用", "status": "求解状态", "none": "无", "subdistrict": "街道",
+        "units_n": "个单元", "title_sep": "：", "plan": "方案", "id": "编号", "name": "名称",
+    },
+    "en": {
+        "units": "New units", "blocks": "Blocks", "labels": "Unit labels", "current": "Current communities",
+        "offices": "Office sites", "barriers": "Barriers (river)", "unit": "New unit", "block": "Block",
+        "households": "Households", "hh": "hh", "population": "Population", "area": "Area", "km2": "km²",
+        "office": "Office", "floor_area": "Floor area", "m2": "m²", "mean_dist": "Mean distance to office",
+        "max_dist": "Max distance to office", "mean_dist_centre": "Mean distance to centre block",
+        "max_dist_centre": "Max distance to centre block", "m": "m", "bounds": "Bounds",
+        "within": "within bounds", "outside": "outside bounds", "by": "by", "community": "Current community",
+        "blocks_n": "Blocks", "moved_in": "Households moved in", "office_in_use": "Office in use",
+        "office_candidate": "Candidate site", "office_small": "too small", "used_by": "used by",
+        "not_used": "not chosen", "status": "Status", "none": "none", "subdistrict": "Subdistrict",
+        "units_n": "units", "title_sep": ": ", "plan": "Plan", "id": "Id", "name": "Name",
+    },
+}
+
+_CSS = """
+.rd-label{background:transparent;border:none}
+.rd-label-inner{transform:translate(-50%,-50%);display:inline-block;white-space:nowrap;text-align:center;
+ font:600 12px/1.25 "Noto Sans CJK SC","WenQuanYi Micro Hei","PingFang SC","Microsoft YaHei",sans-serif;
+ background:rgba(255,255,255,.85);border:2px solid #1a9641;border-radius:4px;padding:1px 5px;color:#222}
+.rd-label-inner.rd-bad{border-color:#d7191c}
+.rd-label-inner small{font-weight:400}
+.rd-box{background:rgba(255,255,255,.93);padding:6px 9px;border-radius:5px;box-shadow:0 1px 4px rgba(0,0,0,.35);
+ font:12px/1.35 "Noto Sans CJK SC","WenQuanYi Micro Hei","PingFang SC","Microsoft YaHei",sans-serif;color:#222}
+.rd-title{font-size:14px;font-weight:600;max-width:420px}
+.rd-title small{font-weight:400;font-size:12px}
+.rd-legend table{border-collapse:collapse}
+.rd-legend td{padding:1px 4px;vertical-align:middle}
+.rd-legend .sw{display:inline-block;width:14px;height:11px;border:1px solid #555}
+.rd-legend .dot{display:inline-block;width:10px;height:10px;border-radius:50%}
+.rd-legend .num{text-align:right}
+.rd-legend hr{border:none;border-top:1px solid #ccc;margin:4px 0}
+.rd-tip table{border-collapse:collapse}
+.rd-tip th{text-align:left;font-weight:400;color:#555;padding-right:8px}
+.rd-tip td{font-weight:600}
+"""
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+
+def present(value: object) -> bool:
+    """False for None, NaN and pd.NA (missing data), True for anything else."""
+    return not (value is None or (np.ndim(value) == 0 and bool(pd.isna(value))))
+
+
+def esc(value: object) -> str:
+    """HTML-escape data text (also backticks, ``$`` and backslashes, for JS template strings)."""
+    if not present(value):
+        return "—"
+    text = html.escape(str(value), quote=True)
+    return text.replace("`", "&#96;").replace("$", "&#36;").replace("\\", "&#92;")
+
+
+def js_literal(value: object) -> str:
+    """JSON for inlining in a ``<script>``: ``<``, ``>``, ``&`` and line separators escaped."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, code)
+    return text
+
+
+def _num(value: object, digits: int = 0) -> str:
+    if not present(value):
+        return "—"
+    return f"{float(value):,.{digits}f}"
+
+
+def _table(rows: list[tuple[str, str]], title: str | None = None) -> str:
+    """A small key/value table; keys are our labels, values must already be escaped."""
+    head = f"<b>{title}</b>" if title else ""
+    body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return f'<div class="rd-tip">{head}<table>{body}</table></div>'
+
+
+def _check(lang: str, basemap: str) -> dict:
+    if lang not in LANGS:
+        raise InputError(f"The map language must be one of {', '.join(LANGS)}, not '{lang}'.")
+    if basemap not in BASEMAPS:
+        raise InputError(f"The basemap must be one of {', '.join(BASEMAPS)}, not '{basemap}'.")
+    return TEXT[lang]
+
+
+# --- offline Leaflet ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def leaflet_assets() -> tuple[str, str]:
+    """Leaflet's JS and CSS as text, ready to inline (the CSS images become data URIs)."""
+    root = resources.files("redistrict") / "static" / "leaflet"
+    if not (root / "leaflet.js").is_file():
+        raise RuntimeError(f"Leaflet is missing from the installed package ({root}); reinstall redistrict with its static files.")
+    js = (root / "leaflet.js").read_text(encoding="utf-8")
+    js = re.sub(r"//# sourceMappingURL=\S+\s*$", "", js)
+    css = (root / "leaflet.css").read_text(encoding="utf-8")
+    for name in ("layers.png", "layers-2x.png"):
+        data = base64.b64encode((root / "images" / name).read_bytes()).decode("ascii")
+        css = css.replace(f"url(images/{name})", f"url(data:image/png;base64,{data})")
+    return js, css
+
+
+class OfflineMap(folium.Map):
+    """A ``folium.Map`` that inlines Leaflet instead of linking CDNs (no jQuery/Bootstrap)."""
+
+    default_js: list = []
+    default_css: list = []
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.default_js = []  # never share (and mutate) folium's class-level lists
+        self.default_css = []
+
+    def render(self, **kwargs) -> None:
+        super().render(**kwargs)
+        _inline_leaflet(self.get_root())
+
+
+def _inline_leaflet(figure: Figure) -> None:
+    js, css = leaflet_assets()
+    figure.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
+    figure.header.add_child(Element(f"<style>{_CSS}</style>"), name="redistrict_css")
+    figure.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js")
+
+
+_EXTERNAL = re.compile(r"<script[^>]*\ssrc\s*=|<link[^>]*\shref\s*=\s*[\"']?(?:https?:)?//", re.IGNORECASE)
+
+
+def render_html(m: folium.Map | DualMap) -> str:
+    """The page's HTML; raises ``RuntimeError`` if it would load any script or stylesheet."""
+    text = m.get_root().render()
+    found = _EXTERNAL.findall(text)
+    if found:
+        raise RuntimeError(f"The map links external resources ({len(found)}); it would not work offline.")
+    return text
+
+
+def save_html(m: folium.Map | DualMap, path: str | os.PathLike) -> Path:
+    """Write a map as one self-contained UTF-8 HTML file."""
+    path = Path(path)
+    path.write_text(render_html(m), encoding="utf-8")
+    return path
+
+
+# --- the layers, as GeoJSON with escaped text -----------------------------------------------------
+
+
+class _Layer(MacroElement):
+    """A GeoJSON layer whose features carry their own style, tooltip, popup or label HTML."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.geoJSON({{ this.data_json }}, {
+            pane: {{ this.pane|tojson }},
+            style: function (f) { return f.properties._style; },
+            pointToLayer: function (f, latlng) {
+                if (f.properties._label) {
+                    return L.marker(latlng, {pane: {{ this.pane|tojson }}, keyboard: false,
+                        icon: L.divIcon({className: "rd-label", html: f.properties._label, iconSize: null})});
+                }
+                return L.circleMarker(latlng, Object.assign({pane: {{ this.pane|tojson }}}, f.properties._style));
+            },
+            onEachFeature: function (f, layer) {
+                if (f.properties._tip) { layer.bindTooltip(f.properties._tip, {sticky: true}); }
+                if (f.properties._popup) { layer.bindPopup(f.properties._popup, {maxWidth: 360}); }
+            }
+        }).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: dict, pane: str) -> None:
+        super().__init__()
+        self._name = "RedistrictLayer"
+        self.data = data
+        self.data_json = js_literal(data)
+        self.pane = pane
+
+
+class _Control(MacroElement):
+    """A Leaflet control holding ready-made (escaped) HTML."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var control = L.control({position: {{ this.position|tojson }}});
+            control.onAdd = function () {
+                var div = L.DomUtil.create("div", {{ this.css_class|tojson }});
+                div.innerHTML = {{ this.content_json }};
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.disableScrollPropagation(div);
+                return div;
+            };
+            control.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, content: str, position: str, css_class: str) -> None:
+        super().__init__()
+        self._name = "RedistrictControl"
+        self.content = content
+        self.content_json = js_literal(content)
+        self.position = position
+        self.css_class = css_class
+
+
+class _Background(MacroElement):
+    """A plain background for maps without tiles (Leaflet's default grey is harsh)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>#{{ this._parent.get_name() }} { background: #f4f2ec; }</style>
+        {% endmacro %}
+        """
+    )
+
+
+def _features(gdf: gpd.GeoDataFrame, props: list[dict]) -> dict:
+    """A FeatureCollection of ``gdf``'s geometry (lon/lat, 1e-6°) with the given properties only."""
+    geoms = shapely.set_precision(gdf.geometry.values, 1e-6)
+    features = []
+    for geom, prop in zip(geoms, props, strict=True):
+        if geom is None or geom.is_empty:
+            continue
+        features.append({"type": "Feature", "properties": prop, "geometry": shapely.geometry.mapping(geom)})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _normalise_blocks(blocks) -> gpd.GeoDataFrame:
+    """Blocks indexed by block id as text, without columns a plan adds (as in blocks.geojson)."""
+    frame = getattr(blocks, "blocks", blocks)
+    if "block_id" in frame.columns:
+        frame = frame.set_index("block_id")
+    frame = frame.drop(columns=[c for c in ("unit_id", "unit_name") if c in frame.columns])
+    frame.index = frame.index.astype(str)
+    frame.index.name = "block_id"
+    if frame.crs is None:
+        raise InputError("The blocks have no CRS.")
+    if not frame.crs.is_projected:
+        frame = frame.to_crs(frame.estimate_utm_crs())
+    return frame
+
+
+def closed_shape(geoms: gpd.GeoSeries, radius: float = CLOSING_M):
+    """Blocks merged into one shape with the road gaps between them (≤ 2·radius) closed."""
+    return shapely.union_all(geoms.buffer(radius, join_style="mitre").values).buffer(-radius, join_style="mitre")
+
+
+def unit_colours(units: gpd.GeoDataFrame) -> dict[str, str]:
+    """A fill colour per unit id: all distinct up to the palette size, else neighbours differ."""
+    ids = [str(u) for u in units["unit_id"]]
+    if len(ids) <= len(PALETTE):
+        return {u: PALETTE[i] for i, u in enumerate(ids)}
+    grown = units.geometry.buffer(CLOSING_M).values
+    tree = shapely.STRtree(grown)
+    left, right = tree.query(grown, predicate="intersects")
+    neighbours: dict[int, set[int]] = {i: set() for i in range(len(ids))}
+    for a, b in zip(left, right, strict=True):
+        if a != b:
+            neighbours[int(a)].add(int(b))
+    colour: dict[int, int] = {}
+    used = np.zeros(len(PALETTE), dtype=int)
+    for i in range(len(ids)):
+        taken = {colour[j] for j in neighbours[i] if j in colour}
+        free = [c for c in range(len(PALETTE)) if c not in taken] or list(range(len(PALETTE)))
+        colour[i] = min(free, key=lambda c: used[c])
+        used[colour[i]] += 1
+    return {u: PALETTE[colour[i]] for i, u in enumerate(ids)}
+
+
+class MapData:
+    """Everything drawn for one plan, in a metric CRS, with escaped text."""
+
+    def __init__(self, plan: Plan, blocks: gpd.GeoDataFrame, offices: gpd.GeoDataFrame | None, barriers: gpd.GeoDataFrame | None, lang: str) -> None:
+        if plan.assignment is None or plan.units is None:
+            raise InputError(f"The plan has no units to draw (status {plan.status}).")
+        t = TEXT[lang]
+        self.t = t
+        self.plan = plan
+        block_layer, unit_layer = plan_layers(plan, _normalise_blocks(blocks))
+        self.blocks = block_layer
+        self.units = unit_layer
+        self.crs = block_layer.crs
+        self.colours = unit_colours(unit_layer)
+        bounds = plan.problem.get("bounds") or {}
+        self.lower, self.upper = bounds.get("min"), bounds.get("max")
+        self.area = closed_shape(block_layer.geometry)
+        self.offices = self._offices(offices)
+        self.barriers = self._barriers(barriers)
+        self.current = self._current() if "community" in block_layer and block_layer["community"].notna().any() else None
+
+    # -- layers in the metric CRS --
+
+    def _offices(self, offices: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+        if offices is None or len(offices) == 0:
+            return None
+        sites = offices.to_crs(self.crs).copy()
+        sites = sites[sites.geometry.notna() & ~sites.geometry.is_empty]
+        sites = sites[sites.geometry.distance(self.area) <= 1.0]
+        if "site_id" not in sites:
+            sites["site_id"] = [f"S{i + 1}" for i in range(len(sites))]
+        sites["site_id"] = sites["site_id"].astype(str)
+        used = {str(s): u for s, u in zip(self.plan.units["office_site"], self.plan.units["unit_id"], strict=True) if present(s)}
+        sites["unit_id"] = sites["site_id"].map(used)
+        sites["in_use"] = sites["unit_id"].notna()
+        return sites.sort_values("in_use", kind="stable").reset_index(drop=True)
+
+    def _barriers(self, barriers: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+        if barriers is None or len(barriers) == 0:
+            return None
+        lines = barriers.to_crs(self.crs)
+        x0, y0, x1, y1 = self.area.bounds
+        clipped = gpd.clip(lines, (x0 - 500, y0 - 500, x1 + 500, y1 + 500))
+        return clipped if len(clipped) else None
+
+    def _current(self) -> gpd.GeoDataFrame:
+        rows = []
+        for name, group in self.blocks.groupby("community", dropna=True):
+            rows.append({"community": name, "households": int(group["households"].sum()), "blocks": len(group), "geometry": closed_shape(group.geometry)})
+        return gpd.GeoDataFrame(rows, geometry="geometry", crs=self.crs)
+
+    # -- text --
+
+    def _bound_text(self, row) -> str:
+        t = self.t
+        rng = f"{_num(self.lower)}–{_num(self.upper)}" if self.lower is not None else ""
+        if row["within_bounds"]:
+            return f'<span style="color:{OK_COLOUR}">✓ {t["within"]} {rng}</span>'
+        return f'<span style="color:{BAD_COLOUR}">✗ {t["outside"]} {rng} ({t["by"]} {_num(row["violation"])})</span>'
+
+    def unit_rows(self, row) -> list[tuple[str, str]]:
+        t = self.t
+        office = "—"
+        if present(row.get("office_name")):
+            office = f'{esc(row["office_name"])} ({esc(row["office_site"])}, {_num(row.get("office_area_m2"))} {t["m2"]})'
+        has_office = office != "—"
+        rows = [
+            (t["households"], _num(row["households"])),
+            (t["population"], _num(row.get("population"))),
+            (t["blocks_n"], _num(row.get("blocks"))),
+            (t["area"], f'{_num(row.get("area_km2"), 3)} {t["km2"]}'),
+            (t["office"], office),
+            (t["mean_dist"] if has_office else t["mean_dist_centre"], f'{_num(row.get("mean_distance_m"))} {t["m"]}'),
+            (t["max_dist"] if has_office else t["max_dist_centre"], f'{_num(row.get("max_distance_m"))} {t["m"]}'),
+        ]
+        moved = row.get("households_moved_in")
+        if present(moved):
+            rows.append((t["moved_in"], _num(moved)))
+        rows.append((t["bounds"], self._bound_text(row)))
+        return rows
+
+    def unit_title(self, row) -> str:
+        return f'{esc(row["name"])} <small>({esc(row["unit_id"])})</small>'
+
+    # -- GeoJSON for Leaflet --
+
+    def _wgs(self, gdf: gpd.GeoDataFrame, gcj: bool) -> gpd.GeoDataFrame:
+        return to_gcj02(gdf) if gcj else gdf.to_crs("EPSG:4326")
+
+    def unit_features(self, gcj: bool) -> dict:
+        props = []
+        for _, row in self.units.iterrows():
+            colour = self.colours[str(row["unit_id"])]
+            props.append({
+                "_style": {"fillColor": colour, "color": "#333333", "weight": 1.2, "opacity": 0.9, "fillOpacity": 0.6},
+                "_tip": _table(self.unit_rows(row), f'{self.t["unit"]} {self.unit_title(row)}'),
+            })
+        return _features(self._wgs(self.units, gcj), props)
+
+    def block_features(self, gcj: bool) -> dict:
+        t = self.t
+        units = self.plan.units.set_index("unit_id")
+        props = []
+        for _, row in self.blocks.iterrows():
+            unit = units.loc[row["unit_id"]]
+            block_rows = [
+                (t["id"], esc(row["block_id"])),
+                (t["households"], _num(row["households"])),
+                (t["population"], _num(row.get("population"))),
+                (t["community"], esc(row.get("community"))),
+                (t["unit"], f'{esc(unit["name"])} ({esc(row["unit_id"])})'),
+            ]
+            name = esc(row.get("name")) if present(row.get("name")) else esc(row["block_id"])
+            unit_row = unit.to_dict() | {"unit_id": row["unit_id"]}
+            props.append({
+                "_style": {"color": "#4d4d4d", "weight": 0.8, "opacity": 0.8, "fill": True, "fillColor": "#000000", "fillOpacity": 0.0},
+                "_tip": _table(block_rows, f'{t["block"]} {name}'),
+                "_popup": _table(block_rows, f'{t["block"]} {name}') + "<hr>" + _table(self.unit_rows(unit_row), f'{t["unit"]} {self.unit_title(unit_row)}'),
+            })
+        return _features(self._wgs(self.blocks, gcj), props)
+
+    def label_features(self, gcj: bool) -> dict:
+        t = self.t
+        points = []
+        props = []
+        for _, row in self.units.iterrows():
+            members = self.blocks[self.blocks["unit_id"] == row["unit_id"]]
+            shape = closed_shape(members.geometry)
+            points.append(shapely.point_on_surface(shape) if not shape.is_empty else row.geometry.representative_point())
+            cls = "rd-label-inner" if row["within_bounds"] else "rd-label-inner rd-bad"
+            label = f'<div class="{cls}">{esc(row["name"])}<br><small>{_num(row["households"])} {t["hh"]}</small></div>'
+            props.append({"_label": label, "_tip": _table(self.unit_rows(row), f'{t["unit"]} {self.unit_title(row)}')})
+        gdf = gpd.GeoDataFrame(geometry=points, crs=self.crs)
+        return _features(self._wgs(gdf, gcj), props)
+
+    def current_features(self, gcj: bool) -> dict:
+        props = [
+            {
+                "_style": {"color": "#1f1f1f", "weight": 2.6, "opacity": 0.95, "dashArray": "9 6", "fill": False, "interactive": False},
+            }
+            for _ in range(len(self.current))
+        ]
+        return _features(self._wgs(self.current, gcj), props)
+
+    def office_features(self, gcj: bool) -> dict:
+        t = self.t
+        units = self.plan.units.set_index("unit_id")
+        min_area = self.plan.problem.get("min_office_area")
+        props = []
+        for _, row in self.offices.iterrows():
+            area = pd.to_numeric(pd.Series([row.get("floor_area_m2")]), errors="coerce").iloc[0]
+            rows = [(t["id"], esc(row["site_id"])), (t["floor_area"], f'{_num(area)} {t["m2"]}')]
+            if row["in_use"]:
+                unit = units.loc[row["unit_id"]]
+                rows.append((t["used_by"], f'{esc(unit["name"])} ({esc(row["unit_id"])})'))
+                style = {"radius": 8, "color": "#ffffff", "weight": 2, "fillColor": OFFICE_COLOUR, "fillOpacity": 1.0}
+            else:
+                small = present(min_area) and present(area) and area < min_area
+                rows.append((t["status"], t["office_small"] if small else t["not_used"]))
+                style = {"radius": 5, "color": "#555555", "weight": 1.5, "fillColor": "#ffffff", "fillOpacity": 0.9}
+            title = esc(row.get("name")) if present(row.get("name")) else esc(row["site_id"])
+            props.append({"_style": style, "_tip": _table(rows, f'{t["office"]} {title}')})
+        return _features(self._wgs(self.offices, gcj), props)
+
+    def barrier_features(self, gcj: bool) -> dict:
+        props = []
+        for _, row in self.barriers.iterrows():
+            name = row.get("name")
+            props.append({
+                "_style": {"color": BARRIER_COLOUR, "weight": 4, "opacity": 0.75, "fillColor": BARRIER_COLOUR, "fillOpacity": 0.35},
+                "_tip": esc(name) if present(name) else "",
+            })
+        return _features(self._wgs(self.barriers, gcj), props)
+
+    # -- legend and title --
+
+    def title_html(self, title: str | None) -> str:
+        t = self.t
+        plan = self.plan
+        name = title if title is not None else (plan.problem.get("name") or t["plan"])
+        total = int(self.units["households"].sum())
+        gap = "" if plan.gap is None else f", gap {plan.gap:.2%}"
+        return (
+            f'{esc(name)}<br><small>{len(self.units)} {t["units_n"]} · {_num(total)} {t["hh"]} · '
+            f'{t["bounds"]} {_num(self.lower)}–{_num(self.upper)} · {esc(plan.status)}{esc(gap)}</small>'
+        )
+
+    def legend_html(self) -> str:
+        t = self.t
+        rows = []
+        for _, row in self.units.iterrows():
+            ok = bool(row["within_bounds"])
+            dot = OK_COLOUR if ok else BAD_COLOUR
+            mark = "✓" if ok else f'✗ {_num(row["violation"])}'
+            rows.append(
+                f'<tr><td><span class="sw" style="background:{self.colours[str(row["unit_id"])]}"></span></td>'
+                f'<td>{esc(row["unit_id"])}</td><td>{esc(row["name"])}</td>'
+                f'<td class="num">{_num(row["households"])}</td>'
+                f'<td><span class="dot" style="background:{dot}"></span> <span style="color:{dot}">{mark}</span></td></tr>'
+            )
+        key = [
+            f'<span class="dot" style="background:{OK_COLOUR}"></span> {t["within"]} {_num(self.lower)}–{_num(self.upper)} {t["hh"]}',
+            f'<span class="dot" style="background:{BAD_COLOUR}"></span> {t["outside"]}',
+        ]
+        if self.current is not None:
+            key.append(f'<svg width="22" height="8"><line x1="0" y1="4" x2="22" y2="4" stroke="#1f1f1f" stroke-width="2.4" stroke-dasharray="6 4"/></svg> {t["current"]}')
+        if self.offices is not None:
+            key.append(f'<span class="dot" style="background:{OFFICE_COLOUR};border:1px solid #fff"></span> {t["office_in_use"]}')
+            key.append(f'<span class="dot" style="background:#fff;border:1px solid #555;width:8px;height:8px"></span> {t["office_candidate"]}')
+        if self.barriers is not None:
+            key.append(f'<svg width="22" height="8"><line x1="0" y1="4" x2="22" y2="4" stroke="{BARRIER_COLOUR}" stroke-width="4"/></svg> {t["barriers"]}')
+        return f'<b>{t["units"]}</b><table>{"".join(rows)}</table><hr>' + "<br>".join(key)
+
+
+def _tiles(m: folium.Map, basemap: str, lang: str, tianditu_key: str | None) -> None:
+    if basemap == "none":
+        m.add_child(_Background())
+    elif basemap == "osm":
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
+    elif basemap == "amap":
+        folium.TileLayer(
+            tiles="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
+            attr="© 高德地图 AutoNavi (GCJ-02)", name="AMap", subdomains="1234", max_zoom=18, control=False,
+        ).add_to(m)
+    elif basemap == "tianditu":
+        key = tianditu_key or os.environ.get("TIANDITU_KEY")
+        if not key:
+            raise InputError("The Tianditu basemap needs an API key: pass tianditu_key= or set TIANDITU_KEY.")
+        tk = quote(key, safe="")
+        for layer, name in (("vec", "Tianditu"), ("cva" if lang == "zh" else "eva", "Tianditu labels")):
+            folium.TileLayer(
+                tiles=f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={tk}",
+                attr="© 天地图 Tianditu", name=name, subdomains="01234567", max_zoom=18, control=False,
+            ).add_to(m)
+
+
+_PANES = (("rd-units", 410, True), ("rd-current", 420, False), ("rd-barriers", 425, True), ("rd-blocks", 430, True), ("rd-offices", 450, True), ("rd-labels", 460, True))
+
+
+def _draw(m: folium.Map, data: MapData, *, current: bool, basemap: str, lang: str, title: str | None, tianditu_key: str | None, collapsed: bool = False) -> None:
+    """Add every layer, the title, the legend and the layer control of one plan to ``m``."""
+    t = TEXT[lang]
+    gcj = basemap in GCJ02_BASEMAPS
+    _tiles(m, basemap, lang, tianditu_key)
+    for name, z, events in _PANES:
+        m.add_child(CustomPane(name, z_index=z, pointer_events=events))
+
+    def group(label: str, features: dict, pane: str, show: bool = True) -> None:
+        fg = folium.FeatureGroup(name=label, show=show)
+        fg.add_child(_Layer(features, pane))
+        m.add_child(fg)
+
+    group(t["units"], data.unit_features(gcj), "rd-units")
+    if current and data.current is not None:
+        group(t["current"], data.current_features(gcj), "rd-current")
+    if data.barriers is not None:
+        group(t["barriers"], data.barrier_features(gcj), "rd-barriers")
+    group(t["blocks"], data.block_features(gcj), "rd-blocks")
+    if data.offices is not None:
+        group(t["offices"], data.office_features(gcj), "rd-offices")
+    group(t["labels"], data.label_features(gcj), "rd-labels")
+
+    m.add_child(_Control(data.title_html(title), "topright", "rd-box rd-title"))
+    folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
+    m.add_child(_Control(data.legend_html(), "bottomright", "rd-box rd-legend"))
+    area = gpd.GeoSeries([data.area], crs=data.crs)
+    west, south, east, north = (to_gcj02(gpd.GeoDataFrame(geometry=area)) if gcj else area.to_crs("EPSG:4326")).total_bounds
+    m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], padding=(10, 10))
+
+
+def plan_map(
+    plan: Plan,
+    blocks: gpd.GeoDataFrame,
+    *,
+    offices: gpd.GeoDataFrame | None = None,
+    barriers: gpd.GeoDataFrame | None = None,
+    current: bool = True,
+    basemap: str = "none",
+    lang: str = "zh",
+    title: str | None = None,
+    tianditu_key: str | None = None,
+) -> folium.Map:
+    """An interactive map of ``plan`` (see the module docstring for what it shows).
+
+    ``blocks`` are the blocks the plan assigns (``BlockLayer.blocks``, or a blocks.geojson frame
+    with a ``block_id`` column), in any CRS.  ``offices``: candidate sites (points with
+    ``site_id``, ``name``, ``floor_area_m2``); ``barriers``: lines or polygons.  ``basemap``:
+    ``none`` (offline), ``osm``, ``amap`` (GCJ-02; geometry shifted to match) or ``tianditu``
+    (needs ``tianditu_key`` or ``TIANDITU_KEY``).  ``lang``: ``zh`` or ``en``.
+    """
+    _check(lang, basemap)
+    data = MapData(plan, blocks, offices, barriers, lang)
+    title_text = esc(title if title is not None else (plan.problem.get("name") or TEXT[lang]["plan"]))
+    figure = Figure(title=title_text)
+    m = OfflineMap(location=[0, 0], zoom_start=14, tiles=None, control_scale=True, prefer_canvas=False)
+    figure.add_child(m)
+    _draw(m, data, current=current, basemap=basemap, lang=lang, title=title, tianditu_key=tianditu_key)
+    return m
+
+
+def write_map(plan: Plan, blocks: gpd.GeoDataFrame, path: str | os.PathLike, **kwargs) -> Path:
+    """Write :func:`plan_map` as one self-contained HTML file (``map.html``); returns its path."""
+    return save_html(plan_map(plan, blocks, **kwargs), path)
+
+
+class ComparisonMap(DualMap):
+    """Two offline maps side by side whose views follow each other (no Leaflet.Sync needed)."""
+
+    default_js: list = []
+    default_css: list = []
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var a = {{ this.m1.get_name() }}, b = {{ this.m2.get_name() }}, busy = false;
+            function follow(src, dst) {
+                src.on("move", function () {
+                    if (busy) { return; }
+                    busy = true;
+                    dst.setView(src.getCenter(), src.getZoom(), {animate: false});
+                    busy = false;
+                });
+            }
+            follow(a, b);
+            follow(b, a);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str | None = None, layout: str = "horizontal", **kwargs) -> None:
+        MacroElement.__init__(self)
+        self._name = "ComparisonMap"
+        self.default_js = []
+        self.default_css = []
+        if layout not in ("horizontal", "vertical"):
+            raise ValueError("layout must be 'horizontal' or 'vertical'.")
+        horizontal = layout == "horizontal"
+        size = {"width": "50%" if horizontal else "100%", "height": "100%" if horizontal else "50%"}
+        self.m1 = OfflineMap(left="0%", top="0%", position="absolute", **size, **kwargs)
+        self.m2 = OfflineMap(left="50%" if horizontal else "0%", top="0%" if horizontal else "50%", position="absolute", **size, **kwargs)
+        figure = Figure(title=title)
+        figure.add_child(self.m1)
+        figure.add_child(self.m2)
+        figure.add_child(self)
+        self.children_for_m2 = []
+        self.children_for_m2_copied = []
+
+
+def compare_map(
+    plan_a: Plan,
+    plan_b: Plan,
+    blocks: gpd.GeoDataFrame,
+    *,
+    titles: tuple[str, str] | None = None,
+    offices: gpd.GeoDataFrame | None = None,
+    barriers: gpd.GeoDataFrame | None = None,
+    current: bool = True,
+    basemap: str = "none",
+    lang: str = "zh",
+    layout: str = "horizontal",
+    tianditu_key: str | None = None,
+    blocks_b: gpd.GeoDataFrame | None = None,
+) -> ComparisonMap:
+    """Two plans side by side (a folium ``DualMap``), panning and zooming together.
+
+    ``blocks`` must hold every block of both plans, or give plan B's blocks as ``blocks_b``
+    (e.g. two output folders read with ``export.load_plan_dir``).  ``titles`` name the two
+    sides (default: "A"/"B" with each plan's name).  The other options are those of
+    :func:`plan_map`.
+    """
+    _check(lang, basemap)
+    data_a = MapData(plan_a, blocks, offices, barriers, lang)
+    data_b = MapData(plan_b, blocks if blocks_b is None else blocks_b, offices, barriers, lang)
+    if titles is None:
+        titles = tuple(f"{side} · {p.problem.get('name') or TEXT[lang]['plan']}" for side, p in (("A", plan_a), ("B", plan_b)))
+    dual = ComparisonMap(title=f"{esc(titles[0])} | {esc(titles[1])}", layout=layout, location=[0, 0], zoom_start=14, tiles=None, control_scale=True)
+    _draw(dual.m1, data_a, current=current, basemap=basemap, lang=lang, title=titles[0], tianditu_key=tianditu_key, collapsed=True)
+    _draw(dual.m2, data_b, current=current, basemap=basemap, lang=lang, title=titles[1], tianditu_key=tianditu_key, collapsed=True)
+    return dual
+
+
+def write_compare_map(plan_a: Plan, plan_b: Plan, blocks: gpd.GeoDataFrame, path: str | os.PathLike, **kwargs) -> Path:
+    """Write :func:`compare_map` as one self-contained HTML file; returns its path."""
+    return save_html(compare_map(plan_a, plan_b, blocks, **kwargs), path)
+
+
+def map_summary(m: folium.Map | DualMap) -> dict:
+    """How many features each layer of a map holds (for tests and for the CLI to print)."""
+    maps = [m.m1, m.m2] if isinstance(m, DualMap) else [m]
+    out = []
+    for one in maps:
+        counts: dict[str, int] = {}
+        for child in one._children.values():
+            for layer in getattr(child, "_children", {}).values():
+                if isinstance(layer, _Layer):
+                    counts[layer.pane] = counts.get(layer.pane, 0) + len(layer.data["features"])
+        out.append(counts)
+    return out[0] if len(out) == 1 else {"left": out[0], "right": out[1]}
+
+
+__all__ = [
+    "BASEMAPS", "LANGS", "ComparisonMap", "MapData", "closed_shape", "OfflineMap", "compare_map", "esc", "leaflet_assets", "map_summary",
+    "plan_map", "present", "render_html", "save_html", "unit_colours", "write_compare_map", "write_map",
+]

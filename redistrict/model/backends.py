@@ -1,0 +1,802 @@
+"""Solver backends (HiGHS via highspy, CBC via PuLP) and the exact cut loop behind ``solve_model``.
+
+Neither backend offers a usable lazy-constraint callback from Python, so exact contiguity by cuts
+is a loop: solve, check every unit of the plan (and, with HiGHS, of every plan found during the
+solve) for connectivity, add the violated separator cuts, solve again.  Every round solves a
+relaxation of the true problem, so its dual bound is a valid bound; the loop stops as soon as the
+best contiguous plan seen meets the best bound, or a limit is hit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from redistrict.errors import InputError, SolverError, VerificationError
+from redistrict.model._built import BuiltModel
+from redistrict.model._graph import Adjacency, components
+from redistrict.model._milp import Milp, RowBlock
+from redistrict.model.contiguity import Cut, add_flow, add_label_flow, cut_rows, seed_cuts, separate
+from redistrict.model.data import ModelInput, ModelSolution, Status
+from redistrict.model.fixing import Ordering, hess_fixing, vertex_ordering
+from redistrict.model.hess import assignment_costs, build_hess
+from redistrict.model.labeling import build_labeling
+
+SOLVERS = ("highs", "cbc")
+FORMULATIONS = ("cuts", "flow", "none", "labeling_cuts", "labeling_flow", "labeling_hybrid")
+LABELING = ("labeling_cuts", "labeling_flow", "labeling_hybrid")
+REL_TOL = 1e-4  # HiGHS's default relative gap: within it a plan is reported optimal
+ABS_TOL = 1e-6
+
+Progress = Callable[[dict[str, Any]], None]
+RoundKind = Literal["optimal", "infeasible", "limit", "interrupted", "error"]
+
+
+# --------------------------------------------------------------------------- backends
+
+
+@dataclass
+class RoundResult:
+    """What one solver run returned: its outcome, final solution, dual bound and every plan seen."""
+
+    kind: RoundKind
+    values: np.ndarray | None
+    objective: float | None
+    bound: float | None
+    pool: list[np.ndarray] = field(default_factory=list)
+    detail: str = ""
+
+
+class HighsRunner:
+    """One highspy model kept across rounds; cuts are appended with a single ``addRows`` call."""
+
+    name = "highs"
+
+    def __init__(self, milp: Milp, *, threads: int | None, mip_gap: float | None) -> None:
+        import highspy
+
+        self._hs = highspy
+        h = _quiet_highs(highspy)
+        h.setOptionValue("random_seed", 0)
+        if threads is not None:
+            h.setOptionValue("threads", int(threads))
+        if mip_gap is not None:
+            h.setOptionValue("mip_rel_gap", float(mip_gap))
+        lower, upper, cost, integer = milp.columns()
+        a = milp.matrix()
+        status = h.passModel(
+            milp.num_cols, a.num_rows, len(a.indices), 2, 1, float(milp.offset),
+            cost, lower, upper, a.lower, a.upper,
+            a.indptr[:-1].astype(np.int32), a.indices.astype(np.int32), a.values,
+            integer.astype(np.int32),
+        )
+        if status != highspy.HighsStatus.kOk:
+            raise SolverError(f"HiGHS rejected the model ({status.name}); this is a bug in redistrict.model")
+        self.h = h
+        self.version = h.version()
+        self._lower = lower
+        self._upper = upper
+        self._pushed: np.ndarray | None = None
+        self._pool: list[np.ndarray] = []
+        self._stop_when: Callable[[np.ndarray], bool] | None = None
+        self._stop = False
+        h.cbMipSolution += self._on_solution
+        h.cbMipInterrupt += self._on_interrupt
+
+    def _on_solution(self, event: Any) -> None:
+        sol = np.array(event.data_out.mip_solution, dtype=np.float64)
+        self._pool.append(sol)
+        if self._stop_when is not None and self._stop_when(sol):
+            self._stop = True
+
+    def _on_interrupt(self, event: Any) -> None:
+        if self._stop:
+            event.interrupt()
+
+    def add_rows(self, block: RowBlock) -> None:
+        """Append rows to the live model."""
+        if block.num_rows:
+            status = self.h.addRows(
+                block.num_rows, block.lower, block.upper, len(block.indices),
+                block.indptr[:-1].astype(np.int32), block.indices.astype(np.int32), block.values,
+            )
+            if status != self._hs.HighsStatus.kOk:
+                raise SolverError(f"HiGHS rejected {block.num_rows} cut rows ({status.name})")
+
+    def set_start(self, cols: np.ndarray, values: np.ndarray) -> None:
+        """Offer a (feasible) starting plan for the next run."""
+        self.h.setSolution(len(cols), cols.astype(np.int32), values.astype(np.float64))
+
+    def push_lower(self, cols: np.ndarray, value: float) -> None:
+        """Temporarily raise some lower bounds (a repair neighbourhood); undone by ``pop_lower``."""
+        cols = np.asarray(cols, dtype=np.int32)
+        self._pushed = cols
+        lo = np.maximum(self._lower[cols], value)
+        self.h.changeColsBounds(len(cols), cols, lo, self._upper[cols])
+
+    def pop_lower(self) -> None:
+        """Restore the bounds changed by ``push_lower``."""
+        if self._pushed is not None:
+            c = self._pushed
+            self.h.changeColsBounds(len(c), c, self._lower[c], self._upper[c])
+            self._pushed = None
+
+    def solve(self, time_limit: float | None, stop_when: Callable[[np.ndarray], bool] | None = None) -> RoundResult:
+        """Run to optimality or the time limit; ``stop_when(plan)`` may end the run early."""
+        hs = self._hs
+        h = self.h
+        h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else float("inf"))
+        self._pool = []
+        self._stop_when = stop_when
+        self._stop = False
+        h.run()
+        status = h.getModelStatus()
+        info = h.getInfo()
+        has_sol = info.primal_solution_status == 2
+        values = np.array(h.getSolution().col_value) if has_sol else None
+        objective = float(info.objective_function_value) if has_sol else None
+        bound = float(info.mip_dual_bound)
+        bound = bound if math.isfinite(bound) else None
+        ms = hs.HighsModelStatus
+        if status == ms.kOptimal:
+            kind: RoundKind = "optimal"
+        elif status == ms.kInfeasible:
+            kind = "infeasible"
+        elif status == ms.kInterrupt:
+            kind = "interrupted"
+        elif status in (ms.kTimeLimit, ms.kIterationLimit, ms.kSolutionLimit, ms.kObjectiveBound,
+                        ms.kObjectiveTarget, ms.kMemoryLimit, ms.kUnknown):
+            kind = "limit"
+        else:
+            kind = "error"
+        return RoundResult(kind, values, objective, bound, list(self._pool), h.modelStatusToString(status))
+
+
+def _quiet_highs(highspy: Any) -> Any:
+    """A ``highspy.Highs`` that prints nothing, not even the banner.
+
+    ``Highs()`` enables its callbacks while logging is still on, which prints the HiGHS banner to
+    the process's stdout (corrupting a CLI's JSON output); this repeats its constructor with
+    logging switched off first, and falls back to the plain constructor if highspy changes.
+    """
+    try:
+        h = highspy.Highs.__new__(highspy.Highs)
+        highspy._core._Highs.__init__(h)
+        h.setOptionValue("output_flag", False)
+        kinds = range(int(highspy.cb.HighsCallbackType.kCallbackMax) + 1)
+        h.callbacks = [highspy.highs.HighsCallback(highspy.cb.HighsCallbackType(i), h) for i in kinds]
+        h.enableCallbacks()
+    except (AttributeError, TypeError):
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+    return h
+
+
+def _cbc_command(**options: Any) -> Any:
+    """A PuLP CBC command on the CBC binary bundled with PuLP (without the deprecation warning)."""
+    import pulp
+    from pulp.apis import coin_api
+
+    path = getattr(coin_api, "pulp_cbc_path", None)
+    if path and os.path.exists(path):
+        return pulp.COIN_CMD(path=path, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return pulp.PULP_CBC_CMD(**options)
+
+
+class CbcRunner:
+    """CBC through PuLP: the problem object is kept and grown; each round is a fresh CBC run."""
+
+    name = "cbc"
+
+    def __init__(self, milp: Milp, *, threads: int | None, mip_gap: float | None) -> None:
+        import pulp
+
+        self._pulp = pulp
+        self.threads = threads
+        self.mip_gap = mip_gap
+        lower, upper, cost, integer = milp.columns()
+        self.prob = pulp.LpProblem("redistrict", pulp.LpMinimize)
+        self.vars = [
+            self.prob.add_variable(
+                f"v{i}",
+                lowBound=None if not math.isfinite(lo) else lo,
+                upBound=None if not math.isfinite(up) else up,
+                cat="Integer" if it else "Continuous",
+            )
+            for i, (lo, up, it) in enumerate(zip(lower.tolist(), upper.tolist(), integer.tolist(), strict=True))
+        ]
+        nz = np.flatnonzero(cost)
+        self.prob.setObjective(
+            pulp.LpAffineExpression([(self.vars[i], float(cost[i])) for i in nz], constant=float(milp.offset))
+        )
+        self._rows = 0
+        self.add_rows(milp.matrix())
+        self._start: tuple[np.ndarray, np.ndarray] | None = None
+        self._pushed: list[tuple[int, float | None]] = []
+        self.version = "bundled with PuLP " + pulp.__version__
+
+    def add_rows(self, block: RowBlock) -> None:
+        """Append rows as PuLP constraints."""
+        pulp = self._pulp
+        ind, val, ptr = block.indices.tolist(), block.values.tolist(), block.indptr.tolist()
+        for r in range(block.num_rows):
+            expr = pulp.LpAffineExpression([(self.vars[ind[t]], val[t]) for t in range(ptr[r], ptr[r + 1])])
+            lo, up = float(block.lower[r]), float(block.upper[r])
+            name = f"r{self._rows}"
+            self._rows += 1
+            if lo == up:
+                self.prob.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintEQ, name, up))
+                continue
+            if math.isfinite(up):
+                self.prob.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintLE, name, up))
+            if math.isfinite(lo):
+                self.prob.addConstraint(pulp.LpConstraint(expr, pulp.LpConstraintGE, name + "g", lo))
+
+    def set_start(self, cols: np.ndarray, values: np.ndarray) -> None:
+        """Remember a (feasible) start; passed to CBC as a MIP start on the next run."""
+        self._start = (cols, values)
+
+    def push_lower(self, cols: np.ndarray, value: float) -> None:
+        """Temporarily raise some lower bounds (a repair neighbourhood); undone by ``pop_lower``."""
+        self._pushed = [(int(c), self.vars[int(c)].lowBound) for c in cols]
+        for c, lo in self._pushed:
+            self.vars[c].lowBound = value if lo is None else max(lo, value)
+
+    def pop_lower(self) -> None:
+        """Restore the bounds changed by ``push_lower``."""
+        for c, lo in self._pushed:
+            self.vars[c].lowBound = lo
+        self._pushed = []
+
+    def solve(self, time_limit: float | None, stop_when: Callable[[np.ndarray], bool] | None = None) -> RoundResult:
+        """One CBC run; maps PuLP's status plus sol_status to the round outcome."""
+        del stop_when  # CBC runs as a separate process: no callbacks
+        pulp = self._pulp
+        for v in self.vars:
+            v.varValue = None
+        if self._start is not None:
+            for c, x in zip(self._start[0].tolist(), self._start[1].tolist(), strict=True):
+                self.vars[c].varValue = x
+        fd, log_path = tempfile.mkstemp(suffix=".log", prefix="redistrict-cbc-")
+        os.close(fd)
+        try:
+            cmd = _cbc_command(
+                msg=False,
+                timeLimit=None if time_limit is None else max(float(time_limit), 0.01),
+                gapRel=self.mip_gap,
+                threads=self.threads,
+                warmStart=self._start is not None,
+                logPath=log_path,
+            )
+            self.prob.solve(cmd)
+            with open(log_path, errors="replace") as fh:
+                log = fh.read()
+        finally:
+            os.unlink(log_path)
+        status, sol_status = self.prob.status, self.prob.sol_status
+        values = None
+        if sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+            values = np.array([v.varValue if v.varValue is not None else 0.0 for v in self.vars])
+        objective = None if values is None else float(pulp.value(self.prob.objective))
+        bound = _cbc_bound(log)
+        if status == pulp.LpStatusOptimal and sol_status == pulp.LpSolutionOptimal:
+            kind: RoundKind = "optimal"
+            bound = objective
+        elif status == pulp.LpStatusInfeasible:
+            kind = "infeasible"
+        elif status in (pulp.LpStatusOptimal, pulp.LpStatusNotSolved):
+            kind = "limit"  # status 1 with sol_status 2: stopped at a limit with a feasible plan
+        else:
+            kind = "error"
+        detail = f"{pulp.LpStatus.get(status, status)}/{pulp.LpSolution.get(sol_status, sol_status)}"
+        return RoundResult(kind, values, objective, bound, [], detail)
+
+
+def _cbc_bound(log: str) -> float | None:
+    """The best bound CBC printed ("Lower bound:" / "best possible"), if any."""
+    found = re.findall(r"Lower bound:\s*(-?[0-9.eE+-]+)", log) or re.findall(r"best possible (-?[0-9.eE+-]+)", log)
+    if not found:
+        return None
+    try:
+        return float(found[-1])
+    except ValueError:
+        return None
+
+
+def make_runner(solver: str, milp: Milp, *, threads: int | None, mip_gap: float | None) -> HighsRunner | CbcRunner:
+    """The backend registered under ``solver``."""
+    if solver == "highs":
+        return HighsRunner(milp, threads=threads, mip_gap=mip_gap)
+    if solver == "cbc":
+        return CbcRunner(milp, threads=threads, mip_gap=mip_gap)
+    raise InputError(f"'solver' should be one of {SOLVERS}, got {solver!r}")
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+@dataclass
+class LoopResult:
+    """Outcome of the cut loop on one built model."""
+
+    status: Status
+    unit_of: np.ndarray | None
+    objective: float | None
+    bound: float | None
+    rounds: int
+    cuts: int
+    solver_version: str
+
+
+def plan_objective(data: ModelInput, centre_of: np.ndarray) -> float:
+    """The objective of a plan, recomputed from the input (never read from the solver)."""
+    total = 0.0
+    if data.assign_cost is not None:
+        total += float(assignment_costs(data, np.arange(data.n), centre_of).sum())
+    if data.cut_weight > 0 and data.m:
+        cut = centre_of[data.edges[:, 0]] != centre_of[data.edges[:, 1]]
+        total += data.cut_weight * float(data.edge_cost[cut].sum())
+    return total
+
+
+def plan_violation(data: ModelInput, centre_of: np.ndarray) -> int:
+    """Largest amount by which a unit's weight leaves [lower, upper]."""
+    _, inv = np.unique(centre_of, return_inverse=True)
+    totals = np.bincount(inv, weights=data.weights)
+    return int(max(0.0, float((data.lower - totals).max()), float((totals - data.upper).max())))
+
+
+def _integral_objective(data: ModelInput, elastic: bool) -> bool:
+    """True when every plan's objective is an integer, so bounds may be rounded up."""
+    if elastic:
+        return True
+    if data.assign_cost is not None and (callable(data.assign_cost) or not np.all(np.mod(data.assign_cost, 1) == 0)):
+        return False
+    if data.cut_weight > 0:
+        return bool(np.all(np.mod(data.cut_weight * data.edge_cost, 1) == 0))
+    return True
+
+
+def _closed(best: float, bound: float | None, integral: bool) -> bool:
+    """True when the best plan is proved optimal to within the default tolerance."""
+    if bound is None:
+        return False
+    if integral:
+        bound = math.ceil(bound - 1e-6)
+    return best - bound <= max(ABS_TOL, REL_TOL * abs(best))
+
+
+def orphan_region(adj: Adjacency, model: BuiltModel, unit_of: np.ndarray, radius: int) -> np.ndarray:
+    """Nodes cut off from their unit's root (or main part), grown by ``radius`` hops."""
+    comp = components(adj, unit_of)
+    w = np.ones(adj.n)
+    free = np.zeros(adj.n, dtype=bool)
+    for u in np.unique(unit_of).tolist():
+        members = np.flatnonzero(unit_of == u)
+        ids = comp[members]
+        if len(np.unique(ids)) <= 1:
+            continue
+        root = model.roots.get(u)
+        if root is not None:
+            main = comp[root]
+        else:
+            uniq, inv = np.unique(ids, return_inverse=True)
+            main = uniq[np.argmax(np.bincount(inv, weights=w[members]))]
+        free[members[ids != main]] = True
+    for _ in range(radius):
+        e = adj.edges
+        touch = free[e[:, 0]] | free[e[:, 1]]
+        free[e[touch].ravel()] = True
+    return free
+
+
+class CutLoop:
+    """Solve, check contiguity, add cuts, repeat (see the module docstring).
+
+    Keeps the best contiguous plan seen (from any solver run, including repairs) and the best
+    valid bound; every cut found anywhere is valid for the true problem and stays in the model.
+    """
+
+    def __init__(
+        self,
+        model: BuiltModel,
+        runner: HighsRunner | CbcRunner,
+        *,
+        adj: Adjacency,
+        weights: np.ndarray,
+        sep_upper: float,
+        separation: bool,
+        objective_of: Callable[[np.ndarray], float],
+        integral: bool,
+        deadline: float | None,
+        mip_gap: float | None,
+        progress: Progress | None,
+        phase: str,
+        t0: float,
+        repair: bool = True,
+    ) -> None:
+        self.model, self.runner, self.adj, self.weights = model, runner, adj, weights
+        self.sep_upper, self.separation, self.objective_of = sep_upper, separation, objective_of
+        self.integral, self.deadline, self.mip_gap = integral, deadline, mip_gap
+        self.progress, self.phase, self.t0 = progress, phase, t0
+        self.use_repair = repair and separation
+        self.best_obj: float | None = None
+        self.best_plan: np.ndarray | None = None
+        self.bound: float | None = None
+        self.seen: set[Cut] = set()
+        self.pending: list[Cut] = []
+        self.cuts_total = 0
+        self.rounds = 0
+
+    # -- bookkeeping
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (None: no limit)."""
+        return None if self.deadline is None else max(self.deadline - time.perf_counter(), 0.0)
+
+    def offer(self, unit_of: np.ndarray) -> bool:
+        """Check a plan; keep it if contiguous and best, else queue its new cuts. True if contiguous."""
+        cuts = separate(self.adj, self.weights, self.model, unit_of, self.sep_upper) if self.separation else []
+        if not cuts:
+            obj = self.objective_of(unit_of)
+            if self.best_obj is None or obj < self.best_obj - 1e-9:
+                self.best_obj, self.best_plan = obj, unit_of.copy()
+            return True
+        for c in cuts:
+            if c not in self.seen:
+                self.seen.add(c)
+                self.pending.append(c)
+        return False
+
+    def flush(self) -> int:
+        """Add the queued cuts to the solver; returns how many."""
+        new = self.pending
+        self.pending = []
+        if new:
+            self.runner.add_rows(cut_rows(self.model, new))
+            self.cuts_total += len(new)
+        return len(new)
+
+    def take_bound(self, bound: float | None) -> None:
+        """Record a valid lower bound (rounded up when the objective is integral)."""
+        if bound is not None:
+            b = math.ceil(bound - 1e-6) if self.integral else bound
+            self.bound = b if self.bound is None else max(self.bound, b)
+
+    def closed(self) -> bool:
+        """True when the best contiguous plan is proved optimal."""
+        return self.best_obj is not None and _closed(self.best_obj, self.bound, self.integral)
+
+    def result(self, status: Status) -> LoopResult:
+        """Package the current state."""
+        if status == "infeasible":
+            return LoopResult(status, None, None, None, self.rounds, self.cuts_total, self.runner.version)
+        return LoopResult(status, self.best_plan, self.best_obj, self.bound, self.rounds, self.cuts_total,
+                          self.runner.version)
+
+    def start_from(self, plan: np.ndarray | None) -> None:
+        """Offer the solver the best contiguous plan (or ``plan``) as its starting incumbent."""
+        if plan is not None:
+            unit_of = self.model.canonical(plan)
+            try:
+                vec = self.model.start_vector(unit_of)
+            except ValueError:
+                return  # the plan uses a pair that fixing removed: it is not feasible here
+            self.offer(unit_of)
+        if self.best_plan is not None:
+            self.runner.set_start(*self.model.start_vector(self.best_plan))
+        elif plan is not None:
+            self.runner.set_start(*vec)
+
+    # -- repair heuristic
+    def repair(self, plan: np.ndarray, budget: float) -> None:
+        """Re-solve a neighbourhood of the disconnected parts of ``plan`` with the rest fixed.
+
+        The radius grows until a contiguous plan appears, the region passes half the graph or
+        the budget is spent.  Cuts found on the way are kept.
+        """
+        stop = time.perf_counter() + budget
+        if self.deadline is not None:
+            stop = min(stop, self.deadline)
+        n = self.model.n
+        for radius in (1, 2, 3, 4):
+            free = orphan_region(self.adj, self.model, plan, radius)
+            if free.sum() > n // 2 or free.all():
+                return
+            fixed = np.flatnonzero(~free)
+            cols = self.model.col(plan[fixed], fixed)
+            self.runner.push_lower(cols[cols >= 0], 1.0)
+            try:
+                for _ in range(20):
+                    left = stop - time.perf_counter()
+                    if left <= 0:
+                        return
+                    res = self.runner.solve(left)
+                    found = False
+                    for values in self._plans(res):
+                        unit_of = self.model.decode(values)
+                        if unit_of is not None and self.offer(unit_of):
+                            found = True
+                    if found or res.kind != "optimal" and res.kind != "interrupted":
+                        break
+                    if not self.pending:
+                        break
+                    self.flush()
+            finally:
+                self.runner.pop_lower()
+            self.flush()
+            if found:
+                return
+
+    @staticmethod
+    def _plans(res: RoundResult) -> list[np.ndarray]:
+        plans = list(res.pool)
+        if res.values is not None:
+            plans.append(res.values)
+        return plans
+
+    # -- main loop
+    def run(self) -> LoopResult:
+        """The loop; returns when proved, infeasible or out of time."""
+        while True:
+            self.rounds += 1
+            res = self.runner.solve(self.remaining())
+            self.take_bound(res.bound)
+            final_plan = None
+            final_contiguous = False
+            for values in self._plans(res):
+                unit_of = self.model.decode(values)
+                if unit_of is None:
+                    continue
+                ok = self.offer(unit_of)
+                if values is res.values:
+                    final_plan, final_contiguous = unit_of, ok
+            new = len(self.pending)
+            self.flush()
+            if (
+                self.use_repair and final_plan is not None and not final_contiguous and new
+                and (self.best_obj is None or res.objective is None or self.best_obj > res.objective + 1e-9)
+                and not self.closed()
+            ):
+                budget = 5.0 + 0.1 * (time.perf_counter() - self.t0)
+                self.repair(final_plan, budget)
+            if self.progress is not None:
+                self.progress({
+                    "phase": self.phase, "round": self.rounds, "elapsed": time.perf_counter() - self.t0,
+                    "incumbent": self.best_obj, "bound": self.bound, "cuts_added": new,
+                    "solver_status": res.detail,
+                })
+            if res.kind == "infeasible" and self.best_obj is None:
+                return self.result("infeasible")
+            if self.closed():
+                return self.result("optimal")
+            if res.kind == "optimal" and final_contiguous:
+                return self.result("feasible")  # stopped at the user's gap: not proved optimal
+            out_of_time = self.deadline is not None and time.perf_counter() >= self.deadline
+            if res.kind in ("limit", "error") or out_of_time or not new:
+                return self.result("feasible" if self.best_plan is not None else "no_solution")
+            if self.mip_gap is not None and self.best_obj is not None and self.bound is not None:
+                if self.best_obj - self.bound <= self.mip_gap * abs(self.best_obj):
+                    return self.result("feasible")
+            if self.best_plan is not None:
+                self.runner.set_start(*self.model.start_vector(self.best_plan))
+
+
+# --------------------------------------------------------------------------- public entry
+
+
+def _build(
+    data: ModelInput,
+    adj: Adjacency,
+    formulation: str,
+    *,
+    lower: float,
+    upper: float,
+    elastic: bool,
+    fixing: bool = True,
+) -> tuple[BuiltModel, Ordering | None]:
+    """Order, fix and build the model for one phase (``fixing=False``: keep every pair).
+
+    In the elastic phase the bounds may be violated, so fixing that relies on them is off.
+    """
+    contiguous = formulation != "none"
+    fix_lo, fix_up = (-math.inf, math.inf) if elastic else (lower, upper)
+    ordering = (
+        vertex_ordering(adj, data.weights, data.k, fix_lo, fix_up, contiguous=contiguous)
+        if data.symmetric else None
+    )
+    if formulation in LABELING:
+        assert ordering is not None
+        model = build_labeling(
+            data, adj, lower=lower, upper=upper, ordering=ordering, elastic=elastic, fixing=fixing,
+            fix_upper=fix_up,
+        )
+        model.milp.add_rows(seed_cuts(adj, model))
+        if formulation != "labeling_cuts":
+            add_label_flow(model, adj, data.weights, fix_up, rooted_only=formulation == "labeling_hybrid")
+        return model, ordering
+    if fixing:
+        kept = hess_fixing(
+            adj, data.weights, data.candidates, fix_lo, fix_up, ordering, data.k, contiguous=contiguous
+        )
+    else:
+        kept = hess_fixing(adj, data.weights, data.candidates, -math.inf, math.inf, None, data.k)
+        ordering = None
+    model = build_hess(data, adj, lower=lower, upper=upper, ordering=ordering, elastic=elastic, fixing=kept)
+    if formulation == "cuts":
+        model.milp.add_rows(seed_cuts(adj, model))
+    elif formulation == "flow":
+        add_flow(model, adj, data.weights, upper)
+    return model, ordering
+
+
+def _centres(model: BuiltModel, unit_of: np.ndarray) -> np.ndarray:
+    """Centre node of every node's unit (labeling: the unit's first node in the ordering)."""
+    if model.base == "hess":
+        return unit_of.copy()
+    pos = model.order_position
+    centre_of = np.empty_like(unit_of)
+    for u in np.unique(unit_of).tolist():
+        members = np.flatnonzero(unit_of == u)
+        first = members[np.argmin(pos[members])] if pos is not None else members.min()
+        centre_of[members] = first
+    return centre_of
+
+
+def _quick_infeasible(model: BuiltModel, data: ModelInput) -> bool:
+    """True when fixing already left some node with no unit, or fewer than k centres."""
+    covered = np.zeros(data.n, dtype=bool)
+    covered[model.x_node] = True
+    return not covered.all() or len(np.unique(model.x_unit)) < data.k
+
+
+def solve_model(
+    data: ModelInput,
+    *,
+    solver: str = "highs",
+    formulation: str = "cuts",
+    time_limit: float | None = None,
+    mip_gap: float | None = None,
+    threads: int | None = None,
+    progress: Progress | None = None,
+    fixing: bool = True,
+) -> ModelSolution:
+    """Solve a districting problem exactly: k contiguous units within the weight bounds.
+
+    Parameters
+    ----------
+    data : the problem.
+    solver : "highs" (default, via highspy) or "cbc" (PuLP's bundled CBC).
+    formulation : "cuts" (Hess model, separator cuts in a loop; default), "flow" (Hess model with
+        a Shirabe-style flow, one solve), "labeling_cuts" (labeling model with cuts; only for
+        interchangeable units with no assign_cost, fastest for the pure cut-edge objective) or
+        "none" (no contiguity constraints; for tests and bounds).
+    time_limit : seconds for the whole solve, all rounds and both relax phases together.
+    mip_gap : relative gap at which a solver run may stop (solver default when None).
+    threads : solver threads (solver default when None).
+    progress : called with a small dict after every round (phase, round, elapsed, incumbent,
+        bound, cuts_added, solver_status).
+    fixing : apply the safe variable fixing and symmetry breaking (default); ``False`` keeps every
+        assignment variable, for diagnostics and tests.
+
+    Returns
+    -------
+    ModelSolution; its ``centre_of`` always passed an independent contiguity check, except with
+    ``formulation="none"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from redistrict.model import ModelInput, solve_model
+    >>> grid = [(r * 3 + c, r * 3 + c + 1) for r in range(3) for c in range(2)]
+    >>> grid += [(r * 3 + c, r * 3 + c + 3) for r in range(2) for c in range(3)]
+    >>> data = ModelInput(n=9, weights=np.ones(9, dtype=np.int64), edges=np.array(grid), k=3, lower=3, upper=3)
+    >>> sol = solve_model(data)
+    >>> sol.status, sol.objective
+    ('optimal', 6.0)
+    """
+    t0 = time.perf_counter()
+    if solver not in SOLVERS:
+        raise InputError(f"'solver' should be one of {SOLVERS}, got {solver!r}")
+    if formulation not in FORMULATIONS:
+        raise InputError(f"'formulation' should be one of {FORMULATIONS}, got {formulation!r}")
+    if formulation in LABELING and not data.symmetric:
+        raise InputError(
+            "formulation='labeling_cuts' needs interchangeable units (all nodes as candidates and no "
+            "assign_cost); use formulation='cuts' for centres, office sites or assignment costs"
+        )
+    if time_limit is not None and time_limit <= 0:
+        raise InputError(f"'time_limit' must be positive, got {time_limit}")
+    deadline = None if time_limit is None else t0 + float(time_limit)
+    adj = Adjacency.from_edges(data.n, data.edges)
+    separation = formulation in ("cuts", "labeling_cuts", "labeling_hybrid")
+    version = ""
+    fixed: dict[str, int] = {}
+    rounds = cuts = 0
+    start: np.ndarray | None = None
+    lower, upper = float(data.lower), float(data.upper)
+    violation = 0
+    phase1_status: Status = "optimal"
+
+    def finish(status: Status, model: BuiltModel | None, loop: LoopResult | None) -> ModelSolution:
+        centre_of = None
+        objective = None
+        bound = None if loop is None else loop.bound
+        if loop is not None and loop.unit_of is not None and model is not None:
+            centre_of = _centres(model, loop.unit_of)
+            centre_of.setflags(write=False)
+            objective = plan_objective(data, centre_of)
+        gap = None
+        if objective is not None and bound is not None:
+            gap = max(0.0, objective - bound) / max(abs(objective), 1e-9) if objective != bound else 0.0
+        return ModelSolution(
+            status=status, centre_of=centre_of, objective=objective,
+            best_bound=None if status == "infeasible" else bound, gap=gap,
+            seconds=time.perf_counter() - t0, rounds=rounds, cuts_added=cuts, fixed_counts=fixed,
+            max_violation=violation, solver=solver, solver_version=version, formulation=formulation,
+            num_vars=0 if model is None else model.milp.num_cols,
+            num_rows=0 if model is None else model.milp.num_rows,
+        )
+
+    if data.relax:
+        model1, _ = _build(
+            data, adj, formulation, lower=lower, upper=upper, elastic=True, fixing=fixing
+        )
+        runner1 = make_runner(solver, model1.milp, threads=threads, mip_gap=None)
+        version = runner1.version
+        loop1 = CutLoop(
+            model1, runner1, adj=adj, weights=data.weights, sep_upper=math.inf, separation=separation,
+            objective_of=lambda u: float(plan_violation(data, _centres(model1, u))), integral=True,
+            deadline=deadline, mip_gap=None, progress=progress, phase="violation", t0=t0,
+        ).run()
+        rounds, cuts = loop1.rounds, loop1.cuts
+        fixed = {f"violation_{k}": v for k, v in model1.fixed_counts.items()}
+        if loop1.unit_of is None:
+            return finish(loop1.status, None, None)
+        start_centres = _centres(model1, loop1.unit_of)
+        violation = plan_violation(data, start_centres)
+        phase1_status = loop1.status
+        lower, upper = lower - violation, upper + violation
+        start = start_centres
+
+    model, _ = _build(data, adj, formulation, lower=lower, upper=upper, elastic=False, fixing=fixing)
+    fixed.update(model.fixed_counts)
+    if _quick_infeasible(model, data):
+        return finish("infeasible", model, None)
+    runner = make_runner(solver, model.milp, threads=threads, mip_gap=mip_gap)
+    version = runner.version
+    data_ = data
+
+    def objective_of(unit_of: np.ndarray) -> float:
+        return plan_objective(data_, _centres(model, unit_of))
+
+    cut_loop = CutLoop(
+        model, runner, adj=adj, weights=data.weights, sep_upper=upper, separation=separation,
+        objective_of=objective_of, integral=_integral_objective(data, False), deadline=deadline,
+        mip_gap=mip_gap, progress=progress, phase="objective", t0=t0,
+    )
+    cut_loop.start_from(start)
+    loop = cut_loop.run()
+    rounds += loop.rounds
+    cuts += loop.cuts
+    status = loop.status
+    if status == "optimal" and phase1_status != "optimal":
+        status = "feasible"
+    if loop.unit_of is not None and formulation != "none":
+        check = components(adj, loop.unit_of)
+        if len(np.unique(check)) != len(np.unique(loop.unit_of)):
+            raise VerificationError("internal error: the solver loop returned a disconnected plan")
+    return finish(status, model, loop)
+
+
+__all__ = ["solve_model", "SOLVERS", "FORMULATIONS", "plan_objective", "plan_violation"]

@@ -1,0 +1,259 @@
+"""GIS exports: GeoPackage, Shapefile (UTF-8/GBK), RFC 7946 GeoJSON, CSV; reading OUT/ back."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from shapely.geometry import Polygon
+from test_maps import grid_plan
+
+from redistrict import export
+from redistrict.errors import InputError
+from redistrict.outputs import write_diagnosis, write_geojson, write_plan
+from redistrict.plan import Plan
+from redistrict.report import write_outputs
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A solved grid plan written to OUT/ as a run writes it (with the map, report and extras)."""
+    plan, layer, graph, sites = grid_plan()
+    out = tmp_path_factory.mktemp("run") / "OUT"
+    write_plan(plan, layer.blocks, out, extra=lambda tmp: write_outputs(plan, layer.blocks, tmp, offices=sites))
+    return plan, layer, graph, sites, out
+
+
+# --- RFC 7946 -------------------------------------------------------------------------------------
+
+
+def _ring_area(ring: list) -> float:
+    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:], strict=False)) / 2
+
+
+def _decimals(value: float) -> int:
+    text = repr(float(value))
+    return len(text.split(".")[1]) if "." in text and "e" not in text else 0
+
+
+def rfc7946_problems(doc: dict) -> list[str]:
+    """What in a GeoJSON document breaks RFC 7946 (as the city GIS reads it): empty when none."""
+    problems = []
+    if doc.get("type") != "FeatureCollection":
+        problems.append("not a FeatureCollection")
+    if "crs" in doc:
+        problems.append("has a crs member (§4: not allowed)")
+    for i, feature in enumerate(doc.get("features", [])):
+        if feature.get("type") != "Feature" or not isinstance(feature.get("properties"), dict):
+            problems.append(f"feature {i}: not a Feature with properties")
+        geom = feature.get("geometry") or {}
+        polygons = {"Polygon": [geom.get("coordinates")], "MultiPolygon": geom.get("coordinates")}.get(geom.get("type"))
+        if polygons is None:
+            problems.append(f"feature {i}: {geom.get('type')} is not a polygon")
+            continue
+        for polygon in polygons:
+            for r, ring in enumerate(polygon):
+                if len(ring) < 4 or ring[0] != ring[-1]:
+                    problems.append(f"feature {i}: ring not closed or too short (§3.1.6)")
+                for lon, lat, *rest in ring:
+                    if rest or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                        problems.append(f"feature {i}: position {lon}, {lat} is not lon/lat")
+                    if _decimals(lon) > 7 or _decimals(lat) > 7:
+                        problems.append(f"feature {i}: more than 7 decimals ({lon}, {lat}) (§11.2)")
+                area = _ring_area(ring)
+                if (r == 0 and area <= 0) or (r > 0 and area >= 0):
+                    problems.append(f"feature {i}: ring {r} winds the wrong way (§3.1.6)")
+    return problems
+
+
+def test_units_geojson_of_a_run_follows_rfc7946(run):
+    plan, *_, out = run
+    raw = (out / "units.geojson").read_bytes()
+    doc = json.loads(raw.decode("utf-8"))
+    assert rfc7946_problems(doc) == []
+    assert len(doc["features"]) == plan.k
+    assert "甲社区" in raw.decode("utf-8")  # UTF-8, Chinese intact (not \u-escaped into noise)
+    blocks = json.loads((out / "blocks.geojson").read_text(encoding="utf-8"))
+    assert rfc7946_problems(blocks) == []
+
+
+def test_the_validator_catches_bad_winding_and_crs_and_holes_are_written_clockwise(tmp_path):
+    donut = Polygon([(0, 0), (0, 100), (100, 100), (100, 0)], [[(30, 30), (60, 30), (60, 60), (30, 60)]])  # exterior clockwise
+    gdf = gpd.GeoDataFrame({"name": ["环"]}, geometry=[shapely.affinity.translate(donut, 626_700, 3_287_000)], crs="EPSG:32650")
+    path = tmp_path / "donut.geojson"
+    write_geojson(gdf, path)
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    assert rfc7946_problems(doc) == []
+    bad = json.loads(json.dumps(doc))
+    bad["crs"] = {"type": "name"}
+    bad["features"][0]["geometry"]["coordinates"][0].reverse()
+    problems = rfc7946_problems(bad)
+    assert any("crs" in p for p in problems) and any("wrong way" in p for p in problems)
+
+
+# --- reading a run back --------------------------------------------------------------------------
+
+
+def test_load_plan_dir_gives_back_the_plan(run):
+    plan, layer, _, _, out = run
+    saved = export.load_plan_dir(out)
+    assert saved.plan.ok and saved.plan.status == plan.status
+    pd.testing.assert_series_equal(saved.plan.assignment, plan.assignment, check_names=False)
+    assert saved.plan.units["households"].tolist() == plan.units["households"].tolist()
+    assert saved.plan.units["office_site"].tolist() == plan.units["office_site"].tolist()
+    assert saved.plan.problem["bounds"] == {"min": 400, "max": 400}
+    assert set(saved.blocks.index) == set(layer.blocks.index)
+    assert saved.blocks.crs.is_projected
+    assert (saved.blocks.loc[layer.blocks.index, "households"].to_numpy() == layer.blocks["households"].to_numpy()).all()
+    assert saved.offices is not None and saved.offices["in_use"].sum() == 4
+    assert saved.plan.to_dict()["units"] == plan.to_dict()["units"]
+
+
+def test_load_plan_dir_refuses_what_is_not_a_plan(tmp_path, run):
+    with pytest.raises(InputError, match="not an output folder"):
+        export.load_plan_dir(tmp_path / "nothing")
+    with pytest.raises(InputError, match="report.json"):
+        export.load_plan_dir(tmp_path)
+    infeasible, *_ = grid_plan(3, 3, offices=False, households=[1027] * 8 + [1026], lower=2500, upper=3000, relax=True)
+    failed = Plan("infeasible", {"name": "阜新"}, message="阜新 cannot form units", diagnosis=infeasible.diagnosis)
+    write_diagnosis(failed, tmp_path / "failed")
+    with pytest.raises(InputError, match="found no plan"):
+        export.load_plan_dir(tmp_path / "failed")
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    (partial / "report.json").write_text((run[-1] / "report.json").read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(InputError, match="assignment.csv, blocks.geojson missing"):
+        export.load_plan_dir(partial)
+
+
+# --- exports --------------------------------------------------------------------------------------
+
+
+def test_geopackage_round_trip_in_cgcs2000(run, tmp_path):
+    plan, layer, _, _, out = run
+    (path,) = export.export_plan(out, "gpkg", crs="EPSG:4490", dest=tmp_path / "plan.gpkg")
+    assert sorted(str(n) for n in pyogrio.list_layers(path)[:, 0]) == ["blocks", "offices", "units"]
+    units = gpd.read_file(path, layer="units")
+    blocks = gpd.read_file(path, layer="blocks")
+    assert units.crs.to_epsg() == 4490
+    assert units["unit_id"].tolist() == plan.units["unit_id"].tolist()
+    assert units["households"].tolist() == plan.units["households"].tolist()
+    assert {"polsby_popper", "reock"} <= set(units.columns)
+    assert sorted(blocks["block_id"]) == sorted(layer.blocks.index)
+    merged = blocks.set_index("block_id").loc[layer.blocks.index]
+    assert merged["unit_id"].tolist() == plan.assignment.loc[layer.blocks.index].tolist()
+    original = layer.blocks.geometry.to_crs(4490)
+    for a, b in zip(original, merged.geometry, strict=True):
+        assert a.hausdorff_distance(b) < 2e-7  # equal within the 1e-7° rounding
+    offices = gpd.read_file(path, layer="offices")
+    assert offices["in_use"].sum() == 4 and len(offices) == 6
+
+
+def test_geopackage_default_destination_and_metric_crs(run):
+    *_, out = run
+    (path,) = export.export_plan(out, "gpkg", crs="EPSG:32650")
+    assert path == out / "export" / "plan.gpkg"
+    blocks = gpd.read_file(path, layer="blocks")
+    assert blocks.crs.to_epsg() == 32650 and blocks.total_bounds[0] > 600_000
+    assert ((blocks.geometry.area - 10_000).abs() < 2).all()  # 100 m squares, in metres (1e-7° rounding)
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8"])
+def test_shapefile_with_encoding_cpg_and_short_field_names(run, tmp_path, encoding):
+    plan, layer, _, _, out = run
+    written = export.export_plan(out, "shp", encoding=encoding, dest=tmp_path / "shp")
+    folder = tmp_path / "shp"
+    assert {p.name for p in written} >= {"units.shp", "blocks.shp", "offices.shp", "units.cpg", "fields.csv"}
+    assert (folder / "blocks.cpg").read_text().strip() == ("GBK" if encoding == "gbk" else "UTF-8")
+    for name in ("units", "blocks", "offices"):
+        fields = pyogrio.read_info(folder / f"{name}.shp", encoding=encoding)["fields"]
+        assert all(len(f.encode(encoding)) <= 10 for f in fields), fields
+    dbf = (folder / "blocks.dbf").read_bytes()
+    assert "甲社区".encode(encoding) in dbf
+    blocks = gpd.read_file(folder / "blocks.shp")  # the .cpg tells the reader the encoding
+    assert set(blocks["community"]) == {"甲社区", "乙社区"}
+    assert sorted(blocks["block_id"]) == sorted(layer.blocks.index)
+    assert blocks.set_index("block_id").loc[layer.blocks.index, "households"].tolist() == layer.blocks["households"].tolist()
+    units = gpd.read_file(folder / "units.shp")
+    assert units["hh_moved"].notna().all() and units["in_bounds"].tolist() == [1] * plan.k
+    assert units["households"].tolist() == plan.units["households"].tolist()
+    fields_csv = pd.read_csv(folder / "fields.csv")
+    assert ("units", "hh_moved", "households_moved_in") in set(fields_csv.itertuples(index=False, name=None))
+
+
+def test_geojson_export_is_rfc7946_and_refuses_other_crs(run, tmp_path):
+    plan, *_, out = run
+    written = export.export_plan(out, "geojson", dest=tmp_path / "gj")
+    assert [p.name for p in written] == ["units.geojson", "blocks.geojson", "offices.geojson"]
+    units = json.loads(written[0].read_text(encoding="utf-8"))
+    assert rfc7946_problems(units) == []
+    assert [f["properties"]["unit_id"] for f in units["features"]] == plan.units["unit_id"].tolist()
+    with pytest.raises(InputError, match="RFC 7946"):
+        export.export_plan(out, "geojson", crs="EPSG:4490", dest=tmp_path / "gj2")
+    with pytest.raises(InputError, match="UTF-8"):
+        export.export_plan(out, "geojson", encoding="gbk", dest=tmp_path / "gj3")
+
+
+def test_csv_is_the_block_equivalency_file(run, tmp_path):
+    plan, *_, out = run
+    bef, units = export.export_plan(out, "csv", encoding="gbk", dest=tmp_path / "csv")
+    frame = pd.read_csv(bef, dtype=str, encoding="gbk")
+    assert list(frame.columns) == ["block_id", "unit_id"]
+    assert dict(zip(frame["block_id"], frame["unit_id"], strict=True)) == plan.assignment.to_dict()
+    table = pd.read_csv(units, encoding="gbk")
+    assert table["households"].tolist() == plan.units["households"].tolist()
+
+
+def test_export_from_a_plan_in_memory_and_bad_options(run, tmp_path):
+    plan, layer, _, sites, _ = run
+    (path,) = export.export_plan(plan, "gpkg", blocks=layer.blocks, offices=sites, dest=tmp_path / "m.gpkg")
+    assert gpd.read_file(path, layer="units")["unit_id"].tolist() == plan.units["unit_id"].tolist()
+    assert export.export_plan(plan, "gpkg", blocks=layer.blocks, dest=tmp_path) == [tmp_path / "plan.gpkg"]
+    with pytest.raises(InputError, match="needs its blocks"):
+        export.export_plan(plan, "gpkg", dest=tmp_path / "x.gpkg")
+    with pytest.raises(InputError, match="dest"):
+        export.export_plan(plan, "gpkg", blocks=layer.blocks)
+    with pytest.raises(InputError, match="format"):
+        export.export_plan(plan, "kml", blocks=layer.blocks, dest=tmp_path / "x")
+    with pytest.raises(InputError, match="encoding"):
+        export.export_plan(plan, "shp", blocks=layer.blocks, encoding="latin-1", dest=tmp_path / "x")
+    with pytest.raises(InputError, match="Unknown CRS"):
+        export.export_plan(plan, "gpkg", blocks=layer.blocks, crs="EPSG:999999", dest=tmp_path / "x.gpkg")
+
+
+def test_shapefile_names_are_short_and_unique():
+    names = export.shapefile_names(["households_moved_in", "subdistrict", "居住小区名称很长", "population_2020", "population_2021"], "gbk")
+    assert names["households_moved_in"] == "hh_moved" and names["subdistrict"] == "subdistric"
+    assert all(len(v.encode("gbk")) <= 10 for v in names.values())
+    assert len({v.lower() for v in names.values()}) == len(names)
+
+
+# --- a plan from an assignment table --------------------------------------------------------------
+
+
+def test_plan_from_assignment_matches_the_solved_plan(run, tmp_path):
+    plan, layer, graph, sites, out = run
+    given = export.plan_from_assignment(layer.blocks, graph, out / "assignment.csv", lower=400, upper=400, offices=sites)
+    assert given.status == "feasible" and given.ok
+    assert given.units["households"].tolist() == plan.units["households"].tolist()
+    # each unit's office is its largest qualifying site: S5 (500 m²) shares a unit with S4 (310 m²)
+    assert sorted(given.units["office_site"]) == sorted({"S4": "S5"}.get(s, s) for s in plan.units["office_site"])
+    assert given.objective["households_moved"] == plan.objective["households_moved"]
+    relaxed = export.plan_from_assignment(layer.blocks, graph, plan.assignment, lower=500, upper=600)
+    assert relaxed.status == "relaxed" and relaxed.ok and not relaxed.units["within_bounds"].any()
+
+
+def test_plan_from_assignment_reports_broken_plans(run):
+    _, layer, graph, _, _ = run
+    pieces = pd.DataFrame({"block_id": list(layer.blocks.index), "unit_id": ["A" if i in (0, 15) else "B" for i in range(16)]})
+    broken = export.plan_from_assignment(layer.blocks, graph, pieces, lower=0, upper=10_000)
+    assert broken.status == "invalid" and not broken.ok and "pieces" in broken.message
+    unknown = pd.concat([pieces, pd.DataFrame({"block_id": ["nope"], "unit_id": ["B"]})])
+    with pytest.raises(InputError, match="not blocks of the layer"):
+        export.plan_from_assignment(layer.blocks, graph, unknown)
+    assert math.isclose(broken.units["households"].sum(), 1600)

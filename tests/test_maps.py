@@ -1,0 +1,222 @@
+"""Leaflet maps: self-contained offline HTML, the layers drawn, escaping, basemaps, languages, comparison."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pytest
+from conftest import make_grid
+from folium.plugins import DualMap
+from shapely.geometry import box
+
+from redistrict import maps
+from redistrict.coords import wgs84_to_gcj02
+from redistrict.errors import InputError
+from redistrict.graph import build_graph
+from redistrict.io import from_geodataframe
+from redistrict.problem import Problem
+from redistrict.solve import solve
+
+XSS = "<img src=x onerror=alert(1)>"
+TEMPLATE_XSS = "`${alert(2)}`</script><script>alert(3)</script>"
+
+
+def office_sites(layer) -> gpd.GeoDataFrame:
+    """Sites at the centres of blocks: the four corners (≥ 300 m²), one spare, one too small."""
+    spec = [("r0c0", "S1", 320), ("r0c3", "S2", 400), ("r3c0", "S3", 350), ("r3c3", "S4", 310), ("r2c2", "S5", 500), ("r1c1", "S6", 150)]
+    pts = [layer.blocks.geometry.loc[b].centroid for b, _, _ in spec]
+    sites = gpd.GeoDataFrame(
+        {"site_id": [s for _, s, _ in spec], "name": [f"办公用房{s}" for _, s, _ in spec], "floor_area_m2": [a for *_, a in spec]},
+        geometry=pts,
+        crs=layer.blocks.crs,
+    )
+    sites.loc[sites["site_id"] == "S5", "name"] = TEMPLATE_XSS
+    return sites.to_crs("EPSG:4326")
+
+
+def grid_plan(rows: int = 4, cols: int = 4, *, offices: bool = True, lower: int = 400, upper: int = 400, households=None, relax: bool = False, community=None):
+    """A solved plan of a small grid with Chinese names, two hostile block names and office sites."""
+    gdf = make_grid(rows, cols, households=households, community=community or (["甲社区"] * (rows * cols // 2) + ["乙社区"] * (rows * cols - rows * cols // 2)))
+    gdf.loc[1, "name"] = XSS
+    gdf.loc[2, "name"] = TEMPLATE_XSS
+    layer = from_geodataframe(gdf)
+    graph = build_graph(layer.blocks)
+    sites = office_sites(layer) if offices else None
+    problem = Problem.from_layer(layer, graph, lower=lower, upper=upper, offices=sites)
+    plan = solve(problem, relax=relax)
+    assert plan.ok, plan.message
+    return plan, layer, graph, sites
+
+
+@pytest.fixture(scope="module")
+def solved():
+    return grid_plan()
+
+
+def test_map_is_one_self_contained_file(solved, tmp_path):
+    plan, layer, _, sites = solved
+    path = maps.write_map(plan, layer.blocks, tmp_path / "map.html", offices=sites)
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert not re.search(r"<script[^>]*\bsrc=", text), "no script may be loaded from anywhere"
+    assert not re.search(r"<link[^>]*\bhref=", text), "no stylesheet may be loaded from anywhere"
+    assert "Leaflet 1.9.4" in text and "L.map(" in text
+    for cdn in ("jquery", "bootstrap", "awesome-markers", "cdn.jsdelivr", "cdnjs", "unpkg"):
+        assert cdn not in text.lower()
+    assert "images/layers.png" not in text  # the layer-control icon is inlined too
+    assert "tile.openstreetmap" not in text  # basemap "none" loads no tiles
+
+
+def test_map_draws_units_blocks_labels_offices_and_current_boundaries(solved):
+    plan, layer, _, sites = solved
+    m = maps.plan_map(plan, layer.blocks, offices=sites)
+    assert isinstance(m, folium.Map)
+    counts = maps.map_summary(m)
+    assert counts["rd-units"] == 4
+    assert counts["rd-labels"] == 4
+    assert counts["rd-blocks"] == 16
+    assert counts["rd-offices"] == 6
+    assert counts["rd-current"] == 2  # 甲社区 and 乙社区, dashed
+    text = maps.render_html(m)
+    assert '"dashArray":"9 6"' in text
+    assert "新社区单元" in text and "现状社区边界" in text and "办公用房" in text
+    in_use = set(plan.units["office_site"])
+    assert len(in_use) == 4 and in_use <= {"S1", "S2", "S3", "S4", "S5"}
+    assert text.count('"radius":8') == 4  # sites in use are highlighted
+    assert text.count('"radius":5') == 2
+    assert "rd-current" not in maps.map_summary(maps.plan_map(plan, layer.blocks, current=False))
+
+
+def test_tooltips_and_popups_carry_the_figures(solved):
+    plan, layer, _, sites = solved
+    m = maps.plan_map(plan, layer.blocks, offices=sites, lang="en")
+    data = _layer_data(m, "rd-blocks")
+    tip = data["features"][0]["properties"]["_tip"]
+    popup = data["features"][0]["properties"]["_popup"]
+    assert "Households" in tip and "Population" in tip and "Current community" in tip and "New unit" in tip
+    assert "Mean distance to office" in popup and "within bounds" in popup
+    unit_tip = _layer_data(m, "rd-units")["features"][0]["properties"]["_tip"]
+    for label in ("Households", "Population", "Area", "Office", "Max distance to office", "within bounds"):
+        assert label in unit_tip
+    label = _layer_data(m, "rd-labels")["features"][0]["properties"]["_label"]
+    assert "400 hh" in label
+
+
+def _layer_data(m, pane: str) -> dict:
+    for child in m._children.values():
+        for layer in getattr(child, "_children", {}).values():
+            if isinstance(layer, maps._Layer) and layer.pane == pane:
+                return layer.data
+    raise AssertionError(pane)
+
+
+def test_data_text_is_escaped_never_markup(solved):
+    plan, layer, _, sites = solved
+    text = maps.render_html(maps.plan_map(plan, layer.blocks, offices=sites))
+    assert XSS not in text
+    assert "<img" not in text
+    assert "alert(3)</script>" not in text
+    assert "${alert(2)}" not in text and "`$" not in text
+    tips = json.dumps(_layer_data(maps.plan_map(plan, layer.blocks, offices=sites), "rd-blocks"), ensure_ascii=False)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in tips
+    assert "&#96;&#36;{alert(2)}&#96;&lt;/script&gt;" in tips
+
+
+def test_esc_covers_html_and_template_strings():
+    assert maps.esc("<b>&'\"`${x}\\") == "&lt;b&gt;&amp;&#x27;&quot;&#96;&#36;{x}&#92;"
+    assert maps.esc(None) == "—" and maps.esc(float("nan")) == "—"
+    assert maps.js_literal("</script>\u2028") == '"\\u003c/script\\u003e\\u2028"'
+
+
+def test_languages(solved):
+    plan, layer, _, _ = solved
+    zh = maps.render_html(maps.plan_map(plan, layer.blocks, lang="zh"))
+    en = maps.render_html(maps.plan_map(plan, layer.blocks, lang="en"))
+    assert "小区" in zh and "New units" not in zh
+    assert "New units" in en and "Blocks" in en and "新社区单元" not in en
+    with pytest.raises(InputError, match="language"):
+        maps.plan_map(plan, layer.blocks, lang="fr")
+
+
+def test_amap_basemap_draws_in_gcj02(solved):
+    plan, layer, _, _ = solved
+    plain = _layer_data(maps.plan_map(plan, layer.blocks), "rd-blocks")
+    amap_map = maps.plan_map(plan, layer.blocks, basemap="amap")
+    amap = _layer_data(amap_map, "rd-blocks")
+    a = np.array(plain["features"][0]["geometry"]["coordinates"][0][0])
+    b = np.array(amap["features"][0]["geometry"]["coordinates"][0][0])
+    expected = np.array(wgs84_to_gcj02(a[0], a[1]))
+    assert np.abs(b - expected).max() < 2e-6  # shifted by the GCJ-02 offset (≈ 0.005° here)
+    assert np.abs(b - a).max() > 1e-3
+    text = maps.render_html(amap_map)
+    assert "autonavi.com" in text
+
+
+def test_other_basemaps(solved, monkeypatch):
+    plan, layer, _, _ = solved
+    assert "tile.openstreetmap.org" in maps.render_html(maps.plan_map(plan, layer.blocks, basemap="osm"))
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    with pytest.raises(InputError, match="key"):
+        maps.plan_map(plan, layer.blocks, basemap="tianditu")
+    text = maps.render_html(maps.plan_map(plan, layer.blocks, basemap="tianditu", tianditu_key="abc", lang="en"))
+    assert "tianditu.gov.cn/vec_w" in text and "tk=abc" in text and "eva_w" in text
+    osm = _layer_data(maps.plan_map(plan, layer.blocks, basemap="osm"), "rd-blocks")
+    plain = _layer_data(maps.plan_map(plan, layer.blocks), "rd-blocks")
+    assert osm == plain  # WGS84 tiles: geometry unchanged
+    with pytest.raises(InputError, match="basemap"):
+        maps.plan_map(plan, layer.blocks, basemap="google")
+
+
+def test_barriers_are_drawn(solved):
+    plan, layer, _, _ = solved
+    river = gpd.GeoDataFrame({"name": ["横江"]}, geometry=[layer.blocks.union_all().centroid.buffer(600).exterior], crs=layer.blocks.crs)
+    m = maps.plan_map(plan, layer.blocks, barriers=river)
+    assert maps.map_summary(m)["rd-barriers"] == 1
+    assert "横江" in json.dumps(_layer_data(m, "rd-barriers"), ensure_ascii=False)
+
+
+def test_legend_shows_bound_status():
+    plan, layer, _, _ = grid_plan(3, 3, offices=False, households=[1027] * 8 + [1026], lower=2500, upper=3000, relax=True)
+    text = maps.render_html(maps.plan_map(plan, layer.blocks, lang="en"))
+    assert plan.status == "relaxed"
+    assert "outside bounds" in text and maps.BAD_COLOUR in text and maps.OK_COLOUR in text
+    assert "rd-label-inner rd-bad" in text
+
+
+def test_compare_map_side_by_side(solved, tmp_path):
+    plan, layer, _, sites = solved
+    other, *_ = grid_plan(offices=False, lower=300, upper=600)
+    dual = maps.compare_map(plan, other, layer.blocks, offices=sites, titles=("现方案", XSS))
+    assert isinstance(dual, DualMap)
+    path = maps.write_compare_map(plan, other, layer.blocks, tmp_path / "compare.html", blocks_b=layer.blocks.to_crs(4326))
+    text = maps.render_html(dual)
+    assert text.count("L.map(") == 2
+    assert "follow(a, b)" in text
+    assert not re.search(r"<script[^>]*\bsrc=", text) and XSS not in text
+    counts = maps.map_summary(dual)
+    assert counts["left"]["rd-units"] == 4 and counts["right"]["rd-units"] == other.k
+    assert path.exists() and "Leaflet 1.9.4" in path.read_text(encoding="utf-8")
+
+
+def test_unit_colours_distinct_and_neighbours_differ():
+    squares = [box(x * 100, y * 100, x * 100 + 95, y * 100 + 95) for y in range(4) for x in range(5)]
+    units = gpd.GeoDataFrame({"unit_id": [f"U{i}" for i in range(20)]}, geometry=squares, crs="EPSG:32650")
+    few = maps.unit_colours(units.iloc[:6])
+    assert len(set(few.values())) == 6
+    many = maps.unit_colours(units)
+    for i, a in enumerate(squares):
+        for j, b in enumerate(squares):
+            if i < j and a.distance(b) < 10:
+                assert many[f"U{i}"] != many[f"U{j}"]
+
+
+def test_map_of_a_plan_without_a_unit_table_is_an_error(solved):
+    plan, layer, _, _ = solved
+    from redistrict.plan import Plan
+
+    with pytest.raises(InputError, match="no units"):
+        maps.plan_map(Plan("infeasible", {}), layer.blocks)

@@ -1,0 +1,156 @@
+"""The maps in a real browser: headless Chromium opens map.html from a local file.
+
+It counts the unit polygons, labels and office markers Leaflet drew, checks that no JavaScript
+error occurred, that the page asked the network for nothing (Leaflet is inlined: ``L`` is
+defined offline), that a hostile block name shows as text, and saves PNG screenshots a person can
+look at (in pytest's tmp dir, and in ``$REDISTRICT_SCREENSHOT_DIR`` when that is set).
+
+Needs Debian's ``chromium`` (``apt-get install -y chromium``; or ``REDISTRICT_CHROMIUM=/path``)
+and the ``playwright`` Python package; the browser itself is never downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+
+CHROMIUM = os.environ.get("REDISTRICT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium, or set REDISTRICT_CHROMIUM)")
+
+from test_maps import XSS, grid_plan  # noqa: E402
+
+from redistrict import maps  # noqa: E402
+
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+COUNT = """() => {
+  const n = (sel) => document.querySelectorAll(sel).length;
+  return {
+    units: n('.leaflet-rd-units-pane path'), blocks: n('.leaflet-rd-blocks-pane path'),
+    current: n('.leaflet-rd-current-pane path'), barriers: n('.leaflet-rd-barriers-pane path'),
+    offices: n('.leaflet-rd-offices-pane path'), labels: n('.leaflet-rd-labels-pane .rd-label'),
+    legend: n('.rd-legend'), layers: n('.leaflet-control-layers'), maps: n('.folium-map'),
+    leaflet: typeof L === 'object' ? L.version : null,
+  };
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Visit:
+    """A page opened from a local file, with everything it requested and every error it raised."""
+
+    def __init__(self, browser, path: Path, size=(1400, 900)) -> None:
+        self.page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+        self.url = path.resolve().as_uri()
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.goto(self.url, wait_until="load")
+        self.page.wait_for_timeout(300)
+
+    def check_clean(self) -> None:
+        assert self.errors == [], self.errors
+        assert self.dialogs == [], f"a script from the data ran: {self.dialogs}"
+        foreign = [u for u in self.requests if u != self.url and not u.startswith("data:")]
+        assert foreign == [], f"the page asked for {foreign}"
+
+    def shot(self, tmp_path: Path, name: str) -> Path:
+        path = tmp_path / name
+        self.page.screenshot(path=str(path))
+        keep = os.environ.get("REDISTRICT_SCREENSHOT_DIR")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, Path(keep) / name)
+        assert path.read_bytes()[:4] == b"\x89PNG"
+        return path
+
+
+def test_grid_map_draws_everything_offline_and_shows_hostile_names_as_text(browser, tmp_path):
+    plan, layer, _, sites = grid_plan()
+    path = maps.write_map(plan, layer.blocks, tmp_path / "map.html", offices=sites)
+    visit = Visit(browser, path)
+    counts = visit.page.evaluate(COUNT)
+    assert counts["leaflet"] == "1.9.4"
+    assert counts["units"] == plan.k == 4 and counts["labels"] == 4
+    assert counts["blocks"] == 16 and counts["current"] == 2
+    assert counts["offices"] == len(sites) == 6
+    assert counts["legend"] == 1 and counts["layers"] == 1
+    shown = visit.page.evaluate(
+        """() => {
+          const m = window[Object.keys(window).find((k) => k.startsWith('map_'))];
+          let layer = null;
+          m.eachLayer((l) => { if (l.feature && l.getPopup && l.getPopup() && l.feature.properties._tip.includes('onerror')) { layer = l; } });
+          layer.openPopup();
+          const popup = document.querySelector('.leaflet-popup-content');
+          return {text: popup.textContent, images: popup.querySelectorAll('img').length};
+        }"""
+    )
+    assert XSS in shown["text"] and shown["images"] == 0
+    visit.page.wait_for_timeout(200)
+    visit.check_clean()
+    visit.shot(tmp_path, "grid_map.png")
+
+
+def test_sample_plan_map_in_the_browser(browser, tmp_path):
+    """The 昱东 joint re-plan of the bundled sample, with its offices and the river."""
+    import redistrict as rd
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        layer = rd.load_blocks(DATA / "tunxi_blocks.geojson")
+        river = rd.read_lines_or_polygons(DATA / "tunxi_river.geojson")
+        sites = rd.read_points(DATA / "tunxi_offices.geojson")
+    graph = rd.build_graph(layer.blocks, snap=25, barriers=river, overrides=rd.read_overrides(DATA / "tunxi_bridges.csv"))
+    plan = rd.solve(rd.Problem.from_layer(layer, graph, subdistrict="昱东", offices=sites))
+    assert plan.ok and plan.k == 6
+    m = maps.plan_map(plan, layer.blocks, offices=sites, barriers=river)
+    expected = maps.map_summary(m)
+    path = maps.save_html(m, tmp_path / "yudong_map.html")
+    visit = Visit(browser, path)
+    counts = visit.page.evaluate(COUNT)
+    assert counts["units"] == 6 and counts["labels"] == 6 and counts["blocks"] == 91
+    assert counts["offices"] == expected["rd-offices"] >= 6
+    assert counts["barriers"] == 1 and counts["current"] == 3  # 阜新, 荷花池, 水心亭
+    legend = visit.page.inner_text(".rd-legend")
+    assert "阜新-1" in legend and "在范围内 2,500–3,000 户" in legend
+    visit.check_clean()
+    visit.shot(tmp_path, "yudong_map.png")
+
+
+def test_comparison_map_keeps_both_views_in_step(browser, tmp_path):
+    plan_a, layer, _, sites = grid_plan()
+    plan_b, *_ = grid_plan(offices=False, lower=300, upper=600)
+    path = maps.write_compare_map(plan_a, plan_b, layer.blocks, tmp_path / "compare.html", offices=sites, lang="en")
+    visit = Visit(browser, path)
+    counts = visit.page.evaluate(COUNT)
+    assert counts["maps"] == 2 and counts["units"] == plan_a.k + plan_b.k and counts["legend"] == 2
+    visit.shot(tmp_path, "compare_map.png")
+    moved = visit.page.evaluate(
+        """() => {
+          const [a, b] = Object.keys(window).filter((k) => k.startsWith('map_')).map((k) => window[k]);
+          const c = a.getCenter();
+          a.setView([c.lat + 0.001, c.lng + 0.001], a.getZoom() + 1, {animate: false});
+          const ca = a.getCenter(), cb = b.getCenter();
+          return {dlat: Math.abs(ca.lat - cb.lat), dlng: Math.abs(ca.lng - cb.lng), za: a.getZoom(), zb: b.getZoom()};
+        }"""
+    )
+    assert moved["dlat"] < 1e-9 and moved["dlng"] < 1e-9 and moved["za"] == moved["zb"]
+    visit.check_clean()

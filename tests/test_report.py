@@ -1,0 +1,132 @@
+"""The plan report: compactness, funding, the outcome sentence, report.md/.html and the print map."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+
+import geopandas as gpd
+import pytest
+from conftest import make_grid
+from matplotlib import image as mpimg
+from shapely.geometry import Point, box
+from test_maps import XSS, grid_plan
+
+from redistrict import report
+from redistrict.outputs import plan_layers
+
+
+@pytest.fixture(scope="module")
+def solved():
+    return grid_plan()
+
+
+def test_polsby_popper_and_reock_of_known_shapes():
+    square = box(0, 0, 100, 100)
+    assert report.polsby_popper(square) == pytest.approx(math.pi / 4)
+    assert report.reock(square) == pytest.approx(2 / math.pi, rel=1e-9)
+    circle = Point(0, 0).buffer(100, quad_segs=256)
+    assert report.polsby_popper(circle) == pytest.approx(1.0, abs=1e-3)
+    assert report.reock(circle) == pytest.approx(1.0, abs=1e-3)
+    strip = box(0, 0, 1000, 100)
+    assert report.polsby_popper(strip) < 0.3 and report.reock(strip) < 0.15
+
+
+def test_compactness_closes_road_gaps_between_blocks():
+    """A 2×2 block unit with 15 m roads is measured as one 215 m square, not four islands."""
+    blocks = make_grid(2, 2, crs="EPSG:32650").set_index("block_id")
+    blocks["unit_id"] = "U1"
+    comp = report.compactness(blocks)
+    assert comp.loc["U1", "polsby_popper"] == pytest.approx(math.pi / 4, abs=2e-3)
+    assert comp.loc["U1", "reock"] == pytest.approx(2 / math.pi, abs=2e-3)
+    wgs = blocks.to_crs("EPSG:4326")  # any CRS: measured in metres all the same
+    assert report.compactness(wgs).loc["U1", "reock"] == pytest.approx(comp.loc["U1", "reock"], abs=2e-3)
+
+
+def test_committee_funding_follows_the_anhui_rule():
+    assert report.committee_funding(2499) == 20_000
+    assert report.committee_funding(2500) == 30_000
+    assert report.committee_funding(9242) == 30_000
+
+
+def test_outcome_sentence_within_and_outside_bounds(solved):
+    plan, layer, _, _ = solved
+    data = report.report_data(plan, layer.blocks)
+    assert report.outcome_sentence(data, "en") == "The plan: 1,600 households in 4 units, all within 400–400 households (optimal, gap 0.00%)."
+    assert "全部在 400–400 户之间" in report.outcome_sentence(data, "zh")
+    relaxed, rlayer, _, _ = grid_plan(3, 3, offices=False, households=[1027] * 8 + [1026], lower=2500, upper=3000, relax=True)
+    rdata = report.report_data(relaxed, rlayer.blocks)
+    en = report.outcome_sentence(rdata, "en")
+    assert "3 of them outside 2,500–3,000 households (largest violation 81; bounds relaxed" in en
+    assert "其中 3 个超出 2,500–3,000 户（最大偏差 81 户" in report.outcome_sentence(rdata, "zh")
+
+
+def test_report_data_figures(solved):
+    plan, layer, _, _ = solved
+    data = report.report_data(plan, layer.blocks)
+    units = data["units"]
+    assert data["households"] == 1600 and data["k"] == 4 and data["blocks"] == 16
+    assert data["moved"] == plan.objective["households_moved"] == int(units["households_moved_in"].sum())
+    assert data["funding"] == 4 * 20_000  # every unit is below 2,500 households
+    assert data["current"] == {"communities": 2, "funding": 40_000, "households": {"乙社区": 800, "甲社区": 800}}
+    assert units["polsby_popper"].between(0.7, 0.8).all()  # each unit is a 2×2 square of blocks
+    assert units["reock"].between(0.6, 0.65).all()
+
+
+def test_write_report_files(solved, tmp_path):
+    plan, layer, _, sites = solved
+    paths = report.write_report(plan, layer.blocks, tmp_path, offices=sites, lang="zh")
+    assert set(paths) == {"report.md", "report.html", "map.png"}
+    md = paths["report.md"].read_text(encoding="utf-8")
+    assert md.startswith("# 社区划分方案")
+    assert "**" in md and "全部在 400–400 户之间" in md
+    assert "| 单元 | 名称 | 户数 | 人口 | 小区数 | 面积（km²） | 办公用房 | 平均距离（m） | 最远距离（m） | Polsby-Popper | Reock | 迁入户数 | 范围 |" in md
+    for unit_id in plan.units["unit_id"]:
+        assert f"| {unit_id} |" in md
+    assert "¥80,000" in md and "¥40,000" in md and "+¥40,000" in md
+    assert "迁入户数合计" in md and "最优解" in md and "gap 0.00%" in md
+    assert "![方案图](map.png)" in md
+    html = paths["report.html"].read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and '<img alt="方案图" src="data:image/png;base64,' in html
+    png = paths["map.png"].read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert base64.b64encode(png).decode() in html  # the same picture, embedded
+    height, width, _ = mpimg.imread(io.BytesIO(png)).shape
+    assert width > 800 and height > 400
+
+
+def test_report_in_english(solved, tmp_path):
+    plan, layer, _, _ = solved
+    paths = report.write_report(plan, layer.blocks, tmp_path, lang="en")
+    md = paths["report.md"].read_text(encoding="utf-8")
+    assert "# Community plan" in md and "Households moved in (total)" in md
+    assert "Yearly committee funding (Anhui 2007 rule)" in md and "Polsby-Popper" in md
+
+
+def test_report_escapes_data_text(tmp_path):
+    plan, layer, _, _ = grid_plan(offices=False, community=[XSS] * 8 + ["乙社区"] * 8)
+    assert f"{XSS}-1" in set(plan.units["name"])
+    paths = report.write_report(plan, layer.blocks, tmp_path, lang="en")
+    html = paths["report.html"].read_text(encoding="utf-8")
+    md = paths["report.md"].read_text(encoding="utf-8")
+    assert XSS not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert XSS not in md
+
+
+def test_print_map_without_a_chinese_font_falls_back(solved, monkeypatch, tmp_path):
+    plan, layer, _, sites = solved
+    monkeypatch.setattr(report, "cjk_font", lambda: None)
+    png = report.static_map(plan, layer.blocks, tmp_path / "m.png", offices=sites, lang="zh")
+    assert png[:4] == b"\x89PNG" and (tmp_path / "m.png").read_bytes() == png
+
+
+def test_write_outputs_writes_everything_a_run_adds(solved, tmp_path):
+    plan, layer, _, sites = solved
+    river = gpd.GeoDataFrame({"name": ["横江"]}, geometry=[layer.blocks.union_all().centroid.buffer(700).exterior], crs=layer.blocks.crs)
+    paths = report.write_outputs(plan, layer.blocks, tmp_path, offices=sites, barriers=river)
+    assert set(paths) == {"map.html", "report.md", "report.html", "map.png", "offices.geojson", "barriers.geojson"}
+    offices = gpd.read_file(paths["offices.geojson"])
+    assert offices["in_use"].sum() == 4
+    block_layer, _ = plan_layers(plan, layer.blocks)
+    assert len(block_layer) == 16
