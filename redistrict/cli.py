@@ -54,7 +54,13 @@ MinOpt = Annotated[int, typer.Option("--min", help="Minimum households per unit.
 MaxOpt = Annotated[int, typer.Option("--max", help="Maximum households per unit.")]
 
 
-def _load(blocks, *, layer, encoding, crs, wkt_column, id_col, households, population, community_col, subdistrict_col):
+InputCoordsOpt = Annotated[str, typer.Option("--input-coords", help="wgs84, or gcj02 for lon/lat digitised on AMap/Tencent maps.")]
+LangOpt = Annotated[str, typer.Option("--lang", help="Map and report labels: zh or en.")]
+BasemapOpt = Annotated[str, typer.Option("--basemap", help="none (offline, default), osm, amap (GCJ-02) or tianditu.")]
+TiandituOpt = Annotated[str | None, typer.Option("--tianditu-key", help="Tianditu API key for --basemap tianditu (or env TIANDITU_KEY).")]
+
+
+def _load(blocks, *, layer, encoding, crs, wkt_column, id_col, households, population, community_col, subdistrict_col, input_coords="wgs84"):
     from .io import load_blocks
 
     with warnings.catch_warnings():
@@ -70,21 +76,29 @@ def _load(blocks, *, layer, encoding, crs, wkt_column, id_col, households, popul
             population_col=population,
             community_col=community_col,
             subdistrict_col=subdistrict_col,
+            input_coords=input_coords,
         )
 
 
-def _graph(layer, *, adjacency, snap, min_frontage, barriers, overrides):
+def _read_barriers(paths, crs, input_coords="wgs84"):
+    """All barrier layers in one frame in ``crs`` (None when there are none)."""
     import pandas as pd
 
-    from .graph import build_graph, read_overrides
     from .io import read_lines_or_polygons
 
-    barrier_gdf = None
-    if barriers:
-        frames = [read_lines_or_polygons(p).to_crs(layer.blocks.crs) for p in barriers]
-        barrier_gdf = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    if not paths:
+        return None
+    frames = [read_lines_or_polygons(p, input_coords=input_coords).to_crs(crs)[["geometry"]] for p in paths]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _graph(layer, *, adjacency, snap, min_frontage, barriers, overrides, input_coords="wgs84"):
+    from .graph import build_graph, read_overrides
+
+    barrier_gdf = _read_barriers(barriers, layer.blocks.crs, input_coords)
     edits = read_overrides(overrides) if overrides else None
-    return build_graph(layer.blocks, adjacency=adjacency, snap=snap, min_frontage=min_frontage, barriers=barrier_gdf, overrides=edits)
+    graph = build_graph(layer.blocks, adjacency=adjacency, snap=snap, min_frontage=min_frontage, barriers=barrier_gdf, overrides=edits)
+    return graph, barrier_gdf
 
 
 @app.command()
@@ -107,14 +121,15 @@ def check(
     min_frontage: FrontageOpt = 30.0,
     barriers: BarriersOpt = None,
     overrides: OverridesOpt = None,
+    input_coords: InputCoordsOpt = "wgs84",
 ) -> None:
     """Load and validate a block layer, build its graph, and say what plans the bounds allow."""
     from .diagnose import check_layer
     from .problem import check_bounds
 
     check_bounds(min_households, max_households)
-    layer_obj = _load(blocks, layer=layer, encoding=encoding, crs=crs, wkt_column=wkt_column, id_col=id_col, households=households, population=population, community_col=community_col, subdistrict_col=subdistrict_col)
-    graph = _graph(layer_obj, adjacency=adjacency, snap=snap, min_frontage=min_frontage, barriers=barriers, overrides=overrides)
+    layer_obj = _load(blocks, layer=layer, encoding=encoding, crs=crs, wkt_column=wkt_column, id_col=id_col, households=households, population=population, community_col=community_col, subdistrict_col=subdistrict_col, input_coords=input_coords)
+    graph, _ = _graph(layer_obj, adjacency=adjacency, snap=snap, min_frontage=min_frontage, barriers=barriers, overrides=overrides, input_coords=input_coords)
     report = check_layer(layer_obj, graph, lower=min_households, upper=max_households)
     _print_check(report)
     if json_path is not None:
@@ -211,22 +226,25 @@ def _read_locks(path: Path | None) -> dict:
     return {str(b).strip(): str(u).strip() for b, u in frame.iloc[:, :2].itertuples(index=False)}
 
 
-def _run(blocks_path: Path, *, select: dict, load: dict, graph_opts: dict, k, lower, upper, offices, min_office_area, weights, locks, keep_together, cross_subdistricts, solver, time_limit, gap, relax, out, force, command_hint: str) -> None:
+def _run(blocks_path: Path, *, select: dict, load: dict, graph_opts: dict, k, lower, upper, offices, min_office_area, weights, locks, keep_together, cross_subdistricts, solver, time_limit, gap, relax, out, force, command_hint: str, render: dict) -> None:
     from .io import read_points
-    from .outputs import write_diagnosis, write_plan
+    from .outputs import check_target, write_diagnosis, write_plan
     from .problem import Problem, check_bounds
+    from .report import write_outputs
     from .solve import solve
 
     check_bounds(lower, upper)
+    check_target(out, force=force)
+    input_coords = load.get("input_coords", "wgs84")
     layer_obj = _load(blocks_path, **load)
-    graph = _graph(layer_obj, **graph_opts)
-    sites = read_points(offices) if offices is not None else None
+    graph, barrier_gdf = _graph(layer_obj, **graph_opts, input_coords=input_coords)
+    sites = read_points(offices, input_coords=input_coords) if offices is not None else None
     problem = Problem.from_layer(layer_obj, graph, lower=lower, upper=upper, k=k, offices=sites, min_office_area=min_office_area, weights=weights, locks=_read_locks(locks), keep_together_col=keep_together, cross_subdistricts=cross_subdistricts, **select)
     console.print(f"{problem!r}")
     if problem.k is not None:
         console.print(f"  {problem.k_reason}")
-    with console.status("Solving…"):
-        plan = solve(problem, solver=solver, time_limit=time_limit, mip_gap=gap, relax=relax)
+    console.print("Solving…")
+    plan = solve(problem, solver=solver, time_limit=time_limit, mip_gap=gap, relax=relax)
     if plan.status in ("infeasible", "no_solution"):
         write_diagnosis(plan, out, force=force)
         colour = "red"
@@ -239,9 +257,9 @@ def _run(blocks_path: Path, *, select: dict, load: dict, graph_opts: dict, k, lo
         written = "diagnosis.json and report.json" if plan.diagnosis is not None else "report.json"
         console.print(f"\nWrote {written} to [bold]{out}[/bold]")
         raise typer.Exit(plan.exit_code)
-    write_plan(plan, layer_obj.blocks, out, force=force)
+    write_plan(plan, layer_obj.blocks, out, force=force, extra=lambda tmp: write_outputs(plan, layer_obj.blocks, tmp, offices=sites, barriers=barrier_gdf, **render))
     _print_plan(plan)
-    console.print(f"\nWrote [bold]{out}[/bold]: assignment.csv, units.geojson, blocks.geojson, report.json")
+    console.print(f"\nWrote [bold]{out}[/bold]: map.html, report.html, report.md, map.png, assignment.csv, units.geojson, blocks.geojson, report.json")
     raise typer.Exit(plan.exit_code)
 
 
@@ -296,6 +314,10 @@ def split(
     min_frontage: FrontageOpt = 30.0,
     barriers: BarriersOpt = None,
     overrides: OverridesOpt = None,
+    input_coords: InputCoordsOpt = "wgs84",
+    lang: LangOpt = "zh",
+    basemap: BasemapOpt = "none",
+    tianditu_key: TiandituOpt = None,
 ) -> None:
     """Cut one community (or the whole layer) into contiguous units within the household bounds."""
     from .problem import Weights
@@ -303,13 +325,14 @@ def split(
     _run(
         blocks,
         select={"communities": [community] if community else None},
-        load={"layer": layer, "encoding": encoding, "crs": crs, "wkt_column": wkt_column, "id_col": id_col, "households": households, "population": population, "community_col": community_col, "subdistrict_col": subdistrict_col},
+        load={"layer": layer, "encoding": encoding, "crs": crs, "wkt_column": wkt_column, "id_col": id_col, "households": households, "population": population, "community_col": community_col, "subdistrict_col": subdistrict_col, "input_coords": input_coords},
         graph_opts={"adjacency": adjacency, "snap": snap, "min_frontage": min_frontage, "barriers": barriers, "overrides": overrides},
         k=k, lower=min_households, upper=max_households, offices=offices, min_office_area=min_office_area,
         weights=Weights(compactness=w_compactness, boundary=w_boundary, distance=w_distance, unit_edges=cut_edges),
         locks=locks, keep_together=keep_together, cross_subdistricts=cross_subdistricts,
         solver=solver, time_limit=time_limit, gap=gap, relax=relax, out=out, force=force,
         command_hint=_replan_hint(blocks, barriers, overrides, offices),
+        render={"lang": lang, "basemap": basemap, "tianditu_key": tianditu_key},
     )
 
 
@@ -362,6 +385,10 @@ def plan(
     min_frontage: FrontageOpt = 30.0,
     barriers: BarriersOpt = None,
     overrides: OverridesOpt = None,
+    input_coords: InputCoordsOpt = "wgs84",
+    lang: LangOpt = "zh",
+    basemap: BasemapOpt = "none",
+    tianditu_key: TiandituOpt = None,
 ) -> None:
     """Re-plan several communities together, keeping as many households as possible where they are."""
     from .errors import InputError
@@ -373,13 +400,14 @@ def plan(
     _run(
         blocks,
         select={"communities": names, "subdistrict": subdistrict},
-        load={"layer": layer, "encoding": encoding, "crs": crs, "wkt_column": wkt_column, "id_col": id_col, "households": households, "population": population, "community_col": community_col, "subdistrict_col": subdistrict_col},
+        load={"layer": layer, "encoding": encoding, "crs": crs, "wkt_column": wkt_column, "id_col": id_col, "households": households, "population": population, "community_col": community_col, "subdistrict_col": subdistrict_col, "input_coords": input_coords},
         graph_opts={"adjacency": adjacency, "snap": snap, "min_frontage": min_frontage, "barriers": barriers, "overrides": overrides},
         k=k, lower=min_households, upper=max_households, offices=offices, min_office_area=min_office_area,
         weights=Weights(compactness=w_compactness, boundary=w_boundary, stability=w_stability, distance=w_distance, unit_edges=cut_edges),
         locks=locks, keep_together=keep_together, cross_subdistricts=cross_subdistricts,
         solver=solver, time_limit=time_limit, gap=gap, relax=relax, out=out, force=force,
-        command_hint=f"redistrict plan {blocks}",
+        command_hint=_replan_hint(blocks, barriers, overrides, offices),
+        render={"lang": lang, "basemap": basemap, "tianditu_key": tianditu_key},
     )
 
 
@@ -390,6 +418,8 @@ def verify(
     min_households: Annotated[int | None, typer.Option("--min", help="Minimum households per unit.")] = 2500,
     max_households: Annotated[int | None, typer.Option("--max", help="Maximum households per unit.")] = 3000,
     k: KOpt = None,
+    subdistrict: Annotated[str | None, typer.Option("--subdistrict", help="The plan covers only this subdistrict's blocks.")] = None,
+    communities: Annotated[str | None, typer.Option("--communities", help="The plan covers only these communities' blocks (comma-separated).")] = None,
     layer: LayerOpt = None,
     encoding: EncodingOpt = None,
     crs: CrsOpt = None,
@@ -412,19 +442,107 @@ def verify(
     from .verify import verify_plan
 
     layer_obj = _load(blocks, layer=layer, encoding=encoding, crs=crs, wkt_column=wkt_column, id_col=id_col, households=households, population=population, community_col=community_col, subdistrict_col=subdistrict_col)
-    graph = _graph(layer_obj, adjacency=adjacency, snap=snap, min_frontage=min_frontage, barriers=barriers, overrides=overrides)
+    graph, _ = _graph(layer_obj, adjacency=adjacency, snap=snap, min_frontage=min_frontage, barriers=barriers, overrides=overrides)
     try:
         pairs = pd.read_csv(assignment, dtype=str, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{assignment}: cannot be read as a UTF-8 CSV of block_id,unit_id ({exc}).", path=str(assignment)) from exc
     if pairs.shape[1] < 2:
         raise InputError(f"{assignment}: needs two columns, block_id and unit_id.", path=str(assignment))
+    if subdistrict or communities:
+        from .problem import Problem
+
+        names = [c.strip() for c in communities.split(",") if c.strip()] if communities else None
+        scope = Problem.from_layer(layer_obj, graph, subdistrict=subdistrict, communities=names, cross_subdistricts=True)
+        graph = scope.graph
     report = verify_plan(graph, pairs, lower=min_households, upper=max_households, k=k)
     if report.ok:
         hh = report.unit_households.values()
         console.print(f"[green]valid[/green]: {len(report.unit_households)} units, households {min(hh):,}–{max(hh):,}, every block in exactly one contiguous unit.")
         return
     raise VerificationError(f"{assignment}: the plan is not valid ({len(report.violations)} violation(s)):\n" + report.summary(), violations=report.violations)
+
+
+@app.command("map")
+def map_command(
+    source: Annotated[Path, typer.Argument(help="An output folder of split/plan, or a block layer (then give ASSIGNMENT).", show_default=False)],
+    assignment: Annotated[Path | None, typer.Argument(help="CSV block_id,unit_id when SOURCE is a block layer.", show_default=False)] = None,
+    dest: Annotated[Path | None, typer.Option("--dest", help="HTML file to write (default SOURCE/map.html, or map.html).")] = None,
+    offices: OfficesOpt = None,
+    barriers: BarriersOpt = None,
+    overrides: OverridesOpt = None,
+    min_households: MinOpt = 2500,
+    max_households: MaxOpt = 3000,
+    current: Annotated[bool, typer.Option("--current/--no-current", help="Draw the current community boundaries.")] = True,
+    lang: LangOpt = "zh",
+    basemap: BasemapOpt = "none",
+    tianditu_key: TiandituOpt = None,
+    snap: SnapOpt = 25.0,
+    input_coords: InputCoordsOpt = "wgs84",
+) -> None:
+    """Draw a plan as a self-contained Leaflet map (works offline with --basemap none)."""
+    from .export import load_plan_dir, plan_from_assignment
+    from .io import read_points
+    from .maps import write_map
+
+    sites = read_points(offices, input_coords=input_coords) if offices else None
+    if assignment is None:
+        saved = load_plan_dir(source)
+        plan_obj, blocks_gdf = saved.plan, saved.blocks
+        barrier_gdf = _read_barriers(barriers, blocks_gdf.crs, input_coords) if barriers else saved.barriers
+        sites = sites if sites is not None else saved.offices
+        target = dest or Path(source) / "map.html"
+    else:
+        layer_obj = _load(source, layer=None, encoding=None, crs=None, wkt_column=None, id_col=None, households=None, population=None, community_col=None, subdistrict_col=None, input_coords=input_coords)
+        graph, barrier_gdf = _graph(layer_obj, adjacency="rook", snap=snap, min_frontage=30.0, barriers=barriers, overrides=overrides, input_coords=input_coords)
+        plan_obj = plan_from_assignment(layer_obj.blocks, graph, assignment, lower=min_households, upper=max_households, offices=sites)
+        blocks_gdf = layer_obj.blocks
+        target = dest or Path("map.html")
+    path = write_map(plan_obj, blocks_gdf, target, offices=sites, barriers=barrier_gdf, current=current, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
+    console.print(f"Map written to [bold]{path}[/bold]")
+
+
+@app.command("export")
+def export_command(
+    out_dir: Annotated[Path, typer.Argument(help="An output folder of split/plan.", show_default=False)],
+    fmt: Annotated[str, typer.Option("--format", help="gpkg, shp, geojson or csv.")] = "gpkg",
+    crs: Annotated[str | None, typer.Option("--crs", help="Target CRS, e.g. EPSG:4490 (CGCS2000). GeoJSON is always WGS84.")] = None,
+    encoding: Annotated[str, typer.Option("--encoding", help="Shapefile/CSV text encoding: utf-8 or gbk.")] = "utf-8",
+    dest: Annotated[Path | None, typer.Option("--dest", help="Folder to write to (default OUT/export).")] = None,
+) -> None:
+    """Export a plan for the city GIS: GeoPackage, Shapefile (UTF-8 or GBK), RFC 7946 GeoJSON or CSV."""
+    from .export import export_plan
+
+    paths = export_plan(out_dir, fmt, crs=crs, encoding=encoding, dest=dest)
+    for path in paths:
+        console.print(f"  {path}")
+    console.print(f"Exported {len(paths)} file(s).")
+
+
+@app.command()
+def compare(
+    plan_a: Annotated[Path, typer.Argument(help="First output folder.", show_default=False)],
+    plan_b: Annotated[Path, typer.Argument(help="Second output folder.", show_default=False)],
+    dest: Annotated[Path, typer.Option("--dest", help="HTML file for the side-by-side map.")] = Path("compare.html"),
+    lang: LangOpt = "zh",
+    basemap: BasemapOpt = "none",
+    tianditu_key: TiandituOpt = None,
+) -> None:
+    """Two plans side by side on synchronised maps, with their key figures."""
+    from .export import load_plan_dir
+    from .maps import write_compare_map
+
+    a, b = load_plan_dir(plan_a), load_plan_dir(plan_b)
+    path = write_compare_map(a.plan, b.plan, a.blocks, dest, blocks_b=b.blocks, offices=a.offices, barriers=a.barriers, titles=(str(plan_a), str(plan_b)), lang=lang, basemap=basemap, tianditu_key=tianditu_key)
+    table = Table(title="Comparison", title_justify="left")
+    for col in ("plan", "status", "units", "households min–max", "moved", "boundary km"):
+        table.add_column(col)
+    for name, saved in ((plan_a, a), (plan_b, b)):
+        p = saved.plan
+        hh = p.units["households"]
+        table.add_row(str(name), p.status, str(len(p.units)), f"{hh.min():,}–{hh.max():,}", f"{p.objective.get('households_moved', 0):,}", f"{p.objective.get('boundary_km', 0):.2f}")
+    console.print(table)
+    console.print(f"Side-by-side map written to [bold]{path}[/bold]")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
@@ -387,9 +388,17 @@ def load_blocks(
     community_col: str | None = None,
     subdistrict_col: str | None = None,
     name_col: str | None = None,
+    input_coords: str = "wgs84",
 ) -> BlockLayer:
-    """Read, map and validate a block layer file (see the module docstring for formats)."""
+    """Read, map and validate a block layer file (see the module docstring for formats).
+
+    ``input_coords="gcj02"`` says the lon/lat were digitised on AMap/Tencent maps (GCJ-02); they
+    are moved to true WGS84 before anything else.
+    """
     gdf, findings = read_layer(path, layer=layer, encoding=encoding, wkt_column=wkt_column)
+    if crs is not None and gdf.crs is None:
+        gdf = gdf.set_crs(crs)
+    gdf = apply_input_coords(gdf, input_coords, where=str(path))
     layer_obj = from_geodataframe(
         gdf,
         id_col=id_col,
@@ -408,24 +417,48 @@ def load_blocks(
     return layer_obj
 
 
-def read_points(path: str | os.PathLike, *, layer: str | None = None, encoding: str | None = None, crs: str | None = None) -> gpd.GeoDataFrame:
+def apply_input_coords(gdf: gpd.GeoDataFrame, input_coords: str, *, where: str) -> gpd.GeoDataFrame:
+    """Move GCJ-02 lon/lat (AMap/Tencent) to WGS84; refuse data outside China, where GCJ-02 does not apply."""
+    if input_coords == "wgs84":
+        return gdf
+    if input_coords != "gcj02":
+        raise InputError(f"--input-coords must be wgs84 or gcj02, got '{input_coords}'.")
+    from .coords import from_gcj02, in_china
+
+    if gdf.crs is None:
+        raise InputError(f"{where}: the layer has no CRS; GCJ-02 data is lon/lat, state --crs EPSG:4326.", path=where)
+    present = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    if len(present):
+        centres = present.geometry.representative_point()
+        outside = ~np.asarray(in_china(centres.x.to_numpy(), centres.y.to_numpy()))
+        if gdf.crs.is_geographic and outside.any():
+            raise InputError(f"{where}: {int(outside.sum())} feature(s) lie outside China (e.g. rows {', '.join(map(str, np.flatnonzero(outside)[:5]))}); GCJ-02 is only used for data in China — drop --input-coords gcj02.", path=where)
+    try:
+        return from_gcj02(gdf)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}", path=where) from exc
+
+
+def read_points(path: str | os.PathLike, *, layer: str | None = None, encoding: str | None = None, crs: str | None = None, input_coords: str = "wgs84") -> gpd.GeoDataFrame:
     """Read a point layer (office sites) with the same file support and CRS rules as blocks."""
     gdf, _ = read_layer(path, layer=layer, encoding=encoding)
     if crs is not None:
         gdf = gdf.set_crs(crs, allow_override=True)
     if gdf.crs is None:
         raise InputError(f"{path}: the layer has no coordinate reference system; state it with --crs.", path=str(path))
+    gdf = apply_input_coords(gdf, input_coords, where=str(path))
     types = set(gdf.geom_type.dropna())
     if not types <= {"Point", "MultiPoint"}:
         raise InputError(f"{path}: expected points (office sites), found {', '.join(sorted(types))}.", path=str(path))
     return gdf
 
 
-def read_lines_or_polygons(path: str | os.PathLike, *, layer: str | None = None, encoding: str | None = None) -> gpd.GeoDataFrame:
+def read_lines_or_polygons(path: str | os.PathLike, *, layer: str | None = None, encoding: str | None = None, input_coords: str = "wgs84") -> gpd.GeoDataFrame:
     """Read a barrier layer (rivers, railways, arterials): lines or polygons with a CRS."""
     gdf, _ = read_layer(path, layer=layer, encoding=encoding)
     if gdf.crs is None:
         raise InputError(f"{path}: the barrier layer has no coordinate reference system.", path=str(path))
+    gdf = apply_input_coords(gdf, input_coords, where=str(path))
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
     if gdf.geom_type.isin(["Point", "MultiPoint"]).any():
         raise InputError(f"{path}: a barrier layer must hold lines or polygons, not points.", path=str(path))

@@ -20,13 +20,19 @@ from .errors import InputError
 from .plan import Plan
 
 
-def write_atomically(out: str | os.PathLike, write: Callable[[Path], None], *, force: bool = False) -> Path:
-    """Call ``write(tmp_dir)`` and move ``tmp_dir`` to ``out`` only if it returns normally."""
+def check_target(out: str | os.PathLike, *, force: bool = False) -> Path:
+    """Refuse a target that is a file, or a non-empty folder without ``force`` — before any work is done."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder.")
     if out.exists() and any(out.iterdir()) and not force:
         raise InputError(f"{out}: the output folder is not empty; choose another or pass --force to replace it.")
+    return out
+
+
+def write_atomically(out: str | os.PathLike, write: Callable[[Path], None], *, force: bool = False) -> Path:
+    """Call ``write(tmp_dir)`` and move ``tmp_dir`` to ``out`` only if it returns normally."""
+    out = check_target(out, force=force)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:

@@ -78,3 +78,60 @@ def test_unknown_household_column_lists_columns(capsys):
     code, _, err = run(["check", BLOCKS, "--households", "hh_total"], capsys)
     assert code == 2
     assert "no column 'hh_total'" in err and "households" in err
+
+
+GRAPH = ["--barriers", RIVER, "--overrides", BRIDGES]
+
+
+def test_split_fuxin_is_infeasible_with_diagnosis_and_replan_hint(tmp_path, capsys):
+    out = tmp_path / "fuxin"
+    code, stdout, _ = run(["split", BLOCKS, *GRAPH, "--community", "阜新", "--out", out], capsys)
+    assert code == 3
+    flat = " ".join(stdout.split())
+    assert "3 units would average 3,081" in flat
+    assert "--subdistrict 昱东" in flat  # the joint re-plan command to run instead
+    diagnosis = json.loads((out / "diagnosis.json").read_text(encoding="utf-8"))
+    assert diagnosis["infeasible"] is True and not (out / "assignment.csv").exists()
+    assert {o["k"] for o in diagnosis["nearest_bounds"]} == {3, 4}
+
+
+def test_joint_plan_writes_verified_outputs_and_they_verify_and_export(tmp_path, capsys):
+    out = tmp_path / "yudong"
+    offices = str(DATA / "tunxi_offices.geojson")
+    code, stdout, err = run(["plan", BLOCKS, *GRAPH, "--subdistrict", "昱东", "--offices", offices, "--out", out, "--lang", "en", "--time-limit", "120"], capsys)
+    assert code == 0, err
+    for name in ("assignment.csv", "units.geojson", "blocks.geojson", "report.json", "map.html", "report.md", "report.html", "map.png"):
+        assert (out / name).exists(), name
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["status"] in ("optimal", "feasible") and report["k"] == 6
+    assert all(2500 <= u["households"] <= 3000 for u in report["units"])
+    assert all(u["office_site"] for u in report["units"])
+    assert report["verification"]["ok"] is True
+    # the written assignment passes the independent `verify` command
+    code, stdout, _ = run(["verify", BLOCKS, out / "assignment.csv", *GRAPH, "--subdistrict", "昱东", "--k", "6"], capsys)
+    assert code == 0 and "valid: 6 units" in stdout
+    # without the scope the other subdistrict's blocks are unassigned: a failed verification
+    code, _, err = run(["verify", BLOCKS, out / "assignment.csv", *GRAPH], capsys)
+    assert code == 5 and "in no unit" in err
+    # a second run refuses to overwrite without --force
+    code, _, err = run(["plan", BLOCKS, *GRAPH, "--subdistrict", "昱东", "--out", out], capsys)
+    assert code == 2 and "--force" in err
+    code, stdout, _ = run(["export", out, "--format", "gpkg", "--crs", "EPSG:4490"], capsys)
+    assert code == 0 and (out / "export").exists()
+    code, stdout, _ = run(["map", out, "--dest", tmp_path / "again.html"], capsys)
+    assert code == 0 and (tmp_path / "again.html").stat().st_size > 10_000
+
+
+def test_verify_reports_a_broken_hand_drawn_plan(tmp_path, capsys):
+    import geopandas as gpd
+
+    blocks = gpd.read_file(BLOCKS)
+    fuxin = blocks[blocks["community"] == "阜新"]
+    plan = tmp_path / "hand.csv"
+    # every 阜新 block in one unit except two far-apart blocks in a second unit: out of bounds and split
+    units = ["A"] * len(fuxin)
+    units[0] = units[-1] = "B"
+    plan.write_text("block_id,unit_id\n" + "\n".join(f"{b},{u}" for b, u in zip(fuxin["block_id"], units, strict=True)), encoding="utf-8")
+    code, _, err = run(["verify", BLOCKS, plan, *GRAPH, "--communities", "阜新"], capsys)
+    assert code == 5
+    assert "above the maximum 3,000" in err and "below the minimum 2,500" in err

@@ -137,3 +137,41 @@ def test_time_limit_result_is_never_a_disconnected_plan() -> None:
     assert sol.status in ("optimal", "feasible", "no_solution")
     if sol.status == "no_solution":
         assert sol.centre_of is None
+
+
+def test_status_mappings() -> None:
+    from redistrict.model.backends import cbc_round_kind, highs_round_kind
+
+    assert highs_round_kind("kOptimal") == "optimal"
+    assert highs_round_kind("kInfeasible") == "infeasible"
+    assert highs_round_kind("kTimeLimit") == "limit"
+    assert highs_round_kind("kInterrupt") == "interrupted"
+    assert highs_round_kind("kModelError") == "error"
+    # PuLP: status 1 with sol_status 2 is a time limit with a feasible plan, not an optimum
+    assert cbc_round_kind(1, 1) == "optimal"
+    assert cbc_round_kind(1, 2) == "limit"
+    assert cbc_round_kind(0, 0) == "limit"
+    assert cbc_round_kind(-1, -1) == "infeasible"
+    assert cbc_round_kind(-2, -2) == "error"
+
+
+def test_repair_turns_a_disconnected_plan_contiguous() -> None:
+    from redistrict.model._graph import components
+    from redistrict.model.backends import _build, make_repairer
+
+    edges = np.array(
+        [(r * 4 + c, r * 4 + c + 1) for r in range(4) for c in range(3)]
+        + [(r * 4 + c, r * 4 + c + 4) for r in range(3) for c in range(4)]
+    )
+    data = ModelInput(n=16, weights=np.ones(16, dtype=np.int64), edges=edges, k=2, lower=8, upper=8)
+    adj = Adjacency.from_edges(16, data.edges)
+    model, _ = _build(data, adj, "labeling_cuts", lower=8, upper=8, elastic=False)
+    plan = np.array([0, 0, 1, 1] * 4)
+    plan[4], plan[11] = 1, 0  # swap two border nodes: both units now have a stray node
+    assert len(np.unique(components(adj, plan))) > 2
+    repair = make_repairer(data, adj, model, solver="highs", threads=None, lower=8, upper=8)
+    plans = repair(plan, 10.0)
+    assert plans
+    for p in plans:
+        assert len(np.unique(components(adj, p))) == 2
+        assert np.bincount(np.unique(p, return_inverse=True)[1]).tolist() == [8, 8]

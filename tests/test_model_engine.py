@@ -248,6 +248,26 @@ def test_relax_minimises_largest_violation_then_cut_edges() -> None:
         assert max(max(lower - t, t - upper, 0) for t in totals) == best_violation
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_relax_random_graphs_match_brute_force(seed: int) -> None:
+    rng = np.random.default_rng(300 + seed)
+    n = int(rng.integers(6, 9))
+    edges = random_connected_graph(rng, n, extra=3)
+    w = rng.integers(1, 9, size=n)
+    k = int(rng.integers(2, 4))
+    lower = upper = int(w.sum() // k)  # usually impossible to meet exactly
+    best = min(
+        (max(max(lower - int(w[list(p)].sum()), int(w[list(p)].sum()) - upper, 0) for p in parts), cut_value(edges, parts))
+        for parts in connected_partitions(n, edges, k)
+    )
+    data = ModelInput(n=n, weights=w, edges=edges, k=k, lower=lower, upper=upper, relax=True)
+    for form in ("cuts", "labeling_cuts"):
+        sol = solve_model(data, formulation=form)
+        assert sol.status == "optimal", form
+        assert (sol.max_violation, sol.objective) == (best[0], pytest.approx(best[1])), form
+        assert_valid_plan(data, sol, check_bounds=False)
+
+
 def test_relax_with_feasible_bounds_reports_zero_violation() -> None:
     edges = grid_edges(2, 3)
     data = ModelInput(n=6, weights=np.ones(6, dtype=np.int64), edges=edges, k=2, lower=3, upper=3, relax=True)
@@ -262,18 +282,24 @@ def test_bounds_k_and_locks_hold() -> None:
     edges = grid_edges(3, 4)
     w = np.array([3, 1, 2, 2, 1, 3, 2, 1, 2, 2, 1, 3])
     base = dict(n=12, weights=w, edges=edges, k=3, lower=7, upper=9)
-    free = solve_model(ModelInput(**base))
-    assert free.status == "optimal"
-    # lock two nodes the free optimum separates together, and split two it joins
-    c = free.centre_of
-    a, b = next((i, j) for i in range(12) for j in range(i + 1, 12) if c[i] != c[j])
-    d, e = next((i, j) for i in range(12) for j in range(i + 1, 12) if c[i] == c[j])
+    plans = [p for p in connected_partitions(12, edges, 3, w, 9) if all(7 <= w[list(q)].sum() <= 9 for q in p)]
+    plans.sort(key=lambda p: cut_value(edges, p))
+    label = [{v: i for i, q in enumerate(p) for v in q} for p in plans[:2]]
+    # lock pairs that the second-best plan satisfies and the best one violates
+    a, b = next((i, j) for i in range(12) for j in range(12) if label[1][i] == label[1][j] and label[0][i] != label[0][j])
+    d, e = next((i, j) for i in range(12) for j in range(12) if label[1][i] != label[1][j] and label[0][i] == label[0][j])
     data = ModelInput(**base, same_unit=[(a, b)], different_unit=[(d, e)])
+
+    def ok(p) -> bool:
+        lab = {v: i for i, q in enumerate(p) for v in q}
+        return lab[a] == lab[b] and lab[d] != lab[e]
+
+    best = min(cut_value(edges, p) for p in plans if ok(p))
     for form in EXACT:
         sol = solve_model(data, formulation=form)
         assert sol.status == "optimal", form
         assert_valid_plan(data, sol)
-        assert sol.objective >= free.objective
+        assert sol.objective == pytest.approx(best), form
 
 
 def test_restricted_candidates_centre_each_unit_at_a_distinct_candidate() -> None:

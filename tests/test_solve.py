@@ -5,7 +5,7 @@ from __future__ import annotations
 import geopandas as gpd
 import networkx as nx
 import pytest
-from conftest import UTM50, make_grid
+from conftest import make_grid
 from shapely.geometry import Point
 
 from redistrict.graph import build_graph
@@ -146,7 +146,7 @@ def test_units_do_not_cross_subdistricts_unless_allowed():
     problem = Problem.from_layer(layer, graph, lower=200, upper=200)
     plan = solve(problem)
     assert plan.ok
-    for unit, members in plan.assignment.groupby(plan.assignment):
+    for _unit, members in plan.assignment.groupby(plan.assignment):
         assert layer.blocks.loc[members.index, "subdistrict"].nunique() == 1
 
 

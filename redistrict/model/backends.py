@@ -25,19 +25,33 @@ from redistrict.errors import InputError, SolverError, VerificationError
 from redistrict.model._built import BuiltModel
 from redistrict.model._graph import Adjacency, components
 from redistrict.model._milp import Milp, RowBlock
-from redistrict.model.contiguity import Cut, add_flow, add_label_flow, cut_rows, seed_cuts, separate
+from redistrict.model.contiguity import (
+    Cut,
+    add_flow,
+    add_label_flow,
+    cut_rows,
+    ring_cuts,
+    seed_cuts,
+    separate,
+)
 from redistrict.model.data import ModelInput, ModelSolution, Status
 from redistrict.model.fixing import Ordering, hess_fixing, vertex_ordering
 from redistrict.model.hess import assignment_costs, build_hess
 from redistrict.model.labeling import build_labeling
+from redistrict.model.repair import fix_outside, free_region, plan_roots, repair_model
 
 SOLVERS = ("highs", "cbc")
-FORMULATIONS = ("cuts", "flow", "none", "labeling_cuts", "labeling_flow", "labeling_hybrid")
+FORMULATIONS = ("auto", "cuts", "flow", "none", "labeling_cuts", "labeling_flow", "labeling_hybrid")
 LABELING = ("labeling_cuts", "labeling_flow", "labeling_hybrid")
+AUTO_SYMMETRIC = "labeling_cuts"  # fastest on the county benchmarks (bench/RESULTS.md)
 REL_TOL = 1e-4  # HiGHS's default relative gap: within it a plan is reported optimal
 ABS_TOL = 1e-6
 
+REPAIR_SHARE, REPAIR_MIN = 0.1, 1.0  # repair budget: 10% of the time used so far, plus 1 s
+REPAIR_RESERVE = 0.05  # share of a time limit kept for repairing the last plan if none is contiguous
+
 Progress = Callable[[dict[str, Any]], None]
+Repairer = Callable[[np.ndarray, float], list[np.ndarray]]
 RoundKind = Literal["optimal", "infeasible", "limit", "interrupted", "error"]
 
 
@@ -87,20 +101,11 @@ class HighsRunner:
         self._upper = upper
         self._pushed: np.ndarray | None = None
         self._pool: list[np.ndarray] = []
-        self._stop_when: Callable[[np.ndarray], bool] | None = None
-        self._stop = False
         h.cbMipSolution += self._on_solution
-        h.cbMipInterrupt += self._on_interrupt
 
     def _on_solution(self, event: Any) -> None:
-        sol = np.array(event.data_out.mip_solution, dtype=np.float64)
-        self._pool.append(sol)
-        if self._stop_when is not None and self._stop_when(sol):
-            self._stop = True
-
-    def _on_interrupt(self, event: Any) -> None:
-        if self._stop:
-            event.interrupt()
+        """Keep every plan HiGHS finds during a run: each is checked for contiguity afterwards."""
+        self._pool.append(np.array(event.data_out.mip_solution, dtype=np.float64))
 
     def add_rows(self, block: RowBlock) -> None:
         """Append rows to the live model."""
@@ -130,14 +135,11 @@ class HighsRunner:
             self.h.changeColsBounds(len(c), c, self._lower[c], self._upper[c])
             self._pushed = None
 
-    def solve(self, time_limit: float | None, stop_when: Callable[[np.ndarray], bool] | None = None) -> RoundResult:
-        """Run to optimality or the time limit; ``stop_when(plan)`` may end the run early."""
-        hs = self._hs
+    def solve(self, time_limit: float | None) -> RoundResult:
+        """Run to optimality or the time limit."""
         h = self.h
         h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else float("inf"))
         self._pool = []
-        self._stop_when = stop_when
-        self._stop = False
         h.run()
         status = h.getModelStatus()
         info = h.getInfo()
@@ -146,18 +148,7 @@ class HighsRunner:
         objective = float(info.objective_function_value) if has_sol else None
         bound = float(info.mip_dual_bound)
         bound = bound if math.isfinite(bound) else None
-        ms = hs.HighsModelStatus
-        if status == ms.kOptimal:
-            kind: RoundKind = "optimal"
-        elif status == ms.kInfeasible:
-            kind = "infeasible"
-        elif status == ms.kInterrupt:
-            kind = "interrupted"
-        elif status in (ms.kTimeLimit, ms.kIterationLimit, ms.kSolutionLimit, ms.kObjectiveBound,
-                        ms.kObjectiveTarget, ms.kMemoryLimit, ms.kUnknown):
-            kind = "limit"
-        else:
-            kind = "error"
+        kind = highs_round_kind(status.name)
         return RoundResult(kind, values, objective, bound, list(self._pool), h.modelStatusToString(status))
 
 
@@ -259,9 +250,8 @@ class CbcRunner:
             self.vars[c].lowBound = lo
         self._pushed = []
 
-    def solve(self, time_limit: float | None, stop_when: Callable[[np.ndarray], bool] | None = None) -> RoundResult:
+    def solve(self, time_limit: float | None) -> RoundResult:
         """One CBC run; maps PuLP's status plus sol_status to the round outcome."""
-        del stop_when  # CBC runs as a separate process: no callbacks
         pulp = self._pulp
         for v in self.vars:
             v.varValue = None
@@ -290,17 +280,46 @@ class CbcRunner:
             values = np.array([v.varValue if v.varValue is not None else 0.0 for v in self.vars])
         objective = None if values is None else float(pulp.value(self.prob.objective))
         bound = _cbc_bound(log)
-        if status == pulp.LpStatusOptimal and sol_status == pulp.LpSolutionOptimal:
-            kind: RoundKind = "optimal"
-            bound = objective
-        elif status == pulp.LpStatusInfeasible:
-            kind = "infeasible"
-        elif status in (pulp.LpStatusOptimal, pulp.LpStatusNotSolved):
-            kind = "limit"  # status 1 with sol_status 2: stopped at a limit with a feasible plan
-        else:
-            kind = "error"
+        kind = cbc_round_kind(status, sol_status)
+        if kind == "optimal" and objective is not None:
+            # proved within CBC's gap: exact by default, else the gap itself bounds the optimum
+            if not self.mip_gap:
+                bound = objective
+            else:
+                gap_bound = objective - self.mip_gap * abs(objective)
+                bound = gap_bound if bound is None else max(bound, gap_bound)
         detail = f"{pulp.LpStatus.get(status, status)}/{pulp.LpSolution.get(sol_status, sol_status)}"
         return RoundResult(kind, values, objective, bound, [], detail)
+
+
+def highs_round_kind(status_name: str) -> RoundKind:
+    """Map a HiGHS model status name (``HighsModelStatus.<name>``) to a round outcome."""
+    if status_name == "kOptimal":
+        return "optimal"
+    if status_name == "kInfeasible":
+        return "infeasible"
+    if status_name == "kInterrupt":
+        return "interrupted"
+    if status_name in ("kTimeLimit", "kIterationLimit", "kSolutionLimit", "kObjectiveBound",
+                       "kObjectiveTarget", "kMemoryLimit", "kUnknown"):
+        return "limit"
+    return "error"  # kNotset, kLoadError, kModelError, kSolveError, kUnbounded..., kModelEmpty
+
+
+def cbc_round_kind(status: int, sol_status: int) -> RoundKind:
+    """Map PuLP's (status, sol_status) after a CBC run to a round outcome.
+
+    PuLP reports status 1 ("Optimal") both for a proved optimum (sol_status 1) and for a run
+    stopped at a time or gap limit with an integer-feasible plan (sol_status 2); only the first
+    is optimal.  Status 0 ("Not Solved") is a limit without a plan; -1 is proved infeasible.
+    """
+    if status == 1 and sol_status == 1:
+        return "optimal"
+    if status == -1:
+        return "infeasible"
+    if status in (0, 1):
+        return "limit"
+    return "error"  # -2 unbounded, -3 undefined
 
 
 def _cbc_bound(log: str) -> float | None:
@@ -377,30 +396,6 @@ def _closed(best: float, bound: float | None, integral: bool) -> bool:
     return best - bound <= max(ABS_TOL, REL_TOL * abs(best))
 
 
-def orphan_region(adj: Adjacency, model: BuiltModel, unit_of: np.ndarray, radius: int) -> np.ndarray:
-    """Nodes cut off from their unit's root (or main part), grown by ``radius`` hops."""
-    comp = components(adj, unit_of)
-    w = np.ones(adj.n)
-    free = np.zeros(adj.n, dtype=bool)
-    for u in np.unique(unit_of).tolist():
-        members = np.flatnonzero(unit_of == u)
-        ids = comp[members]
-        if len(np.unique(ids)) <= 1:
-            continue
-        root = model.roots.get(u)
-        if root is not None:
-            main = comp[root]
-        else:
-            uniq, inv = np.unique(ids, return_inverse=True)
-            main = uniq[np.argmax(np.bincount(inv, weights=w[members]))]
-        free[members[ids != main]] = True
-    for _ in range(radius):
-        e = adj.edges
-        touch = free[e[:, 0]] | free[e[:, 1]]
-        free[e[touch].ravel()] = True
-    return free
-
-
 class CutLoop:
     """Solve, check contiguity, add cuts, repeat (see the module docstring).
 
@@ -424,13 +419,15 @@ class CutLoop:
         progress: Progress | None,
         phase: str,
         t0: float,
-        repair: bool = True,
+        repairer: Repairer | None = None,
+        reserve: float = 0.0,
     ) -> None:
         self.model, self.runner, self.adj, self.weights = model, runner, adj, weights
         self.sep_upper, self.separation, self.objective_of = sep_upper, separation, objective_of
         self.integral, self.deadline, self.mip_gap = integral, deadline, mip_gap
         self.progress, self.phase, self.t0 = progress, phase, t0
-        self.use_repair = repair and separation
+        self.repairer = repairer if separation else None
+        self.reserve = reserve
         self.best_obj: float | None = None
         self.best_plan: np.ndarray | None = None
         self.bound: float | None = None
@@ -500,43 +497,15 @@ class CutLoop:
 
     # -- repair heuristic
     def repair(self, plan: np.ndarray, budget: float) -> None:
-        """Re-solve a neighbourhood of the disconnected parts of ``plan`` with the rest fixed.
-
-        The radius grows until a contiguous plan appears, the region passes half the graph or
-        the budget is spent.  Cuts found on the way are kept.
-        """
-        stop = time.perf_counter() + budget
+        """Offer the plans a repairer makes from the disconnected ``plan`` within ``budget`` s."""
+        if self.repairer is None:
+            return
         if self.deadline is not None:
-            stop = min(stop, self.deadline)
-        n = self.model.n
-        for radius in (1, 2, 3, 4):
-            free = orphan_region(self.adj, self.model, plan, radius)
-            if free.sum() > n // 2 or free.all():
-                return
-            fixed = np.flatnonzero(~free)
-            cols = self.model.col(plan[fixed], fixed)
-            self.runner.push_lower(cols[cols >= 0], 1.0)
-            try:
-                for _ in range(20):
-                    left = stop - time.perf_counter()
-                    if left <= 0:
-                        return
-                    res = self.runner.solve(left)
-                    found = False
-                    for values in self._plans(res):
-                        unit_of = self.model.decode(values)
-                        if unit_of is not None and self.offer(unit_of):
-                            found = True
-                    if found or res.kind != "optimal" and res.kind != "interrupted":
-                        break
-                    if not self.pending:
-                        break
-                    self.flush()
-            finally:
-                self.runner.pop_lower()
-            self.flush()
-            if found:
-                return
+            budget = min(budget, self.deadline - time.perf_counter())
+        if budget <= 0.05:
+            return
+        for unit_of in self.repairer(plan, budget):
+            self.offer(self.model.canonical(unit_of))
 
     @staticmethod
     def _plans(res: RoundResult) -> list[np.ndarray]:
@@ -550,7 +519,10 @@ class CutLoop:
         """The loop; returns when proved, infeasible or out of time."""
         while True:
             self.rounds += 1
-            res = self.runner.solve(self.remaining())
+            left = self.remaining()
+            if left is not None and self.best_plan is None and self.repairer is not None:
+                left -= min(self.reserve, 0.5 * left)  # keep time to repair a disconnected last plan
+            res = self.runner.solve(left)
             self.take_bound(res.bound)
             final_plan = None
             final_contiguous = False
@@ -564,12 +536,11 @@ class CutLoop:
             new = len(self.pending)
             self.flush()
             if (
-                self.use_repair and final_plan is not None and not final_contiguous and new
+                self.repairer is not None and final_plan is not None and not final_contiguous
                 and (self.best_obj is None or res.objective is None or self.best_obj > res.objective + 1e-9)
                 and not self.closed()
             ):
-                budget = 5.0 + 0.1 * (time.perf_counter() - self.t0)
-                self.repair(final_plan, budget)
+                self.repair(final_plan, REPAIR_SHARE * (time.perf_counter() - self.t0) + REPAIR_MIN)
             if self.progress is not None:
                 self.progress({
                     "phase": self.phase, "round": self.rounds, "elapsed": time.perf_counter() - self.t0,
@@ -581,7 +552,10 @@ class CutLoop:
             if self.closed():
                 return self.result("optimal")
             if res.kind == "optimal" and final_contiguous:
-                return self.result("feasible")  # stopped at the user's gap: not proved optimal
+                # the solver proved this plan optimal within its gap: the default gap counts as
+                # optimal, a looser gap asked for by the user does not
+                tight = self.mip_gap is None or self.mip_gap <= REL_TOL
+                return self.result("optimal" if tight else "feasible")
             out_of_time = self.deadline is not None and time.perf_counter() >= self.deadline
             if res.kind in ("limit", "error") or out_of_time or not new:
                 return self.result("feasible" if self.best_plan is not None else "no_solution")
@@ -622,6 +596,8 @@ def _build(
             fix_upper=fix_up,
         )
         model.milp.add_rows(seed_cuts(adj, model))
+        if formulation != "labeling_flow":
+            model.milp.add_rows(ring_cuts(adj, model))
         if formulation != "labeling_cuts":
             add_label_flow(model, adj, data.weights, fix_up, rooted_only=formulation == "labeling_hybrid")
         return model, ordering
@@ -638,6 +614,27 @@ def _build(
     elif formulation == "flow":
         add_flow(model, adj, data.weights, upper)
     return model, ordering
+
+
+def make_repairer(
+    data: ModelInput, adj: Adjacency, model: BuiltModel, *, solver: str, threads: int | None,
+    lower: float, upper: float,
+) -> Repairer:
+    """A repairer: rooted flow MIP on the stray parts of a plan and one layer around them and
+    the unit borders, everything else fixed (see :mod:`redistrict.model.repair`)."""
+
+    def repairer(plan: np.ndarray, budget: float) -> list[np.ndarray]:
+        roots = plan_roots(adj, model, plan, data.weights)
+        rm = repair_model(data, adj, roots, lower, upper)
+        free = free_region(adj, plan, roots, radius=1, border=1)
+        cols, _ = fix_outside(rm, plan, roots, free)
+        runner = make_runner(solver, rm.milp, threads=threads, mip_gap=None)
+        runner.push_lower(cols[cols >= 0], 1.0)
+        res = runner.solve(budget)
+        plans = [rm.decode(v) for v in CutLoop._plans(res)]
+        return [p for p in plans if p is not None]
+
+    return repairer
 
 
 def _centres(model: BuiltModel, unit_of: np.ndarray) -> np.ndarray:
@@ -664,7 +661,7 @@ def solve_model(
     data: ModelInput,
     *,
     solver: str = "highs",
-    formulation: str = "cuts",
+    formulation: str = "auto",
     time_limit: float | None = None,
     mip_gap: float | None = None,
     threads: int | None = None,
@@ -677,10 +674,19 @@ def solve_model(
     ----------
     data : the problem.
     solver : "highs" (default, via highspy) or "cbc" (PuLP's bundled CBC).
-    formulation : "cuts" (Hess model, separator cuts in a loop; default), "flow" (Hess model with
-        a Shirabe-style flow, one solve), "labeling_cuts" (labeling model with cuts; only for
-        interchangeable units with no assign_cost, fastest for the pure cut-edge objective) or
-        "none" (no contiguity constraints; for tests and bounds).
+    formulation : how contiguity is modelled.
+
+        * "auto" (default): "labeling_cuts" when units are interchangeable (all nodes are
+          candidates and there is no assign_cost, i.e. the pure cut-edge objective), else "cuts".
+        * "cuts": Hess model (centres), separator cuts added in a loop.
+        * "flow": Hess model with a Shirabe-style flow per centre; one solve, no loop.
+        * "labeling_cuts": labeling model (labels 0..k-1), separator cuts in a loop.
+        * "labeling_hybrid": labeling model, flow for labels rooted by fixing, cuts for the rest.
+        * "labeling_flow": labeling model, flow for every label (root variables where needed).
+        * "none": no contiguity constraints (for tests and bounds).
+
+        The labeling ones need interchangeable units; report centres are then each unit's
+        first node in the vertex ordering.
     time_limit : seconds for the whole solve, all rounds and both relax phases together.
     mip_gap : relative gap at which a solver run may stop (solver default when None).
     threads : solver threads (solver default when None).
@@ -710,9 +716,11 @@ def solve_model(
         raise InputError(f"'solver' should be one of {SOLVERS}, got {solver!r}")
     if formulation not in FORMULATIONS:
         raise InputError(f"'formulation' should be one of {FORMULATIONS}, got {formulation!r}")
+    if formulation == "auto":
+        formulation = AUTO_SYMMETRIC if data.symmetric else "cuts"
     if formulation in LABELING and not data.symmetric:
         raise InputError(
-            "formulation='labeling_cuts' needs interchangeable units (all nodes as candidates and no "
+            f"formulation={formulation!r} needs interchangeable units (all nodes as candidates and no "
             "assign_cost); use formulation='cuts' for centres, office sites or assignment costs"
         )
     if time_limit is not None and time_limit <= 0:
@@ -780,10 +788,12 @@ def solve_model(
     def objective_of(unit_of: np.ndarray) -> float:
         return plan_objective(data_, _centres(model, unit_of))
 
+    repairer = make_repairer(data, adj, model, solver=solver, threads=threads, lower=lower, upper=upper)
     cut_loop = CutLoop(
         model, runner, adj=adj, weights=data.weights, sep_upper=upper, separation=separation,
         objective_of=objective_of, integral=_integral_objective(data, False), deadline=deadline,
-        mip_gap=mip_gap, progress=progress, phase="objective", t0=t0,
+        mip_gap=mip_gap, progress=progress, phase="objective", t0=t0, repairer=repairer,
+        reserve=0.0 if time_limit is None else REPAIR_RESERVE * float(time_limit),
     )
     cut_loop.start_from(start)
     loop = cut_loop.run()
@@ -792,11 +802,34 @@ def solve_model(
     status = loop.status
     if status == "optimal" and phase1_status != "optimal":
         status = "feasible"
-    if loop.unit_of is not None and formulation != "none":
-        check = components(adj, loop.unit_of)
-        if len(np.unique(check)) != len(np.unique(loop.unit_of)):
-            raise VerificationError("internal error: the solver loop returned a disconnected plan")
+    if loop.unit_of is not None:
+        _verify(data, adj, loop.unit_of, lower, upper, contiguous=formulation != "none")
     return finish(status, model, loop)
+
+
+def _verify(data: ModelInput, adj: Adjacency, unit_of: np.ndarray, lower: float, upper: float, *, contiguous: bool) -> None:
+    """Recheck a plan against the input, trusting nothing the solver said.
+
+    Raises VerificationError (an internal error: the engine never returns such a plan).
+    """
+    problems = []
+    units, inv = np.unique(unit_of, return_inverse=True)
+    if len(units) != data.k:
+        problems.append(f"{len(units)} units instead of k={data.k}")
+    totals = np.bincount(inv, weights=data.weights)
+    bad = np.flatnonzero((totals < lower - 1e-9) | (totals > upper + 1e-9))
+    if len(bad):
+        problems.append(f"unit weights {totals[bad].tolist()} outside [{lower:g}, {upper:g}]")
+    if contiguous and len(np.unique(components(adj, unit_of))) != len(units):
+        problems.append("a unit is not connected")
+    for a, b in data.same_unit:
+        if unit_of[a] != unit_of[b]:
+            problems.append(f"same_unit pair ({a}, {b}) split")
+    for a, b in data.different_unit:
+        if unit_of[a] == unit_of[b]:
+            problems.append(f"different_unit pair ({a}, {b}) joined")
+    if problems:
+        raise VerificationError("internal error: the solver returned an invalid plan: " + "; ".join(problems))
 
 
 __all__ = ["solve_model", "SOLVERS", "FORMULATIONS", "plan_objective", "plan_violation"]

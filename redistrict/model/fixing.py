@@ -82,6 +82,9 @@ def vertex_ordering(
     3. a set ``B`` placed last: grown greedily from the lightest nodes while every connected
        component of ``B`` weighs less than ``lower``.  No node of ``B`` can be a centre (its reach
        among later nodes lies inside its component of ``B``), which the ``lower`` rule then fixes.
+
+    ``contiguous=False`` (units need not be connected) measures reach by weight sums, and keeps
+    the total of ``B`` below ``lower``.
     """
     n = adj.n
     w = weights.tolist()
@@ -108,15 +111,17 @@ def vertex_ordering(
             a = parent[a]
         return a
 
-    if not contiguous:
-        adj_b = Adjacency.from_edges(n, np.array([(a, b) for a in range(n) for b in range(a + 1, n)]).reshape(-1, 2))
-    else:
-        adj_b = adj
-    if math.isfinite(lower) and lower > 0:
+    if math.isfinite(lower) and lower > 0 and not contiguous:
+        total = 0  # without contiguity all of B could form one unit: keep its total below lower
+        for v in reversed(by_weight):
+            if v not in head_set and total + w[v] < lower:
+                in_b[v] = True
+                total += w[v]
+    elif math.isfinite(lower) and lower > 0:
         for v in reversed(by_weight):
             if v in head_set:
                 continue
-            roots = {find(u) for u in adj_b.neighbours[v] if in_b[u]}
+            roots = {find(u) for u in adj.neighbours[v] if in_b[u]}
             total = w[v] + sum(comp_w[r] for r in roots)
             if total < lower:
                 in_b[v] = True
