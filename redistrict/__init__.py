@@ -12,7 +12,7 @@ from .errors import (
     SolverError,
     VerificationError,
 )
-from .graph import build_graph, diagnose_graph, read_overrides
+from .graph import build_graph, diagnose_graph, graph_from_networkx, read_graph_json, read_overrides
 from .io import BlockLayer, from_geodataframe, load_blocks, read_lines_or_polygons, read_points
 from .plan import Plan
 from .problem import Problem, Weights, explain_bounds, feasible_unit_counts
@@ -42,6 +42,8 @@ __all__ = [
     "explain_bounds",
     "feasible_unit_counts",
     "from_geodataframe",
+    "graph_from_networkx",
+    "read_graph_json",
     "load_blocks",
     "read_lines_or_polygons",
     "read_overrides",

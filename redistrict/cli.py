@@ -203,7 +203,7 @@ LocksOpt = Annotated[Path | None, typer.Option("--locks", help="CSV block_id,uni
 KeepOpt = Annotated[str | None, typer.Option("--keep-together", help="Column whose equal values must stay in one unit (e.g. a 小区 split into parts).")]
 CrossOpt = Annotated[bool, typer.Option("--cross-subdistricts", help="Allow units to cross subdistrict lines.")]
 SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default) or cbc.")]
-TimeOpt = Annotated[float | None, typer.Option("--time-limit", help="Seconds before the solver stops with its best plan.")]
+TimeOpt = Annotated[float | None, typer.Option("--time-limit", help="Seconds before the solver stops with its best verified plan (status feasible, gap stated).")]
 GapOpt = Annotated[float | None, typer.Option("--gap", help="Relative MIP gap at which to stop (e.g. 0.01).")]
 RelaxOpt = Annotated[bool, typer.Option("--relax", help="If the bounds cannot hold, return the plan with the smallest largest violation.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (written atomically).")]
@@ -296,7 +296,7 @@ def split(
     keep_together: KeepOpt = None,
     cross_subdistricts: CrossOpt = False,
     solver: SolverOpt = "highs",
-    time_limit: TimeOpt = None,
+    time_limit: TimeOpt = 300.0,
     gap: GapOpt = None,
     relax: RelaxOpt = False,
     force: ForceOpt = False,
@@ -367,7 +367,7 @@ def plan(
     keep_together: KeepOpt = None,
     cross_subdistricts: CrossOpt = False,
     solver: SolverOpt = "highs",
-    time_limit: TimeOpt = None,
+    time_limit: TimeOpt = 300.0,
     gap: GapOpt = None,
     relax: RelaxOpt = False,
     force: ForceOpt = False,

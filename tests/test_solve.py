@@ -164,3 +164,25 @@ def test_unknown_community_suggests_close_matches():
     graph = build_graph(layer.blocks)
     with pytest.raises(ValueError, match="Did you mean 阜新"):
         Problem.from_layer(layer, graph, communities=["阜兴"])
+
+
+def test_prebuilt_networkx_graph_with_cut_edge_objective(tmp_path):
+    """A GerryChain-style adjacency_data JSON graph solves with the cut-edge objective."""
+    import json
+
+    from networkx.readwrite import json_graph
+
+    from redistrict.graph import read_graph_json
+
+    grid = nx.grid_2d_graph(4, 4)
+    grid = nx.relabel_nodes(grid, {(r, c): r * 4 + c for r, c in grid})
+    for node in grid:
+        grid.nodes[node].update(TOTPOP=10, C_X=118.3 + 0.01 * (node % 4), C_Y=29.7 + 0.01 * (node // 4))
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(json_graph.adjacency_data(grid)), encoding="utf-8")
+    graph = read_graph_json(path, weight="TOTPOP", x="C_X", y="C_Y")
+    problem = Problem(graph=graph, k=2, lower=80, upper=80, weights=Weights(compactness=0, boundary=1, unit_edges=True))
+    plan = solve(problem)
+    assert plan.status == "optimal"
+    assert plan.objective["cut_edges"] == 4  # a straight cut through a 4×4 grid
+    assert verify_plan(graph, plan.assignment, lower=80, upper=80, k=2).ok
