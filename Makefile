@@ -36,7 +36,9 @@ demo: $(VENV)/.installed
 	@echo "Demo outputs:"
 	@echo "  $(DEMO_OUT)/check.json             the check summary"
 	@echo "  $(DEMO_OUT)/fuxin/diagnosis.json   why 阜新 cannot be split alone"
-	@echo "  $(DEMO_OUT)/yudong/                the 昱东 plan: assignment.csv, units.geojson, blocks.geojson, report.json"
+	@echo "  $(DEMO_OUT)/yudong/map.html        the 昱东 plan on a map (opens offline in any browser)"
+	@echo "  $(DEMO_OUT)/yudong/report.html     the one-page plan report"
+	@echo "  $(DEMO_OUT)/yudong/units.geojson   units for the city GIS (also assignment.csv, blocks.geojson, report.json)"
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
