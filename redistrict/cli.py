@@ -245,6 +245,11 @@ def _run(blocks_path: Path, *, select: dict, load: dict, graph_opts: dict, k, lo
         console.print(f"  {problem.k_reason}")
     console.print("Solving…")
     plan = solve(problem, solver=solver, time_limit=time_limit, mip_gap=gap, relax=relax)
+    plan.provenance = _provenance(blocks_path, offices=offices, locks=locks, **graph_opts, options={
+        "select": select, "load": load, "k": k, "min": lower, "max": upper, "min_office_area": min_office_area,
+        "weights": weights.to_dict(), "keep_together": keep_together, "cross_subdistricts": cross_subdistricts,
+        "solver": solver, "time_limit": time_limit, "gap": gap, "relax": relax, "render": render,
+    })
     if plan.status in ("infeasible", "no_solution"):
         write_diagnosis(plan, out, force=force)
         colour = "red"
@@ -261,6 +266,26 @@ def _run(blocks_path: Path, *, select: dict, load: dict, graph_opts: dict, k, lo
     _print_plan(plan)
     console.print(f"\nWrote [bold]{out}[/bold]: map.html, report.html, report.md, map.png, assignment.csv, units.geojson, blocks.geojson, report.json")
     raise typer.Exit(plan.exit_code)
+
+
+def _sha256(path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _provenance(blocks_path, *, offices, locks, barriers, overrides, options, **graph_opts) -> dict:
+    """Input files with checksums, and all options: enough to reproduce the run."""
+    from . import __version__
+
+    files = {"blocks": blocks_path, "offices": offices, "locks": locks, "overrides": overrides}
+    inputs = {name: {"path": str(p), "sha256": _sha256(p)} for name, p in files.items() if p is not None}
+    inputs["barriers"] = [{"path": str(p), "sha256": _sha256(p)} for p in barriers or []]
+    return {"redistrict": __version__, "command": " ".join(sys.argv), "inputs": inputs, "graph": graph_opts, "options": options}
 
 
 def _print_plan(plan) -> None:

@@ -36,6 +36,8 @@ class Plan:
     diagnosis: object = None
     verification: VerificationReport | None = None
     message: str = ""
+    #: the inputs (paths and SHA-256 checksums) and every option, so a result can be reproduced
+    provenance: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -71,6 +73,7 @@ class Plan:
             "units": None if self.units is None else _records(self.units),
             "diagnosis": None if self.diagnosis is None else self.diagnosis.to_dict(),
             "verification": None if self.verification is None else self.verification.to_dict(),
+            "provenance": self.provenance,
         }
 
     def assignment_frame(self) -> pd.DataFrame:

@@ -226,7 +226,7 @@ def _unit_rows(data: dict, lang: str) -> tuple[list[str], list[list[str]], list[
     rows = []
     for _, u in data["units"].iterrows():
         office = f"{u['office_name']} ({u['office_site']})" if present(u.get("office_name")) else (f"{u['centre_block']}" if present(u.get("centre_block")) else "—")
-        status = t["ok"] if u["within_bounds"] else f"✗ {int(u['violation']):,}"
+        status = t["ok"] if u["within_bounds"] else f"× {int(u['violation']):,}"
         rows.append([str(u["unit_id"]), str(u["name"]), _fmt(u["households"]), _fmt(u.get("population")), _fmt(u["blocks"]), _fmt(u["area_km2"], 3), office, _fmt(u["mean_distance_m"]), _fmt(u["max_distance_m"]), _fmt(u["polsby_popper"], 2), _fmt(u["reock"], 2), _fmt(u.get("households_moved_in")), status])
     total = [t["total"], "", _fmt(data["households"]), _fmt(data["population"]), _fmt(data["blocks"]), _fmt(data["area_km2"], 3), "", "", "", "", "", _fmt(data["moved"]), ""]
     return head, rows, total
@@ -405,7 +405,7 @@ def static_map(
             handles = []
             for _, row in units.iterrows():
                 name = str(row["name"]) if (font or _ascii(str(row["name"]))) else ""
-                mark = "✓" if row["within_bounds"] else f"✗ {int(row['violation']):,}"
+                mark = "✓" if row["within_bounds"] else f"× {int(row['violation']):,}"
                 handles.append(Patch(facecolor=data.colours[str(row["unit_id"])], edgecolor="#555555", label=f"{row['unit_id']} {name}  {int(row['households']):,}  {mark}"))
             if data.current is not None:
                 handles.append(Line2D([], [], color="#1f1f1f", linestyle=(0, (5, 3)), label=TEXT_MAP[lang]["current"]))

@@ -187,12 +187,15 @@ def solve(
         cut_weight=w.boundary,
         same_unit=same,
         different_unit=different,
-        relax=relax,
     )
-    kwargs = {"solver": solver, "time_limit": time_limit, "mip_gap": mip_gap, "threads": threads, "progress": progress}
+    kwargs = {"solver": solver, "mip_gap": mip_gap, "threads": threads, "progress": progress}
     if formulation:
         kwargs["formulation"] = formulation
-    solution = solve_model(data, **kwargs)
+    relax_note = ""
+    if relax:
+        solution, relax_note = _min_violation_search(data, kwargs, solve_model, time_limit)
+    else:
+        solution = solve_model(data, time_limit=time_limit, **kwargs)
     solver_info = {k_: v for k_, v in solution.to_dict().items() if k_ != "centre_of"}
     problem_info = problem.to_dict() | {"k": k, "k_reason": k_reason}
     if solution.status == "infeasible":
@@ -204,14 +207,14 @@ def solve(
         return Plan("no_solution", problem_info, seconds=time.perf_counter() - started, solver=solver_info, message=f"No contiguous plan was found within the time limit ({time_limit} s). Raise --time-limit.")
 
     assignment, centres = _name_units(problem, contracted, solution.centre_of, sites)
-    relaxed = relax and (solution.max_violation > 0)
+    relaxed = relax and bool(relax_note)
     report = verify_plan(problem.graph, assignment, lower=problem.lower, upper=problem.upper, k=k, bounds_relaxed=relax)
     if not report.ok:
         raise VerificationError("The solver returned a plan that fails verification; it was not written:\n" + report.summary(), violations=report.violations)
     status = "relaxed" if relaxed or report.relaxed_units else solution.status
     units = unit_table(problem.graph, assignment, centres, lower=problem.lower, upper=problem.upper)
     if status == "relaxed":
-        message = f"Bounds relaxed: the largest violation is {int(units['violation'].max()):,} households ({(~units['within_bounds']).sum()} unit(s) outside {problem.lower:,}–{problem.upper:,})."
+        message = f"Bounds relaxed: the largest violation is {int(units['violation'].max()):,} households ({(~units['within_bounds']).sum()} unit(s) outside {problem.lower:,}–{problem.upper:,}); {relax_note}."
     elif status == "optimal":
         message = f"Optimal plan of {k} contiguous units within {problem.lower:,}–{problem.upper:,} households."
     else:
@@ -230,6 +233,76 @@ def solve(
         verification=report,
         message=message,
     )
+
+
+#: seconds each step of the relaxed search may take when the caller set no time limit
+_RELAX_STEP_SECONDS = 60.0
+
+
+def _min_violation_search(data, kwargs: dict, solve_model: Callable, time_limit: float | None):
+    """The plan whose largest bound violation is smallest: widen the bounds by v, search v.
+
+    Feasibility is monotone in v, so a doubling phase finds a feasible v and a bisection then
+    narrows it; every step is an ordinary exact solve with bounds [lower - v, upper + v].  The
+    arithmetic violation of k units (the average's distance to the bounds) is a proven lower
+    bound.  Returns the best solution and a note saying whether its violation is proved minimal
+    ("" when no relaxation was needed).
+    """
+    from dataclasses import replace
+
+    started = time.perf_counter()
+    lower, upper, k = data.lower, data.upper, data.k
+    total = int(data.weights.sum())
+    v_floor = max(0, math.ceil(total / k) - upper, lower - total // k)
+    proved = True
+
+    def attempt(v: int):
+        nonlocal proved
+        remaining = None if time_limit is None else time_limit - (time.perf_counter() - started)
+        if remaining is not None and remaining <= 0:
+            proved = False
+            return None
+        step = _RELAX_STEP_SECONDS if remaining is None else remaining
+        widened = replace(data, lower=max(0, lower - v), upper=upper + v, relax=False)
+        solution = solve_model(widened, time_limit=step, **kwargs)
+        if not solution.has_plan and solution.status != "infeasible":
+            proved = False  # this v is undecided, not proved impossible
+        return solution
+
+    def violation(solution) -> int:
+        totals = np.bincount(solution.centre_of, weights=data.weights, minlength=data.n)
+        totals = totals[np.unique(solution.centre_of)]
+        return int(max(0, (lower - totals).max(), (totals - upper).max()))
+
+    best, best_v = None, None
+    lo, v, step = v_floor, v_floor, max(1, v_floor)
+    while best is None and v <= upper:
+        solution = attempt(v)
+        if solution is None:
+            break
+        if solution.has_plan:
+            best, best_v = solution, violation(solution)
+        else:
+            lo, v, step = v + 1, v + step, step * 2
+    if best is None:
+        return solution if solution is not None else attempt(v_floor), ""
+    hi = best_v
+    while lo < hi:
+        mid = (lo + hi) // 2
+        solution = attempt(mid)
+        if solution is None:
+            break
+        if solution.has_plan and violation(solution) < hi:
+            best, hi = solution, violation(solution)
+        else:
+            lo = mid + 1
+    if best_v == 0 and hi == 0:
+        return best, ""
+    minimal = proved and lo >= hi
+    note = "proved minimal" if minimal else f"not proved minimal (at least {lo:,} is needed)"
+    if hi == v_floor:
+        note = f"proved minimal: {k} units of {total:,} households cannot do better than {v_floor:,} by arithmetic"
+    return best, note
 
 
 def _infeasible(problem: Problem, diagnosis: Diagnosis, started: float) -> Plan:

@@ -211,6 +211,7 @@ class CbcRunner:
         self.prob.setObjective(
             pulp.LpAffineExpression([(self.vars[i], float(cost[i])) for i in nz], constant=float(milp.offset))
         )
+        self.offset = float(milp.offset)
         self._rows = 0
         self.add_rows(milp.matrix())
         self._start: tuple[np.ndarray, np.ndarray] | None = None
@@ -280,6 +281,8 @@ class CbcRunner:
             values = np.array([v.varValue if v.varValue is not None else 0.0 for v in self.vars])
         objective = None if values is None else float(pulp.value(self.prob.objective))
         bound = _cbc_bound(log)
+        if bound is not None:
+            bound += self.offset  # PuLP's MPS file drops the objective constant, so CBC's log does too
         kind = cbc_round_kind(status, sol_status)
         if kind == "optimal" and objective is not None:
             # proved within CBC's gap: exact by default, else the gap itself bounds the optimum
