@@ -122,6 +122,9 @@ def test_joint_plan_writes_verified_outputs_and_they_verify_and_export(tmp_path,
     assert code == 0 and (out / "export").exists()
     code, stdout, _ = run(["map", out, "--dest", tmp_path / "again.html"], capsys)
     assert code == 0 and (tmp_path / "again.html").stat().st_size > 10_000
+    code, stdout, _ = run(["compare", out, out, "--dest", tmp_path / "compare.html"], capsys)
+    assert code == 0 and (tmp_path / "compare.html").stat().st_size > 10_000
+    assert stdout.count(report["status"]) >= 2  # one row per plan
 
 
 def test_verify_reports_a_broken_hand_drawn_plan(tmp_path, capsys):
