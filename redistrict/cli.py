@@ -529,16 +529,39 @@ def map_command(
 
 @app.command("export")
 def export_command(
-    out_dir: Annotated[Path, typer.Argument(help="An output folder of split/plan.", show_default=False)],
+    source: Annotated[Path, typer.Argument(help="An output folder of split/plan, or a block layer (then give ASSIGNMENT).", show_default=False)],
+    assignment: Annotated[Path | None, typer.Argument(help="CSV block_id,unit_id when SOURCE is a block layer.", show_default=False)] = None,
     fmt: Annotated[str, typer.Option("--format", help="gpkg, shp, geojson or csv.")] = "gpkg",
     crs: Annotated[str | None, typer.Option("--crs", help="Target CRS, e.g. EPSG:4490 (CGCS2000). GeoJSON is always WGS84.")] = None,
     encoding: Annotated[str, typer.Option("--encoding", help="Shapefile/CSV text encoding: utf-8 or gbk.")] = "utf-8",
-    dest: Annotated[Path | None, typer.Option("--dest", help="Folder to write to (default OUT/export).")] = None,
+    dest: Annotated[Path | None, typer.Option("--dest", help="Where to write (default OUT/export; required with ASSIGNMENT).")] = None,
+    offices: OfficesOpt = None,
+    barriers: BarriersOpt = None,
+    overrides: OverridesOpt = None,
+    min_households: MinOpt = 2500,
+    max_households: MaxOpt = 3000,
+    snap: SnapOpt = 25.0,
+    input_coords: InputCoordsOpt = "wgs84",
 ) -> None:
     """Export a plan for the city GIS: GeoPackage, Shapefile (UTF-8 or GBK), RFC 7946 GeoJSON or CSV."""
-    from .export import export_plan
+    from .errors import InputError
+    from .export import export_plan, plan_from_assignment
+    from .io import read_points
 
-    paths = export_plan(out_dir, fmt, crs=crs, encoding=encoding, dest=dest)
+    if assignment is None:
+        paths = export_plan(source, fmt, crs=crs, encoding=encoding, dest=dest)
+    else:
+        if dest is None:
+            raise InputError("Exporting a block layer with an assignment CSV needs --dest (where to write).")
+        layer_obj = _load(source, layer=None, encoding=None, crs=None, wkt_column=None, id_col=None, households=None, population=None, community_col=None, subdistrict_col=None, input_coords=input_coords)
+        graph, _ = _graph(layer_obj, adjacency="rook", snap=snap, min_frontage=30.0, barriers=barriers, overrides=overrides, input_coords=input_coords)
+        sites = read_points(offices, input_coords=input_coords) if offices else None
+        plan_obj = plan_from_assignment(layer_obj.blocks, graph, assignment, lower=min_households, upper=max_households, offices=sites)
+        if plan_obj.status == "invalid":
+            from .errors import VerificationError
+
+            raise VerificationError(f"{assignment}: {plan_obj.message}")
+        paths = export_plan(plan_obj, fmt, crs=crs, encoding=encoding, dest=dest, blocks=layer_obj.blocks, offices=sites)
     for path in paths:
         console.print(f"  {path}")
     console.print(f"Exported {len(paths)} file(s).")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 
 from redistrict.cli import main
@@ -125,11 +126,14 @@ def test_joint_plan_writes_verified_outputs_and_they_verify_and_export(tmp_path,
     code, stdout, _ = run(["compare", out, out, "--dest", tmp_path / "compare.html"], capsys)
     assert code == 0 and (tmp_path / "compare.html").stat().st_size > 10_000
     assert stdout.count(report["status"]) >= 2  # one row per plan
+    # export straight from the block layer and an assignment CSV (e.g. a plan drawn by hand)
+    code, _, err = run(["export", BLOCKS, out / "assignment.csv", "--format", "geojson", "--dest", tmp_path / "hand"], capsys)
+    assert code == 0, err
+    exported = list((tmp_path / "hand").rglob("units*.geojson"))
+    assert exported and len(gpd.read_file(exported[0])) == 6
 
 
 def test_verify_reports_a_broken_hand_drawn_plan(tmp_path, capsys):
-    import geopandas as gpd
-
     blocks = gpd.read_file(BLOCKS)
     fuxin = blocks[blocks["community"] == "阜新"]
     plan = tmp_path / "hand.csv"
