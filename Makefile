@@ -28,7 +28,8 @@ demo: $(VENV)/.installed
 	$(BIN)/redistrict check $(SAMPLE) $(DATA_OPTS) --json $(DEMO_OUT)/check.json
 	@echo
 	@echo "== 2. Split 阜新 (9,242 households) on its own: infeasible by arithmetic (exit 3 expected)"
-	-$(BIN)/redistrict split $(SAMPLE) $(DATA_OPTS) --community 阜新 --out $(DEMO_OUT)/fuxin --force
+	@$(BIN)/redistrict split $(SAMPLE) $(DATA_OPTS) --community 阜新 --out $(DEMO_OUT)/fuxin --force; \
+	code=$$?; echo "(exit code $$code = infeasible, as expected)"; test $$code -eq 3
 	@echo
 	@echo "== 3. Re-plan subdistrict 昱东 jointly, one office of >= 300 m2 per unit"
 	$(BIN)/redistrict plan $(SAMPLE) $(DATA_OPTS) --subdistrict 昱东 --offices data/tunxi_offices.geojson --out $(DEMO_OUT)/yudong --force
