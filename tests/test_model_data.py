@@ -175,3 +175,9 @@ def test_repair_turns_a_disconnected_plan_contiguous() -> None:
     for p in plans:
         assert len(np.unique(components(adj, p))) == 2
         assert np.bincount(np.unique(p, return_inverse=True)[1]).tolist() == [8, 8]
+
+
+def test_thread_counts_can_change_between_solves() -> None:
+    data = ModelInput(n=4, weights=[1] * 4, edges=PATH[:3], k=2, lower=2, upper=2)
+    for threads in (1, None, 2, 1):
+        assert solve_model(data, threads=threads).status == "optimal"

@@ -1,10 +1,14 @@
 """Solver backends (HiGHS via highspy, CBC via PuLP) and the exact cut loop behind ``solve_model``.
 
-Neither backend offers a usable lazy-constraint callback from Python, so exact contiguity by cuts
-is a loop: solve, check every unit of the plan (and, with HiGHS, of every plan found during the
-solve) for connectivity, add the violated separator cuts, solve again.  Every round solves a
-relaxation of the true problem, so its dual bound is a valid bound; the loop stops as soon as the
-best contiguous plan seen meets the best bound, or a limit is hit.
+Neither backend offers a usable lazy-constraint callback from Python (HiGHS 1.16 names one, but
+its Python data has no way to add rows), so exact contiguity by cuts is a loop: solve, check
+every unit of the final plan (and, with HiGHS, of every plan found during the run) for
+connectivity, add the violated separator cuts, solve again with the best contiguous plan as the
+start.  Every round solves a relaxation of the true problem, so its dual bound is valid; the
+loop stops as soon as the best contiguous plan seen meets the best bound, or a limit is hit.
+When a round ends with a disconnected plan and no better contiguous one is known, a small exact
+repair MIP (:mod:`redistrict.model.repair`) tries to mend it, so time-limited runs still tend
+to return a plan.  Nothing here prints.
 """
 
 from __future__ import annotations
@@ -81,6 +85,7 @@ class HighsRunner:
         self._hs = highspy
         h = _quiet_highs(highspy)
         h.setOptionValue("random_seed", 0)
+        self.threads = threads
         if threads is not None:
             h.setOptionValue("threads", int(threads))
         if mip_gap is not None:
@@ -140,6 +145,10 @@ class HighsRunner:
         h = self.h
         h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else float("inf"))
         self._pool = []
+        if self.threads is not None:
+            # HiGHS keeps one thread pool per process and refuses to run with another thread
+            # count; rebuild it so solves with different ``threads`` can follow each other
+            self._hs.Highs.resetGlobalScheduler(True)
         h.run()
         status = h.getModelStatus()
         info = h.getInfo()
@@ -280,6 +289,9 @@ class CbcRunner:
         if sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
             values = np.array([v.varValue if v.varValue is not None else 0.0 for v in self.vars])
         objective = None if values is None else float(pulp.value(self.prob.objective))
+        found = re.search(r"Version:\s*(\S+)", log)
+        if found:
+            self.version = f"{found.group(1)} (bundled with PuLP {pulp.__version__})"
         bound = _cbc_bound(log)
         if bound is not None:
             bound += self.offset  # PuLP's MPS file drops the objective constant, so CBC's log does too
@@ -559,6 +571,8 @@ class CutLoop:
                 # optimal, a looser gap asked for by the user does not
                 tight = self.mip_gap is None or self.mip_gap <= REL_TOL
                 return self.result("optimal" if tight else "feasible")
+            if res.kind == "error" and self.best_plan is None:
+                raise SolverError(f"{self.runner.name} stopped with '{res.detail}' and no plan")
             out_of_time = self.deadline is not None and time.perf_counter() >= self.deadline
             if res.kind in ("limit", "error") or out_of_time or not new:
                 return self.result("feasible" if self.best_plan is not None else "no_solution")
@@ -800,6 +814,7 @@ def solve_model(
     )
     cut_loop.start_from(start)
     loop = cut_loop.run()
+    version = runner.version
     rounds += loop.rounds
     cuts += loop.cuts
     status = loop.status
