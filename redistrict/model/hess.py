@@ -135,6 +135,17 @@ def add_cut_edge_y(milp: Milp, model: BuiltModel, edges: np.ndarray, cost: np.nd
     return y
 
 
+def add_cut_objective(milp: Milp, model: BuiltModel, data: ModelInput, cut_form: str) -> None:
+    """The cut-edge term, cut_weight · Σ edge_cost · [edge cut], in the "y" or "edge inside" form."""
+    cost_e = data.cut_weight * data.edge_cost
+    if cut_form == "y":
+        model.y_col = add_cut_edge_y(milp, model, data.edges, cost_e)
+        model.y_edge = data.edges
+    else:
+        model.w_col, e_idx, model.w_unit = add_cut_edge_inside(milp, model, data.edges, cost_e)
+        model.w_edge = data.edges[e_idx]
+
+
 def add_locks(
     milp: Milp, model: BuiltModel, same_unit: tuple[tuple[int, int], ...], different_unit: tuple[tuple[int, int], ...]
 ) -> np.ndarray:
@@ -220,12 +231,6 @@ def build_hess(
         milp, x_col, np.searchsorted(centres, centre), data.weights[node], diag_col, lower, upper, model.s_col
     )
     if not elastic and data.cut_weight > 0 and data.m:
-        cost_e = data.cut_weight * data.edge_cost
-        if cut_form == "y":
-            model.y_col = add_cut_edge_y(milp, model, data.edges, cost_e)
-            model.y_edge = data.edges
-        else:
-            model.w_col, e_idx, model.w_unit = add_cut_edge_inside(milp, model, data.edges, cost_e)
-            model.w_edge = data.edges[e_idx]
+        add_cut_objective(milp, model, data, cut_form)
     add_locks(milp, model, data.same_unit, data.different_unit)
     return model

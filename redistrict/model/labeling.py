@@ -18,8 +18,7 @@ from redistrict.model.fixing import LabelFixing, Ordering, labeling_fixing
 from redistrict.model.hess import (
     add_assign_once,
     add_assignment_vars,
-    add_cut_edge_inside,
-    add_cut_edge_y,
+    add_cut_objective,
     add_locks,
 )
 
@@ -95,12 +94,6 @@ def build_labeling(
     add_label_weight(milp, model, data.weights, k, lower, upper)
     add_label_used(milp, model, k)
     if not elastic and data.cut_weight > 0 and data.m:
-        cost_e = data.cut_weight * data.edge_cost
-        if cut_form == "y":
-            model.y_col = add_cut_edge_y(milp, model, data.edges, cost_e)
-            model.y_edge = data.edges
-        else:
-            model.w_col, e_idx, model.w_unit = add_cut_edge_inside(milp, model, data.edges, cost_e)
-            model.w_edge = data.edges[e_idx]
+        add_cut_objective(milp, model, data, cut_form)
     add_locks(milp, model, data.same_unit, data.different_unit)
     return model
