@@ -272,6 +272,26 @@ def ring_cuts(
     )
 
 
+def _add_flow_rows(rows, cols, vals, lo, up, nrow: int, f: np.ndarray, head: np.ndarray, tail: np.ndarray, xc: np.ndarray, big_m: float) -> None:
+    """Append one unit's flow rows (q = len(xc) nodes, arcs with flow columns ``f``).
+
+    Rows nrow..nrow+q-1, balance: inflow - outflow - x = 0; rows nrow+q..nrow+2q-1, capacity:
+    inflow - M x <= 0.  ``head``/``tail`` give each arc's row index (-1 for the root).
+    """
+    q = len(xc)
+    out = tail >= 0
+    rows += [nrow + head, nrow + tail[out], nrow + np.arange(q)]
+    cols += [f, f[out], xc]
+    vals += [np.ones(len(f)), -np.ones(int(out.sum())), -np.ones(q)]
+    lo.append(np.zeros(q))
+    up.append(np.zeros(q))
+    rows += [nrow + q + head, nrow + q + np.arange(q)]
+    cols += [f, xc]
+    vals += [np.ones(len(f)), np.full(q, -big_m)]
+    lo.append(np.full(q, -INF))
+    up.append(np.zeros(q))
+
+
 def max_unit_size(weights: np.ndarray, upper: float) -> int:
     """The most nodes a unit of weight <= upper can hold (lightest nodes first)."""
     if not math.isfinite(upper):
@@ -314,20 +334,8 @@ def add_label_flow(
         q = len(body)
         row_of[body] = np.arange(q)
         xc = model.col(lab, body)
-        head, tail = row_of[dst[arcs]], row_of[src[arcs]]
-        out = tail >= 0
-        # balance rows nrow..nrow+q-1: inflow - outflow (+ g) - x = 0
-        rows += [nrow + head, nrow + tail[out], nrow + np.arange(q)]
-        cols += [f, f[out], xc]
-        vals += [np.ones(len(f)), -np.ones(int(out.sum())), -np.ones(q)]
-        lo.append(np.zeros(q))
-        up.append(np.zeros(q))
-        # capacity rows nrow+q..nrow+2q-1: inflow - M x (+ M r) <= 0
-        rows += [nrow + q + head, nrow + q + np.arange(q)]
-        cols += [f, xc]
-        vals += [np.ones(len(f)), np.full(q, -big_m)]
-        lo.append(np.full(q, -INF))
-        up.append(np.zeros(q))
+        # balance rows nrow..nrow+q-1 (+ g below), capacity rows nrow+q..nrow+2q-1 (+ M r below)
+        _add_flow_rows(rows, cols, vals, lo, up, nrow, f, row_of[dst[arcs]], row_of[src[arcs]], xc, float(big_m))
         extra = 0
         if root is None:
             r = milp.add_vars(q)
@@ -382,20 +390,7 @@ def add_flow(model: BuiltModel, adj: Adjacency, weights: np.ndarray, upper: floa
         row_of[members] = np.arange(len(members))
         xc = model.col(j, members)
         q = len(members)
-        head, tail = row_of[dst[arcs]], row_of[src[arcs]]
-        # balance: inflow - outflow - x = 0
-        out = tail >= 0
-        rows += [nrow + head, nrow + tail[out], nrow + np.arange(q)]
-        cols += [f, f[out], xc]
-        vals += [np.ones(len(f)), -np.ones(int(out.sum())), -np.ones(q)]
-        lo.append(np.zeros(q))
-        up.append(np.zeros(q))
-        # capacity: inflow - M x <= 0
-        rows += [nrow + q + head, nrow + q + np.arange(q)]
-        cols += [f, xc]
-        vals += [np.ones(len(f)), np.full(q, -float(big_m))]
-        lo.append(np.full(q, -INF))
-        up.append(np.zeros(q))
+        _add_flow_rows(rows, cols, vals, lo, up, nrow, f, row_of[dst[arcs]], row_of[src[arcs]], xc, float(big_m))
         nrow += 2 * q
     if nrow:
         milp.add_rows(
