@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .errors import RedistrictError, RedistrictWarning
+from .errors import RedistrictError
 
 app = typer.Typer(
     name="redistrict",
@@ -60,45 +59,34 @@ BasemapOpt = Annotated[str, typer.Option("--basemap", help="none (offline, defau
 TiandituOpt = Annotated[str | None, typer.Option("--tianditu-key", help="Tianditu API key for --basemap tianditu (or env TIANDITU_KEY).")]
 
 
-def _load(blocks, *, layer, encoding, crs, wkt_column, id_col, households, population, community_col, subdistrict_col, input_coords="wgs84"):
-    from .io import load_blocks
+#: command parameter → Scenario field, where the names differ
+_PARAM_FIELD = {"min_households": "lower", "max_households": "upper", "households": "households_col", "population": "population_col"}
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RedistrictWarning)  # the CLI prints findings itself
-        return load_blocks(
-            blocks,
-            layer=layer,
-            encoding=encoding,
-            crs=crs,
-            wkt_column=wkt_column,
-            id_col=id_col,
-            households_col=households,
-            population_col=population,
-            community_col=community_col,
-            subdistrict_col=subdistrict_col,
-            input_coords=input_coords,
+
+def _scenario(name: str, params: dict, **extra):
+    """A :class:`~redistrict.scenario.Scenario` from a command's parameters (unknown ones ignored)."""
+    from dataclasses import fields
+
+    from .problem import Weights
+    from .scenario import Scenario
+
+    names = {f.name for f in fields(Scenario)}
+    values = {_PARAM_FIELD.get(k, k): v for k, v in params.items()}
+    kwargs = {k: v for k, v in values.items() if k in names and k not in ("name", "weights") and v is not None}
+    kwargs["blocks"] = str(params.get("blocks", ""))
+    for key in ("offices", "locks", "overrides"):
+        if kwargs.get(key) is not None:
+            kwargs[key] = str(kwargs[key])
+    kwargs["barriers"] = tuple(str(b) for b in params.get("barriers") or ())
+    if "w_compactness" in params:
+        kwargs["weights"] = Weights(
+            compactness=params["w_compactness"], boundary=params.get("w_boundary", 0.0),
+            stability=params.get("w_stability", 0.0), distance=params.get("w_distance", 0.0),
+            unit_edges=params.get("cut_edges", False),
         )
-
-
-def _read_barriers(paths, crs, input_coords="wgs84"):
-    """All barrier layers in one frame in ``crs`` (None when there are none)."""
-    import pandas as pd
-
-    from .io import read_lines_or_polygons
-
-    if not paths:
-        return None
-    frames = [read_lines_or_polygons(p, input_coords=input_coords).to_crs(crs)[["geometry"]] for p in paths]
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-
-
-def _graph(layer, *, adjacency, snap, min_frontage, barriers, overrides, input_coords="wgs84"):
-    from .graph import build_graph, read_overrides
-
-    barrier_gdf = _read_barriers(barriers, layer.blocks.crs, input_coords)
-    edits = read_overrides(overrides) if overrides else None
-    graph = build_graph(layer.blocks, adjacency=adjacency, snap=snap, min_frontage=min_frontage, barriers=barrier_gdf, overrides=edits)
-    return graph, barrier_gdf
+    if "time_limit" in params:
+        kwargs["time_limit"] = params["time_limit"]  # None (no limit) is meaningful here
+    return Scenario(name=name, **(kwargs | extra))
 
 
 @app.command()
@@ -125,12 +113,9 @@ def check(
 ) -> None:
     """Load and validate a block layer, build its graph, and say what plans the bounds allow."""
     from .diagnose import check_layer
-    from .problem import check_bounds
 
-    check_bounds(min_households, max_households)
-    layer_obj = _load(blocks, layer=layer, encoding=encoding, crs=crs, wkt_column=wkt_column, id_col=id_col, households=households, population=population, community_col=community_col, subdistrict_col=subdistrict_col, input_coords=input_coords)
-    graph, _ = _graph(layer_obj, adjacency=adjacency, snap=snap, min_frontage=min_frontage, barriers=barriers, overrides=overrides, input_coords=input_coords)
-    report = check_layer(layer_obj, graph, lower=min_households, upper=max_households)
+    inputs = _scenario("check", locals()).inputs()
+    report = check_layer(inputs.layer, inputs.graph, lower=min_households, upper=max_households)
     _print_check(report)
     if json_path is not None:
         _write_json(json_path, report.to_dict())
@@ -210,86 +195,58 @@ OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (written atom
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
 
 
-def _read_locks(path: Path | None) -> dict:
-    if path is None:
-        return {}
-    import pandas as pd
-
-    from .errors import InputError
-
-    try:
-        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as a UTF-8 CSV of locks ({exc}).", path=str(path)) from exc
-    if frame.shape[1] < 2:
-        raise InputError(f"{path}: a lock file needs two columns, block_id and unit.", path=str(path))
-    return {str(b).strip(): str(u).strip() for b, u in frame.iloc[:, :2].itertuples(index=False)}
-
-
-def _run(blocks_path: Path, *, select: dict, load: dict, graph_opts: dict, k, lower, upper, offices, min_office_area, weights, locks, keep_together, cross_subdistricts, solver, time_limit, gap, relax, out, force, command_hint: str, render: dict) -> None:
-    from .io import read_points
+def _run(scenario, *, out: Path, force: bool, command_hint: str, tianditu_key: str | None = None) -> None:
+    """Run one scenario for ``split``/``plan``: solve with a progress line, write, print, exit."""
     from .outputs import check_target, write_diagnosis, write_plan
-    from .problem import Problem, check_bounds
     from .report import write_outputs
-    from .solve import solve
 
-    check_bounds(lower, upper)
     check_target(out, force=force)
-    input_coords = load.get("input_coords", "wgs84")
-    layer_obj = _load(blocks_path, **load)
-    graph, barrier_gdf = _graph(layer_obj, **graph_opts, input_coords=input_coords)
-    sites = read_points(offices, input_coords=input_coords) if offices is not None else None
-    problem = Problem.from_layer(layer_obj, graph, lower=lower, upper=upper, k=k, offices=sites, min_office_area=min_office_area, weights=weights, locks=_read_locks(locks), keep_together_col=keep_together, cross_subdistricts=cross_subdistricts, **select)
+    inputs = scenario.inputs()
+    problem = scenario.problem(inputs)
     console.print(f"{problem!r}")
     if problem.k is not None:
         console.print(f"  {problem.k_reason}")
-    console.print("Solving…")
-    plan = solve(problem, solver=solver, time_limit=time_limit, mip_gap=gap, relax=relax)
-    plan.provenance = _provenance(blocks_path, offices=offices, locks=locks, **graph_opts, options={
-        "select": select, "load": load, "k": k, "min": lower, "max": upper, "min_office_area": min_office_area,
-        "weights": weights.to_dict(), "keep_together": keep_together, "cross_subdistricts": cross_subdistricts,
-        "solver": solver, "time_limit": time_limit, "gap": gap, "relax": relax, "render": render,
-    })
+    with _solve_progress() as progress:
+        result = scenario.run(progress=progress)
+    plan = result.plan
     if plan.status in ("infeasible", "no_solution"):
         write_diagnosis(plan, out, force=force)
-        colour = "red"
-        console.print(f"[bold {colour}]{plan.status}[/bold {colour}]")
+        console.print(f"[bold red]{plan.status}[/bold red]")
         console.print(plan.message)
-        if plan.status == "infeasible" and select.get("communities") and len(select["communities"]) == 1:
-            subs = layer_obj.blocks.loc[layer_obj.blocks["community"] == select["communities"][0], "subdistrict"].dropna().unique()
+        if plan.status == "infeasible" and len(scenario.communities) == 1 and not scenario.subdistrict:
+            blocks = inputs.layer.blocks
+            subs = blocks.loc[blocks["community"] == scenario.communities[0], "subdistrict"].dropna().unique()
             if len(subs) == 1:
                 console.print(f"\nTo re-plan it with its neighbours:\n  [bold]{command_hint} --subdistrict {subs[0]} --out {out}_joint[/bold]", soft_wrap=True)
         written = "diagnosis.json and report.json" if plan.diagnosis is not None else "report.json"
         console.print(f"\nWrote {written} to [bold]{out}[/bold]")
         raise typer.Exit(plan.exit_code)
-    write_plan(plan, layer_obj.blocks, out, force=force, extra=lambda tmp: write_outputs(plan, layer_obj.blocks, tmp, offices=sites, barriers=barrier_gdf, **render))
+    render = {"lang": scenario.lang, "basemap": scenario.basemap, "tianditu_key": tianditu_key}
+    write_plan(plan, result.blocks, out, force=force, extra=lambda tmp: write_outputs(plan, result.blocks, tmp, offices=result.offices, barriers=result.barriers, **render))
     _print_plan(plan)
     console.print(f"\nWrote [bold]{out}[/bold]: map.html, report.html, report.md, map.png, assignment.csv, units.geojson, blocks.geojson, report.json")
     raise typer.Exit(plan.exit_code)
 
 
-def _sha256(path) -> str:
-    import hashlib
+class _solve_progress:
+    """A live line while solving (elapsed time, round, incumbent, bound, gap) on a terminal."""
 
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    def __enter__(self):
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+        from .scenario import progress_text
 
-def _provenance(blocks_path, *, offices, locks, barriers, overrides, options, **graph_opts) -> dict:
-    """Input files with checksums, and all options: enough to reproduce the run."""
-    from . import __version__
+        self.bar = Progress(SpinnerColumn(), TextColumn("Solving"), TimeElapsedColumn(), TextColumn("{task.fields[detail]}"), console=console, transient=True, disable=not console.is_terminal)
+        self.bar.start()
+        task = self.bar.add_task("solve", total=None, detail="")
+        return lambda info: self.bar.update(task, detail=progress_text(info))
 
-    files = {"blocks": blocks_path, "offices": offices, "locks": locks, "overrides": overrides}
-    inputs = {name: {"path": str(p), "sha256": _sha256(p)} for name, p in files.items() if p is not None}
-    inputs["barriers"] = [{"path": str(p), "sha256": _sha256(p)} for p in barriers or []]
-    return {"redistrict": __version__, "command": " ".join(sys.argv), "inputs": inputs, "graph": graph_opts, "options": options}
+    def __exit__(self, *exc) -> None:
+        self.bar.stop()
 
 
 def _print_plan(plan) -> None:
-    colour = {"optimal": "green", "feasible": "yellow", "relaxed": "yellow"}.get(plan.status, "red")
+    colour = {"optimal": "green", "feasible": "yellow", "timed_out": "yellow", "relaxed": "yellow"}.get(plan.status, "red")
     console.print(f"[bold {colour}]{plan.status}[/bold {colour}] · {plan.message} · {plan.seconds:.2f} s")
     table = Table(show_lines=False)
     for col in ("unit", "name", "households", "blocks", "office", "mean dist (m)", "max dist (m)", "moved in", "bounds"):
@@ -345,20 +302,8 @@ def split(
     tianditu_key: TiandituOpt = None,
 ) -> None:
     """Cut one community (or the whole layer) into contiguous units within the household bounds."""
-    from .problem import Weights
-
-    _run(
-        blocks,
-        select={"communities": [community] if community else None},
-        load={"layer": layer, "encoding": encoding, "crs": crs, "wkt_column": wkt_column, "id_col": id_col, "households": households, "population": population, "community_col": community_col, "subdistrict_col": subdistrict_col, "input_coords": input_coords},
-        graph_opts={"adjacency": adjacency, "snap": snap, "min_frontage": min_frontage, "barriers": barriers, "overrides": overrides},
-        k=k, lower=min_households, upper=max_households, offices=offices, min_office_area=min_office_area,
-        weights=Weights(compactness=w_compactness, boundary=w_boundary, distance=w_distance, unit_edges=cut_edges),
-        locks=locks, keep_together=keep_together, cross_subdistricts=cross_subdistricts,
-        solver=solver, time_limit=time_limit, gap=gap, relax=relax, out=out, force=force,
-        command_hint=_replan_hint(blocks, barriers, overrides, offices),
-        render={"lang": lang, "basemap": basemap, "tianditu_key": tianditu_key},
-    )
+    scenario = _scenario("split", locals(), communities=(community,) if community else ())
+    _run(scenario, out=out, force=force, command_hint=_replan_hint(blocks, barriers, overrides, offices), tianditu_key=tianditu_key)
 
 
 def _replan_hint(blocks: Path, barriers, overrides, offices) -> str:
@@ -417,23 +362,12 @@ def plan(
 ) -> None:
     """Re-plan several communities together, keeping as many households as possible where they are."""
     from .errors import InputError
-    from .problem import Weights
 
-    names = [c.strip() for c in communities.split(",") if c.strip()] if communities else None
+    names = tuple(c.strip() for c in communities.split(",") if c.strip()) if communities else ()
     if not names and not subdistrict:
         raise InputError("Say what to re-plan: --subdistrict NAME or --communities A,B,C.")
-    _run(
-        blocks,
-        select={"communities": names, "subdistrict": subdistrict},
-        load={"layer": layer, "encoding": encoding, "crs": crs, "wkt_column": wkt_column, "id_col": id_col, "households": households, "population": population, "community_col": community_col, "subdistrict_col": subdistrict_col, "input_coords": input_coords},
-        graph_opts={"adjacency": adjacency, "snap": snap, "min_frontage": min_frontage, "barriers": barriers, "overrides": overrides},
-        k=k, lower=min_households, upper=max_households, offices=offices, min_office_area=min_office_area,
-        weights=Weights(compactness=w_compactness, boundary=w_boundary, stability=w_stability, distance=w_distance, unit_edges=cut_edges),
-        locks=locks, keep_together=keep_together, cross_subdistricts=cross_subdistricts,
-        solver=solver, time_limit=time_limit, gap=gap, relax=relax, out=out, force=force,
-        command_hint=_replan_hint(blocks, barriers, overrides, offices),
-        render={"lang": lang, "basemap": basemap, "tianditu_key": tianditu_key},
-    )
+    scenario = _scenario("plan", locals(), communities=names)
+    _run(scenario, out=out, force=force, command_hint=_replan_hint(blocks, barriers, overrides, offices), tianditu_key=tianditu_key)
 
 
 @app.command()
@@ -466,8 +400,8 @@ def verify(
     from .errors import InputError, VerificationError
     from .verify import verify_plan
 
-    layer_obj = _load(blocks, layer=layer, encoding=encoding, crs=crs, wkt_column=wkt_column, id_col=id_col, households=households, population=population, community_col=community_col, subdistrict_col=subdistrict_col)
-    graph, _ = _graph(layer_obj, adjacency=adjacency, snap=snap, min_frontage=min_frontage, barriers=barriers, overrides=overrides)
+    inputs = _scenario("verify", locals(), communities=(), lower=1, upper=1).inputs()
+    layer_obj, graph = inputs.layer, inputs.graph
     try:
         pairs = pd.read_csv(assignment, dtype=str, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -509,17 +443,18 @@ def map_command(
     from .export import load_plan_dir, plan_from_assignment
     from .io import read_points
     from .maps import write_map
+    from .scenario import read_barriers
 
     sites = read_points(offices, input_coords=input_coords) if offices else None
     if assignment is None:
         saved = load_plan_dir(source)
         plan_obj, blocks_gdf = saved.plan, saved.blocks
-        barrier_gdf = _read_barriers(barriers, blocks_gdf.crs, input_coords) if barriers else saved.barriers
+        barrier_gdf = read_barriers(barriers, blocks_gdf.crs, input_coords) if barriers else saved.barriers
         sites = sites if sites is not None else saved.offices
         target = dest or Path(source) / "map.html"
     else:
-        layer_obj = _load(source, layer=None, encoding=None, crs=None, wkt_column=None, id_col=None, households=None, population=None, community_col=None, subdistrict_col=None, input_coords=input_coords)
-        graph, barrier_gdf = _graph(layer_obj, adjacency="rook", snap=snap, min_frontage=30.0, barriers=barriers, overrides=overrides, input_coords=input_coords)
+        inputs = _scenario("map", locals(), blocks=str(source), offices=None).inputs()
+        layer_obj, graph, barrier_gdf = inputs.layer, inputs.graph, inputs.barriers
         plan_obj = plan_from_assignment(layer_obj.blocks, graph, assignment, lower=min_households, upper=max_households, offices=sites)
         blocks_gdf = layer_obj.blocks
         target = dest or Path("map.html")
@@ -553,8 +488,8 @@ def export_command(
     else:
         if dest is None:
             raise InputError("Exporting a block layer with an assignment CSV needs --dest (where to write).")
-        layer_obj = _load(source, layer=None, encoding=None, crs=None, wkt_column=None, id_col=None, households=None, population=None, community_col=None, subdistrict_col=None, input_coords=input_coords)
-        graph, _ = _graph(layer_obj, adjacency="rook", snap=snap, min_frontage=30.0, barriers=barriers, overrides=overrides, input_coords=input_coords)
+        inputs = _scenario("export", locals(), blocks=str(source), offices=None, encoding=None, crs=None).inputs()
+        layer_obj, graph = inputs.layer, inputs.graph
         sites = read_points(offices, input_coords=input_coords) if offices else None
         plan_obj = plan_from_assignment(layer_obj.blocks, graph, assignment, lower=min_households, upper=max_households, offices=sites)
         if plan_obj.status == "invalid":
@@ -591,6 +526,61 @@ def compare(
         table.add_row(str(name), p.status, str(len(p.units)), f"{hh.min():,}–{hh.max():,}", f"{p.objective.get('households_moved', 0):,}", f"{p.objective.get('boundary_km', 0):.2f}")
     console.print(table)
     console.print(f"Side-by-side map written to [bold]{path}[/bold]")
+
+
+@app.command()
+def sweep(
+    scenarios: Annotated[Path, typer.Argument(help="TOML file: [defaults] and one [[scenario]] table per scenario.", show_default=False)],
+    out: OutOpt,
+    scheduler: Annotated[str, typer.Option("--scheduler", help="local (a Dask cluster on this machine), serial (no Dask), or tcp://HOST:8786.")] = "local",
+    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes of the local cluster (default: one per core).")] = None,
+    threads: Annotated[int, typer.Option("--threads", help="Solver threads per scenario that sets none.")] = 1,
+    force: ForceOpt = False,
+) -> None:
+    """Run many scenarios (in parallel on Dask) and compare them: OUT/<name>/, comparison.csv/.html."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .outputs import check_target
+    from .scenario import load_scenarios
+    from .sweep import sweep as run_sweep
+
+    items = load_scenarios(scenarios)
+    check_target(out, force=force)
+    console.print(f"{len(items)} scenario(s) from {scenarios}: {', '.join(s.name for s in items)}")
+    bar = Progress(TextColumn("Sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=not console.is_terminal)
+
+    def report(outcome, done: int, total: int) -> None:
+        row = outcome.row
+        colour = {"optimal": "green", "error": "red", "infeasible": "red", "no_solution": "red"}.get(row["status"], "yellow")
+        detail = f"{row['units']} units, {row['households_min']:,}–{row['households_max']:,} households" if row.get("units") else (row.get("message") or "").splitlines()[0][:160]
+        bar.console.print(f"  [{colour}]{row['status']:>11}[/{colour}]  {outcome.name}: {detail} ({row['seconds']:.1f} s)")
+        bar.update(task, completed=done)
+
+    with bar:
+        task = bar.add_task("sweep", total=len(items))
+        result = run_sweep(items, out, scheduler=scheduler, workers=workers, force=force, progress=report, threads=threads)
+    table = Table(title=f"Comparison ({result.scheduler}, {result.seconds:.1f} s)", title_justify="left")
+    cols = ("status", "units", "households_min", "households_max", "out_of_bounds", "mean_polsby_popper", "households_moved", "gap", "seconds")
+    table.add_column("scenario")
+    for col in cols:
+        table.add_column(col.replace("households_", "hh ").replace("mean_polsby_popper", "PP"), justify="right")
+    for name, row in result.table.iterrows():
+        table.add_row(str(name), *[_cell(row[c]) for c in cols])
+    console.print(table)
+    console.print(f"Wrote [bold]{result.out}[/bold]: comparison.csv, comparison.html, scenarios.toml, sweep.json and one folder per scenario")
+    raise typer.Exit(result.exit_code)
+
+
+def _cell(value) -> str:
+    import pandas as pd
+
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int) or hasattr(value, "__index__"):
+        return f"{int(value):,}"
+    return str(value)
 
 
 def main(argv: list[str] | None = None) -> None:

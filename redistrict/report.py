@@ -46,8 +46,8 @@ CJK_FONTS = (
 )
 
 STATUS = {
-    "zh": {"optimal": "最优解", "feasible": "可行解，未证明最优", "relaxed": "放宽户数范围后的解", "invalid": "未通过校验"},
-    "en": {"optimal": "optimal", "feasible": "feasible, not proved optimal", "relaxed": "bounds relaxed", "invalid": "fails verification"},
+    "zh": {"optimal": "最优解", "feasible": "可行解，未证明最优", "timed_out": "达到时间上限，可行解未证明最优", "relaxed": "放宽户数范围后的解", "invalid": "未通过校验"},
+    "en": {"optimal": "optimal", "feasible": "feasible, not proved optimal", "timed_out": "time limit reached, not proved optimal", "relaxed": "bounds relaxed", "invalid": "fails verification"},
 }
 
 TEXT = {

@@ -141,7 +141,8 @@ def solve(
 ) -> Plan:
     """Solve ``problem`` exactly and return a verified :class:`Plan`.
 
-    The plan's ``status`` is ``optimal``, ``feasible`` (limit reached; gap given), ``relaxed``
+    The plan's ``status`` is ``optimal``, ``feasible`` (stopped at the asked-for ``mip_gap``),
+    ``timed_out`` (the time limit stopped the search: the best verified plan, gap given), ``relaxed``
     (``relax=True`` and bounds had to give; violations per unit), ``infeasible`` (with a
     diagnosis) or ``no_solution`` (limit reached without a plan).  Raises
     :class:`VerificationError` if the engine ever returned a plan the verifier rejects.
@@ -212,13 +213,18 @@ def solve(
     if not report.ok:
         raise VerificationError("The solver returned a plan that fails verification; it was not written:\n" + report.summary(), violations=report.violations)
     status = "relaxed" if relaxed or report.relaxed_units else solution.status
+    if status == "feasible" and not (mip_gap is not None and solution.gap is not None and solution.gap <= mip_gap + 1e-12):
+        status = "timed_out"  # a limit stopped the search before the asked-for gap
     units = unit_table(problem.graph, assignment, centres, lower=problem.lower, upper=problem.upper)
     if status == "relaxed":
         message = f"Bounds relaxed: the largest violation is {int(units['violation'].max()):,} households ({(~units['within_bounds']).sum()} unit(s) outside {problem.lower:,}–{problem.upper:,}); {relax_note}."
     elif status == "optimal":
         message = f"Optimal plan of {k} contiguous units within {problem.lower:,}–{problem.upper:,} households."
+    elif status == "timed_out":
+        gap = f" (gap {solution.gap:.2%})" if solution.gap is not None else ""
+        message = f"Time limit reached: the best verified plan of {k} units within {problem.lower:,}–{problem.upper:,} households, NOT proved optimal{gap}. Raise --time-limit to close the gap."
     else:
-        message = f"Feasible plan of {k} units within the bounds; not proved optimal (gap {solution.gap:.2%})." if solution.gap is not None else f"Feasible plan of {k} units within the bounds; not proved optimal."
+        message = f"Plan of {k} units within the bounds, within the asked-for gap (gap {solution.gap:.2%}); not proved optimal." if solution.gap is not None else f"Plan of {k} units within the bounds; not proved optimal."
     return Plan(
         status=status,
         problem=problem_info,

@@ -109,7 +109,7 @@ def test_joint_plan_writes_verified_outputs_and_they_verify_and_export(tmp_path,
     assert all(u["office_site"] for u in report["units"])
     assert report["verification"]["ok"] is True
     assert len(report["provenance"]["inputs"]["blocks"]["sha256"]) == 64
-    assert report["provenance"]["options"]["select"]["subdistrict"] == "昱东"
+    assert report["provenance"]["scenario"]["subdistrict"] == "昱东"
     # the written assignment passes the independent `verify` command
     code, stdout, _ = run(["verify", BLOCKS, out / "assignment.csv", *GRAPH, "--subdistrict", "昱东", "--k", "6"], capsys)
     assert code == 0 and "valid: 6 units" in stdout

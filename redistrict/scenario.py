@@ -1,0 +1,595 @@
+"""Scenarios: a named set of options over one block layer, run to a result an analyst can compare.
+
+A :class:`Scenario` holds everything the ``split``/``plan`` commands take (bounds, k, weights,
+office sites, locks, solver settings, load and graph options) as plain values, so the same set
+can be written in Python, kept in a TOML file (:func:`load_scenarios`, :func:`save_scenarios`) and
+run from the CLI (``redistrict sweep``).  :meth:`Scenario.run` goes load → graph → problem →
+solve (verified) and returns a :class:`ScenarioResult`, which shows itself in a notebook (a
+summary table and the map) and writes the usual output folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import html
+import math
+import os
+import re
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import pandas as pd
+
+from .errors import InputError, RedistrictWarning
+from .plan import Plan
+from .problem import (
+    DEFAULT_MAX_HOUSEHOLDS,
+    DEFAULT_MIN_HOUSEHOLDS,
+    DEFAULT_MIN_OFFICE_AREA,
+    Problem,
+    Weights,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+#: Scenario names become folder names: letters (any script), digits, space, _ - . + ( ) and ，–
+_NAME = re.compile(r"^[\w\- .+()（），,–]+$")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One way of cutting one block layer: the options of ``redistrict split``/``plan`` as values.
+
+    Paths may be relative; a scenario loaded from TOML has them resolved against the TOML
+    file's folder.  Select the blocks with ``communities`` and/or ``subdistrict`` (neither: the
+    whole layer).  ``lower``/``upper`` are the household bounds (``min``/``max`` in TOML).
+    """
+
+    name: str
+    blocks: str
+    communities: tuple[str, ...] = ()
+    subdistrict: str | None = None
+    lower: int = DEFAULT_MIN_HOUSEHOLDS
+    upper: int = DEFAULT_MAX_HOUSEHOLDS
+    k: int | None = None
+    weights: Weights = field(default_factory=Weights)
+    offices: str | None = None
+    min_office_area: float = DEFAULT_MIN_OFFICE_AREA
+    locks: str | None = None
+    keep_together: str | None = None
+    cross_subdistricts: bool = False
+    relax: bool = False
+    solver: str = "highs"
+    time_limit: float | None = 300.0
+    gap: float | None = None
+    threads: int | None = None
+    # reading the layer
+    layer: str | None = None
+    encoding: str | None = None
+    crs: str | None = None
+    wkt_column: str | None = None
+    id_col: str | None = None
+    households_col: str | None = None
+    population_col: str | None = None
+    community_col: str | None = None
+    subdistrict_col: str | None = None
+    input_coords: str = "wgs84"
+    # building the graph
+    adjacency: str = "rook"
+    snap: float = 25.0
+    min_frontage: float = 30.0
+    barriers: tuple[str, ...] = ()
+    overrides: str | None = None
+    # drawing
+    lang: str = "zh"
+    basemap: str = "none"
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        check_name(self.name)
+        if isinstance(self.communities, str):
+            object.__setattr__(self, "communities", (self.communities,))
+        object.__setattr__(self, "communities", tuple(str(c) for c in self.communities))
+        if isinstance(self.barriers, (str, os.PathLike)):
+            object.__setattr__(self, "barriers", (self.barriers,))
+        object.__setattr__(self, "barriers", tuple(str(b) for b in self.barriers))
+        for key in ("blocks", "offices", "locks", "overrides"):
+            value = getattr(self, key)
+            if isinstance(value, os.PathLike):
+                object.__setattr__(self, key, str(value))
+        if isinstance(self.weights, dict):
+            object.__setattr__(self, "weights", Weights(**self.weights))
+        from .problem import check_bounds
+
+        check_bounds(self.lower, self.upper)
+
+    # -- variations -----------------------------------------------------------------------------
+
+    def replace(self, **changes) -> Scenario:
+        """A copy with some options changed (``name`` should change too), like ``dataclasses.replace``."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        """The options as TOML keys (only those that differ from the defaults, plus name and blocks)."""
+        return _to_toml_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, *, base: str | os.PathLike | None = None, where: str = "scenario") -> Scenario:
+        """A scenario from TOML-style keys (``min``, ``max``, ``w_compactness`` …); paths relative to ``base``."""
+        return _from_toml_dict(data, base=Path(base) if base is not None else None, where=where)
+
+    # -- running --------------------------------------------------------------------------------
+
+    def inputs(self) -> Inputs:
+        """The loaded layer, its graph and the side layers (cached per process: scenarios share them)."""
+        return load_inputs(self)
+
+    def problem(self, inputs: Inputs | None = None) -> Problem:
+        """The :class:`Problem` this scenario poses."""
+        inputs = inputs or self.inputs()
+        return Problem.from_layer(
+            inputs.layer,
+            inputs.graph,
+            communities=list(self.communities) or None,
+            subdistrict=self.subdistrict,
+            lower=self.lower,
+            upper=self.upper,
+            k=self.k,
+            offices=inputs.offices,
+            min_office_area=self.min_office_area,
+            weights=self.weights,
+            locks=inputs.locks,
+            keep_together_col=self.keep_together,
+            cross_subdistricts=self.cross_subdistricts,
+        )
+
+    def run(self, *, progress: Callable[[dict], None] | bool | None = None) -> ScenarioResult:
+        """Load, build the graph, pose the problem and solve it; the plan is verified before return.
+
+        Raises :class:`~redistrict.errors.InputError` for bad input; an infeasible request is a
+        result (``result.plan.status == "infeasible"`` with a diagnosis), not an exception.
+        ``progress=True`` shows a progress line; a callable receives the solver's round reports.
+        """
+        from .solve import solve
+
+        started = time.perf_counter()
+        inputs = self.inputs()
+        problem = self.problem(inputs)
+        with _progress_display(progress, self.name) as report:
+            plan = solve(problem, solver=self.solver, time_limit=self.time_limit, mip_gap=self.gap, relax=self.relax, threads=self.threads, progress=report)
+        plan.provenance = self.provenance()
+        return ScenarioResult(self, plan, inputs.layer.blocks, inputs.offices, inputs.barriers, seconds=time.perf_counter() - started)
+
+    def provenance(self) -> dict:
+        """Input files with SHA-256 checksums and every option: enough to reproduce the run."""
+        from . import __version__
+
+        files = {"blocks": self.blocks, "offices": self.offices, "locks": self.locks, "overrides": self.overrides}
+        inputs = {key: {"path": str(p), "sha256": file_sha256(p)} for key, p in files.items() if p is not None}
+        inputs["barriers"] = [{"path": str(p), "sha256": file_sha256(p)} for p in self.barriers]
+        return {"redistrict": __version__, "command": " ".join(sys.argv), "scenario": self.to_dict(), "inputs": inputs}
+
+
+def check_name(name: str) -> str:
+    """Scenario names become folder names: refuse anything that could escape the output folder."""
+    if not isinstance(name, str) or not name.strip():
+        raise InputError("Every scenario needs a non-empty name.")
+    if name in (".", "..") or name.startswith(".") or not _NAME.match(name) or len(name) > 100:
+        raise InputError(
+            f"Scenario name '{name}' cannot be used as a folder name: use letters, digits, spaces and "
+            "_ - . + ( ) only (no slashes, no leading dot), at most 100 characters."
+        )
+    return name
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- inputs (cached) ---------------------------------------------------------------------------
+
+
+@dataclass
+class Inputs:
+    """What a scenario reads: the validated layer, its adjacency graph and the side layers."""
+
+    layer: object  # io.BlockLayer
+    graph: nx.Graph
+    barriers: gpd.GeoDataFrame | None
+    offices: gpd.GeoDataFrame | None
+    locks: dict
+
+
+_CACHE: dict[tuple, object] = {}
+_CACHE_SIZE = 8
+
+
+def _file_key(path: str | None) -> tuple | None:
+    if path is None:
+        return None
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        return (str(p), None)
+    return (str(p.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def _cached(key: tuple, make: Callable[[], object]):
+    if key in _CACHE:
+        return _CACHE[key]
+    value = make()
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = value
+    return value
+
+
+def load_layer(s: Scenario):
+    """The block layer, read and validated (findings as warnings are silenced: ``check`` shows them)."""
+    from .io import load_blocks
+
+    def make():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RedistrictWarning)
+            return load_blocks(
+                s.blocks, layer=s.layer, encoding=s.encoding, crs=s.crs,
+                wkt_column=s.wkt_column, id_col=s.id_col, households_col=s.households_col,
+                population_col=s.population_col, community_col=s.community_col,
+                subdistrict_col=s.subdistrict_col, input_coords=s.input_coords,
+            )
+
+    load = (s.layer, s.encoding, s.crs, s.wkt_column, s.id_col, s.households_col, s.population_col, s.community_col, s.subdistrict_col, s.input_coords)
+    return _cached(("layer", _file_key(s.blocks), load), make)
+
+
+def read_barriers(paths: Iterable[str], crs, input_coords: str = "wgs84") -> gpd.GeoDataFrame | None:
+    """All barrier layers in one frame in ``crs`` (None when there are none)."""
+    from .io import read_lines_or_polygons
+
+    paths = list(paths)
+    if not paths:
+        return None
+    frames = [read_lines_or_polygons(p, input_coords=input_coords).to_crs(crs)[["geometry"]] for p in paths]
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def read_locks(path: str | os.PathLike | None) -> dict:
+    """``block_id,unit`` rows: blocks with the same label stay together, different labels apart."""
+    if path is None:
+        return {}
+    try:
+        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as a UTF-8 CSV of locks ({exc}).", path=str(path)) from exc
+    if frame.shape[1] < 2:
+        raise InputError(f"{path}: a lock file needs two columns, block_id and unit.", path=str(path))
+    return {str(b).strip(): str(u).strip() for b, u in frame.iloc[:, :2].itertuples(index=False)}
+
+
+def load_inputs(s: Scenario) -> Inputs:
+    """Layer, graph, barriers, office sites and locks of a scenario (layer and graph cached)."""
+    from .graph import build_graph, read_overrides
+    from .io import read_points
+
+    layer = load_layer(s)
+    def make_graph():
+        barriers = read_barriers(s.barriers, layer.blocks.crs, s.input_coords)
+        edits = read_overrides(s.overrides) if s.overrides else None
+        graph = build_graph(layer.blocks, adjacency=s.adjacency, snap=s.snap, min_frontage=s.min_frontage, barriers=barriers, overrides=edits)
+        return graph, barriers
+
+    key = ("graph", _file_key(s.blocks), id(layer), s.adjacency, s.snap, s.min_frontage, tuple(_file_key(b) for b in s.barriers), _file_key(s.overrides), s.input_coords)
+    graph, barriers = _cached(key, make_graph)
+    offices = read_points(s.offices, input_coords=s.input_coords) if s.offices else None
+    return Inputs(layer, graph, barriers, offices, read_locks(s.locks))
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ScenarioResult:
+    """A scenario's plan (or diagnosis) with the layers needed to draw, compare and write it."""
+
+    scenario: Scenario
+    plan: Plan | None
+    blocks: gpd.GeoDataFrame | None = None
+    offices: gpd.GeoDataFrame | None = None
+    barriers: gpd.GeoDataFrame | None = None
+    seconds: float = 0.0
+    #: set instead of ``plan`` when the scenario could not run (bad input, a crash)
+    error: str | None = None
+    exit_code: int = 0
+    _summary: dict | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def status(self) -> str:
+        return "error" if self.plan is None else self.plan.status
+
+    @property
+    def ok(self) -> bool:
+        return self.plan is not None and self.plan.ok
+
+    def __repr__(self) -> str:
+        what = self.error if self.plan is None else repr(self.plan)
+        return f"<ScenarioResult '{self.name}': {what}>"
+
+    def summary(self) -> dict:
+        """The scenario's row of :func:`redistrict.compare.compare` (computed once)."""
+        if self._summary is None:
+            from .compare import summarize
+
+            self._summary = summarize(self)
+        return self._summary
+
+    def map(self, **kwargs):
+        """The plan's interactive map (a ``folium.Map``; see :func:`redistrict.maps.plan_map`)."""
+        from .maps import plan_map
+
+        if not self.ok:
+            raise InputError(f"Scenario '{self.name}' has no plan to draw ({self.status}).")
+        kwargs.setdefault("offices", self.offices)
+        kwargs.setdefault("barriers", self.barriers)
+        kwargs.setdefault("lang", self.scenario.lang)
+        kwargs.setdefault("basemap", self.scenario.basemap)
+        return plan_map(self.plan, self.blocks, **kwargs)
+
+    def write(self, out: str | os.PathLike, *, force: bool = False) -> Path:
+        """Write the output folder atomically (plan files, map, report — or the diagnosis)."""
+        from .outputs import write_diagnosis, write_plan
+        from .report import write_outputs
+
+        if self.plan is None:
+            raise InputError(f"Scenario '{self.name}' did not run: {self.error}")
+        if self.plan.status in ("infeasible", "no_solution"):
+            return write_diagnosis(self.plan, out, force=force)
+        render = {"lang": self.scenario.lang, "basemap": self.scenario.basemap}
+        return write_plan(self.plan, self.blocks, out, force=force, extra=lambda tmp: write_outputs(self.plan, self.blocks, tmp, offices=self.offices, barriers=self.barriers, **render))
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in self.summary().items() if v is not None)
+        head = f"<h4>{html.escape(self.name)} — {html.escape(self.status)}</h4>"
+        message = "" if self.plan is None else f"<p>{html.escape(self.plan.message)}</p>"
+        table = f"<table>{rows}</table>"
+        if not self.ok:
+            return head + message + table
+        units = self.plan.units[["unit_id", "name", "households", "blocks", "mean_distance_m", "within_bounds"]]
+        map_html = self.map()._repr_html_()
+        return (
+            f"<div>{head}{message}<div style='display:flex;gap:1em;align-items:flex-start'>"
+            f"<div>{table}</div><div>{units.to_html(index=False, escape=True)}</div></div>"
+            f"<div style='margin-top:0.5em'>{map_html}</div></div>"
+        )
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "—"
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+class _progress_display:
+    """Context manager turning ``progress=`` of :meth:`Scenario.run` into a solver callback."""
+
+    def __init__(self, progress, name: str) -> None:
+        self.progress, self.name, self.bar = progress, name, None
+
+    def __enter__(self):
+        if callable(self.progress):
+            return self.progress
+        if not self.progress:
+            return None
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), TextColumn("{task.fields[detail]}"), transient=False)
+        self.bar.start()
+        task = self.bar.add_task(f"solving {self.name}", total=None, detail="")
+
+        def report(info: dict) -> None:
+            self.bar.update(task, detail=progress_text(info))
+
+        return report
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def progress_text(info: dict) -> str:
+    """One line from a solver round report: round, incumbent, bound and gap."""
+    parts = [f"{info.get('phase', '')} round {info.get('round', '?')}"]
+    inc, bound = info.get("incumbent"), info.get("bound")
+    if inc is not None:
+        parts.append(f"incumbent {inc:,.2f}")
+    if bound is not None:
+        parts.append(f"bound {bound:,.2f}")
+    if inc is not None and bound is not None and abs(inc) > 1e-9:
+        parts.append(f"gap {max(0.0, (inc - bound) / abs(inc)):.1%}")
+    return " · ".join(parts)
+
+
+# --- TOML --------------------------------------------------------------------------------------
+
+#: TOML/CLI key → Scenario field, where they differ
+_ALIASES = {"min": "lower", "max": "upper", "id": "id_col", "households": "households_col", "population": "population_col", "community": "communities"}
+_WEIGHT_KEYS = {"w_compactness": "compactness", "w_boundary": "boundary", "w_stability": "stability", "w_distance": "distance", "cut_edges": "unit_edges"}
+_PATH_FIELDS = ("blocks", "offices", "locks", "overrides")
+_FIELD_NAMES = [f.name for f in fields(Scenario) if f.name != "weights"]
+_TOML_NAME = {"lower": "min", "upper": "max", "id_col": "id", "households_col": "households", "population_col": "population"}
+_TOML_KEYS = sorted([_TOML_NAME.get(f, f) for f in _FIELD_NAMES] + list(_WEIGHT_KEYS))
+
+
+def _from_toml_dict(data: dict, *, base: Path | None, where: str) -> Scenario:
+    kwargs: dict = {}
+    weights: dict = {}
+    for key, value in data.items():
+        if key in _WEIGHT_KEYS:
+            weights[_WEIGHT_KEYS[key]] = value
+            continue
+        name = _ALIASES.get(key, key)
+        if name not in _FIELD_NAMES or name in ("weights",):
+            close = difflib.get_close_matches(key, _TOML_KEYS, n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else f" Known keys: {', '.join(_TOML_KEYS)}."
+            raise InputError(f"{where}: unknown option '{key}'.{hint}")
+        kwargs[name] = None if value == "" and name not in ("name", "blocks") else value
+    if "name" not in kwargs:
+        raise InputError(f"{where}: every scenario needs a name.")
+    if "blocks" not in kwargs:
+        raise InputError(f"{where} ('{kwargs['name']}'): no block layer; set blocks = \"path\" in the scenario or in [defaults].")
+    if weights:
+        try:
+            kwargs["weights"] = Weights(**{k: (bool(v) if k == "unit_edges" else float(v)) for k, v in weights.items()})
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{where} ('{kwargs['name']}'): bad objective weight ({exc}).") from exc
+    if base is not None:
+        for key in _PATH_FIELDS:
+            if kwargs.get(key) is not None:
+                kwargs[key] = _resolve(kwargs[key], base)
+        if kwargs.get("barriers") is not None:
+            barriers = kwargs["barriers"]
+            kwargs["barriers"] = [_resolve(b, base) for b in ([barriers] if isinstance(barriers, str) else barriers)]
+    _check_types(kwargs, where)
+    try:
+        return Scenario(**kwargs)
+    except TypeError as exc:
+        raise InputError(f"{where} ('{kwargs.get('name')}'): {exc}.") from exc
+
+
+def _check_types(kwargs: dict, where: str) -> None:
+    """TOML gives typed values; say which one is wrong rather than fail deep inside a solve."""
+    numbers = {"lower": int, "upper": int, "k": int, "min_office_area": float, "time_limit": float, "gap": float, "threads": int, "snap": float, "min_frontage": float}
+    for key, kind in numbers.items():
+        value = kwargs.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not float(value).is_integer()):
+            shown = _TOML_NAME.get(key, key)
+            raise InputError(f"{where} ('{kwargs.get('name')}'): '{shown}' must be {'a whole number' if kind is int else 'a number'}, got {value!r}.")
+        kwargs[key] = kind(value)
+    for key in ("cross_subdistricts", "relax"):
+        if key in kwargs and not isinstance(kwargs[key], bool):
+            raise InputError(f"{where} ('{kwargs.get('name')}'): '{key}' must be true or false, got {kwargs[key]!r}.")
+    communities = kwargs.get("communities")
+    if isinstance(communities, str):
+        kwargs["communities"] = [c.strip() for c in communities.split(",") if c.strip()]
+
+
+def _resolve(path: str, base: Path) -> str:
+    p = Path(os.path.expanduser(str(path)))
+    return str(p if p.is_absolute() else (base / p).resolve())
+
+
+def _to_toml_dict(s: Scenario, *, base: Path | None = None) -> dict:
+    defaults = Scenario(name="x", blocks="x")
+    out: dict = {"name": s.name, "blocks": _relative(s.blocks, base)}
+    for f in fields(Scenario):
+        if f.name in ("name", "blocks", "weights"):
+            continue
+        value = getattr(s, f.name)
+        if value == getattr(defaults, f.name):
+            continue
+        if f.name in _PATH_FIELDS:
+            value = _relative(value, base)
+        elif f.name == "barriers":
+            value = [_relative(b, base) for b in value]
+        elif f.name == "communities":
+            value = list(value)
+        out[_TOML_NAME.get(f.name, f.name)] = value
+    for key, attr in _WEIGHT_KEYS.items():
+        value = getattr(s.weights, attr)
+        if value != getattr(defaults.weights, attr):
+            out[key] = value
+    return out
+
+
+def _relative(path: str | None, base: Path | None) -> str | None:
+    if path is None or base is None:
+        return path
+    try:
+        return Path(os.path.relpath(Path(path).resolve(), base.resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(path)
+
+
+def load_scenarios(path: str | os.PathLike) -> list[Scenario]:
+    """Scenarios from a TOML file: ``[defaults]`` apply to every ``[[scenario]]``; paths are
+    relative to the file.  Names must be unique (they become folder names)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such scenario file.", path=str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as UTF-8 text ({exc}).", path=str(path)) from exc
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML ({exc}).", path=str(path)) from exc
+    unknown = set(doc) - {"defaults", "scenario"}
+    if unknown:
+        raise InputError(f"{path}: unknown top-level table(s) {', '.join(sorted(unknown))}; use [defaults] and [[scenario]].", path=str(path))
+    defaults = doc.get("defaults", {})
+    items = doc.get("scenario", [])
+    if not isinstance(defaults, dict) or not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise InputError(f"{path}: write the shared options as a [defaults] table and each scenario as a [[scenario]] table.", path=str(path))
+    if not items:
+        raise InputError(f"{path}: no [[scenario]] tables.", path=str(path))
+    base = path.resolve().parent
+    scenarios = [Scenario.from_dict(defaults | item, base=base, where=f"{path} scenario {i + 1}") for i, item in enumerate(items)]
+    check_unique(scenarios, where=str(path))
+    return scenarios
+
+
+def check_unique(scenarios: list[Scenario], *, where: str = "scenarios") -> None:
+    """Names become folder names, so they must differ (also ignoring case, for Windows/macOS)."""
+    seen: dict[str, str] = {}
+    for s in scenarios:
+        key = s.name.casefold()
+        if key in seen:
+            raise InputError(f"{where}: two scenarios are named '{seen[key]}'/'{s.name}'; names must be unique (they become folder names).")
+        seen[key] = s.name
+
+
+def save_scenarios(path: str | os.PathLike, scenarios: list[Scenario]) -> Path:
+    """Write scenarios as TOML (options shared by all go to ``[defaults]``; paths relative to the file)."""
+    import tomli_w
+
+    path = Path(path)
+    check_unique(scenarios)
+    base = path.resolve().parent
+    dicts = [_to_toml_dict(s, base=base) for s in scenarios]
+    shared = {k: v for k, v in dicts[0].items() if k != "name" and all(k in d and d[k] == v for d in dicts[1:])} if len(dicts) > 1 else {}
+    doc: dict = {}
+    if shared:
+        doc["defaults"] = shared
+    doc["scenario"] = [{k: v for k, v in d.items() if k not in shared} for d in dicts]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    return path
+
+
+__all__ = ["Inputs", "Scenario", "ScenarioResult", "check_name", "load_inputs", "load_scenarios", "progress_text", "read_barriers", "read_locks", "save_scenarios"]

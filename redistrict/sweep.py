@@ -1,0 +1,295 @@
+"""Sweeps: many scenarios run in parallel on Dask, each written to its folder, then compared.
+
+Every scenario runs through the same function, :func:`run_one`, whether serially in this process,
+on a local cluster of worker processes (the default) or on an existing Dask cluster
+(``scheduler="tcp://host:8786"``).  ``run_one`` solves, writes the scenario's output folder in
+a scratch directory and returns its files as bytes with the comparison row, so workers need the
+*input* files at the same paths (a shared disk) but no access to the output folder: the whole
+sweep folder is written here, atomically, once every scenario has come back.  A scenario that
+fails (bad input, a crash, a lost worker) becomes a row with its error; the others carry on.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError, RedistrictError
+from .scenario import Scenario, ScenarioResult, check_unique, save_scenarios
+
+#: the scheduler values that do not name a cluster address
+LOCAL, SERIAL = "local", "serial"
+
+
+@dataclass
+class ScenarioOutcome:
+    """What :func:`run_one` sends back: the comparison row, unit sizes and the output files."""
+
+    name: str
+    row: dict
+    units: list[dict]
+    files: dict[str, bytes]
+    exit_code: int
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep: the comparison table, the unit sizes and where it was written."""
+
+    table: pd.DataFrame
+    units: pd.DataFrame
+    out: Path | None
+    outcomes: list[ScenarioOutcome]
+    seconds: float
+    scheduler: str
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every scenario ran (whatever its status); else the worst error's exit code."""
+        codes = [o.exit_code for o in self.outcomes if o.row.get("status") == "error"]
+        return max(codes) if codes else 0
+
+    def _repr_html_(self) -> str:
+        return f"<p>{len(self.outcomes)} scenarios on {html.escape(self.scheduler)} in {self.seconds:.1f} s</p>" + self.table.to_html(escape=True)
+
+
+def run_one(scenario: Scenario) -> ScenarioOutcome:
+    """Run one scenario and package its outputs; never raises (errors become the row)."""
+    from .compare import households_per_unit
+
+    started = time.perf_counter()
+    try:
+        result = scenario.run()
+        with tempfile.TemporaryDirectory(prefix="redistrict-") as tmp:
+            folder = Path(tmp) / "out"
+            result.write(folder)
+            files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+        row = result.summary()
+        units = households_per_unit([result]).to_dict(orient="records")
+        code = result.plan.exit_code
+    except RedistrictError as exc:
+        return _failed(scenario, exc.message, exc.exit_code, started)
+    except Exception as exc:  # one scenario's crash must not sink the sweep
+        return _failed(scenario, f"internal error: {type(exc).__name__}: {exc}", 1, started)
+    return ScenarioOutcome(scenario.name, row, units, files, code)
+
+
+def _failed(scenario: Scenario, message: str, code: int, started: float) -> ScenarioOutcome:
+    result = ScenarioResult(scenario, None, error=message, exit_code=code, seconds=time.perf_counter() - started)
+    row = result.summary()
+    files = {"error.txt": (message + "\n").encode("utf-8")}
+    units = [{"scenario": scenario.name, "unit_id": None, "households": None, "within_bounds": None, "lower": scenario.lower, "upper": scenario.upper, "status": "error"}]
+    return ScenarioOutcome(scenario.name, row, units, files, code)
+
+
+def sweep(
+    scenarios: list[Scenario],
+    out: str | os.PathLike | None = None,
+    *,
+    scheduler: str = LOCAL,
+    workers: int | None = None,
+    force: bool = False,
+    progress: Callable[[ScenarioOutcome, int, int], None] | None = None,
+    threads: int | None = 1,
+) -> SweepResult:
+    """Run ``scenarios`` and (if ``out`` is given) write ``OUT/<name>/…``, ``comparison.csv``,
+    ``comparison.html``, ``scenarios.toml`` and ``sweep.json`` atomically.
+
+    ``scheduler``: ``"local"`` (a local Dask cluster of ``workers`` processes, default one per
+    core), ``"serial"`` (in this process, no Dask) or a scheduler address such as
+    ``"tcp://10.0.0.5:8786"``.  ``threads`` is the solver thread count of scenarios that set none
+    (1 by default, so parallel scenarios do not compete for cores and every scheduler gives the
+    same plans).  ``progress(outcome, done, total)`` is called as each scenario finishes.
+    """
+    from .outputs import check_target
+
+    if not scenarios:
+        raise InputError("The sweep has no scenarios.")
+    check_unique(scenarios)
+    if out is not None:
+        check_target(out, force=force)
+    if threads is not None:
+        scenarios = [s if s.threads is not None else s.replace(threads=threads) for s in scenarios]
+    started = time.perf_counter()
+    if scheduler == SERIAL:
+        outcomes = _run_serial(scenarios, progress)
+        where = "this process"
+    else:
+        outcomes, where = _run_dask(scenarios, scheduler, workers, progress)
+    result = _collect(outcomes, where, time.perf_counter() - started)
+    if out is not None:
+        result.out = write_sweep(result, scenarios, out, force=force)
+    return result
+
+
+def _run_serial(scenarios, progress) -> list[ScenarioOutcome]:
+    outcomes = []
+    for i, s in enumerate(scenarios):
+        outcomes.append(run_one(s))
+        if progress is not None:
+            progress(outcomes[-1], i + 1, len(scenarios))
+    return outcomes
+
+
+def _run_dask(scenarios, scheduler: str, workers: int | None, progress) -> tuple[list[ScenarioOutcome], str]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:  # pragma: no cover - a dependency
+        raise InputError("Dask sweeps need the 'distributed' package: pip install 'dask[distributed]'.") from exc
+    cluster = None
+    if scheduler == LOCAL:
+        n = workers or min(len(scenarios), os.cpu_count() or 1)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+        where = f"a local Dask cluster of {n} process(es)"
+    else:
+        if "://" not in scheduler:
+            raise InputError(f"--scheduler must be 'local', 'serial' or an address like tcp://HOST:8786, not '{scheduler}'.")
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"Cannot reach the Dask scheduler at {scheduler} ({exc}). Start one with `dask scheduler` and workers with `dask worker {scheduler}`.") from exc
+        where = f"the Dask cluster at {scheduler}"
+    try:
+        _check_workers(client, scheduler)
+        futures = client.map(run_one, scenarios, key=[f"redistrict-{i}" for i in range(len(scenarios))], pure=False)
+        index = {f.key: i for i, f in enumerate(futures)}
+        outcomes: list[ScenarioOutcome | None] = [None] * len(scenarios)
+        done = 0
+        for future in as_completed(futures):
+            i = index[future.key]
+            try:
+                outcomes[i] = future.result()
+            except Exception as exc:  # a worker died or the task could not run
+                outcomes[i] = _failed(scenarios[i], f"the Dask task failed: {type(exc).__name__}: {exc}", 1, time.perf_counter())
+            done += 1
+            if progress is not None:
+                progress(outcomes[i], done, len(scenarios))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return outcomes, where
+
+
+def _worker_version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _check_workers(client, scheduler: str) -> None:
+    """Every worker must run this version of redistrict (they import it to solve)."""
+    from . import __version__
+
+    if scheduler != LOCAL:
+        client.wait_for_workers(1, timeout=30)
+    try:
+        versions = client.run(_worker_version)
+    except Exception as exc:
+        raise InputError(f"The Dask workers at {scheduler} cannot import redistrict ({exc}); install it on every worker.") from exc
+    wrong = {w: v for w, v in versions.items() if v != __version__}
+    if wrong:
+        raise InputError(f"Dask workers run another redistrict version ({', '.join(f'{w}: {v}' for w, v in wrong.items())}); this is {__version__}.")
+
+
+def _collect(outcomes: list[ScenarioOutcome], where: str, seconds: float) -> SweepResult:
+    from .compare import compare
+
+    table = compare([o.row for o in outcomes])
+    units = pd.DataFrame([u for o in outcomes for u in o.units], columns=["scenario", "unit_id", "households", "within_bounds", "lower", "upper", "status"])
+    return SweepResult(table, units, None, outcomes, seconds, where)
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def write_sweep(result: SweepResult, scenarios: list[Scenario], out: str | os.PathLike, *, force: bool = False) -> Path:
+    """Write every scenario's folder and the comparison files into ``out``, atomically."""
+    from .outputs import write_atomically, write_json
+
+    def write(tmp: Path) -> None:
+        for outcome in result.outcomes:
+            folder = _inside(tmp, outcome.name)
+            for rel, data in outcome.files.items():
+                target = _inside(folder, rel)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+        result.table.to_csv(tmp / "comparison.csv", encoding="utf-8")
+        (tmp / "comparison.html").write_text(comparison_html(result), encoding="utf-8")
+        save_scenarios(tmp / "scenarios.toml", scenarios)
+        write_json(tmp / "sweep.json", {
+            "scheduler": result.scheduler, "seconds": round(result.seconds, 2),
+            "scenarios": [o.row for o in result.outcomes],
+        })
+
+    return write_atomically(out, write, force=force)
+
+
+def _inside(root: Path, relative: str) -> Path:
+    """``root/relative``, refusing any path that would land outside ``root``."""
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root.resolve()) or target == root.resolve():
+        raise InputError(f"Refusing to write '{relative}': it is not inside the output folder {root}.")
+    return target
+
+
+def comparison_html(result: SweepResult) -> str:
+    """A self-contained page: the table, a chart of unit sizes and links to each scenario's map."""
+    from .compare import COLUMNS, plot_households
+
+    png = _chart_png(result.units, plot_households)
+    links = []
+    for o in result.outcomes:
+        name = html.escape(o.name)
+        href = html.escape(o.name, quote=True)
+        parts = [f'<a href="{href}/{f}">{label}</a>' for f, label in (("map.html", "map"), ("report.html", "report"), ("diagnosis.json", "diagnosis"), ("error.txt", "error")) if f in o.files]
+        links.append(f"<li><b>{name}</b> ({html.escape(str(o.row.get('status')))}): {' · '.join(parts)}</li>")
+    legend = "".join(f"<dt>{html.escape(c)}</dt><dd>{html.escape(d)}</dd>" for c, d in COLUMNS.items())
+    table = result.table.to_html(escape=True, na_rep="—", float_format=lambda v: f"{v:,.3f}")
+    chart = f'<img alt="households per unit" src="data:image/png;base64,{png}">' if png else ""
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Scenario comparison</title>
+<style>body{{font-family:sans-serif;margin:1.5em;}} table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}} th{{background:#f3f3f3}}
+dt{{font-weight:bold;float:left;clear:left;width:12em}} dd{{margin-left:13em}}</style></head>
+<body><h1>Scenario comparison</h1>
+<p>{len(result.outcomes)} scenario(s), run on {html.escape(result.scheduler)} in {result.seconds:.1f} s.</p>
+{table}
+<h2>Households per unit</h2>{chart}
+<h2>Scenarios</h2><ul>{''.join(links)}</ul>
+<h2>Columns</h2><dl>{legend}</dl>
+</body></html>
+"""
+
+
+def _chart_png(units: pd.DataFrame, plot) -> str | None:
+    if units.empty:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .report import cjk_font
+
+    font = cjk_font()
+    with plt.rc_context({"font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}):
+        ax = plot(units)
+        buffer = io.BytesIO()
+        ax.figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+        plt.close(ax.figure)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+__all__ = ["ScenarioOutcome", "SweepResult", "comparison_html", "run_one", "sweep", "write_sweep"]
