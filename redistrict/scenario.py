@@ -473,8 +473,12 @@ def _from_toml_dict(data: dict, *, base: Path | None, where: str) -> Scenario:
             barriers = kwargs["barriers"]
             kwargs["barriers"] = [_resolve(b, base) for b in ([barriers] if isinstance(barriers, str) else barriers)]
     _check_types(kwargs, where)
+    if kwargs.get("time_limit") is not None and math.isinf(kwargs["time_limit"]):
+        kwargs["time_limit"] = None
     try:
         return Scenario(**kwargs)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc.message}") from exc
     except TypeError as exc:
         raise InputError(f"{where} ('{kwargs.get('name')}'): {exc}.") from exc
 
@@ -511,6 +515,10 @@ def _to_toml_dict(s: Scenario, *, base: Path | None = None) -> dict:
             continue
         value = getattr(s, f.name)
         if value == getattr(defaults, f.name):
+            continue
+        if f.name == "time_limit" and value is None:
+            value = math.inf  # TOML has no null: "no limit" is written as inf
+        elif value is None:
             continue
         if f.name in _PATH_FIELDS:
             value = _relative(value, base)

@@ -193,10 +193,13 @@ def solve(
     if formulation:
         kwargs["formulation"] = formulation
     relax_note = ""
-    if relax:
-        solution, relax_note = _min_violation_search(data, kwargs, solve_model, time_limit)
-    else:
-        solution = solve_model(data, time_limit=time_limit, **kwargs)
+    try:
+        if relax:
+            solution, relax_note = _min_violation_search(data, kwargs, solve_model, time_limit)
+        else:
+            solution = solve_model(data, time_limit=time_limit, **kwargs)
+    except (RuntimeError, MemoryError) as exc:  # SolverError included: the solver failed, not the data
+        return Plan("no_solution", problem.to_dict() | {"k": k, "k_reason": k_reason}, seconds=time.perf_counter() - started, solver={"solver": solver, "error": f"{type(exc).__name__}: {exc}"}, message=f"The solver failed before finding a plan ({type(exc).__name__}: {exc}); nothing was written as a plan. Try --solver {'cbc' if solver == 'highs' else 'highs'} or report the failure.")
     solver_info = {k_: v for k_, v in solution.to_dict().items() if k_ != "centre_of"}
     problem_info = problem.to_dict() | {"k": k, "k_reason": k_reason}
     if solution.status == "infeasible":

@@ -144,3 +144,46 @@ def test_verify_reports_a_broken_hand_drawn_plan(tmp_path, capsys):
     code, _, err = run(["verify", BLOCKS, plan, *GRAPH, "--communities", "阜新"], capsys)
     assert code == 5
     assert "above the maximum 3,000" in err and "below the minimum 2,500" in err
+
+
+def test_sweep_command_writes_the_comparison(tmp_path, capsys):
+    toml = tmp_path / "scenarios.toml"
+    toml.write_text(
+        f'[defaults]\nblocks = "{Path(BLOCKS).as_posix()}"\nbarriers = ["{Path(RIVER).as_posix()}"]\noverrides = "{Path(BRIDGES).as_posix()}"\ntime_limit = 60\n\n'
+        '[[scenario]]\nname = "荷花池 two"\ncommunities = ["荷花池"]\nmin = 1500\nmax = 2200\n\n'
+        '[[scenario]]\nname = "阜新 alone"\ncommunities = ["阜新"]\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    code, stdout, err = run(["sweep", toml, "--out", out, "--scheduler", "serial"], capsys)
+    assert code == 0, err
+    flat = " ".join(stdout.split())
+    assert "荷花池 two" in flat and "infeasible" in flat and "optimal" in flat
+    table = json.loads((out / "sweep.json").read_text(encoding="utf-8"))["scenarios"]
+    assert [r["status"] for r in table] == ["optimal", "infeasible"]
+    assert table[0]["units"] == 2 and (out / "荷花池 two" / "map.html").exists()
+
+
+def test_sweep_with_a_bad_file_is_exit_2(tmp_path, capsys):
+    toml = tmp_path / "s.toml"
+    toml.write_text('[[scenario]]\nname = "a"\nblocks = "x.geojson"\nmni = 2000\n', encoding="utf-8")
+    code, _, err = run(["sweep", toml, "--out", tmp_path / "out"], capsys)
+    assert code == 2 and "Did you mean min" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_time_limit_gives_exit_4_with_a_plan_marked_not_optimal(tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    import redistrict.model as model
+
+    real = model.solve_model
+    # as if the time limit had stopped the search right after its plan was found
+    monkeypatch.setattr(model, "solve_model", lambda data, **kw: dataclasses.replace(real(data, **kw), status="feasible", gap=0.05))
+    out = tmp_path / "hhc"
+    code, stdout, err = run(["split", BLOCKS, "--community", "荷花池", "--min", "1500", "--max", "2200", "--time-limit", "30", "--out", out], capsys)
+    assert code == 4, err
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["status"] == "timed_out" and report["verification"]["ok"] and report["gap"] == 0.05
+    assert "NOT proved optimal" in report["message"] and (out / "map.html").exists() and (out / "assignment.csv").exists()
+    assert "timed_out" in stdout

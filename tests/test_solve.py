@@ -221,3 +221,42 @@ def test_relax_matches_brute_force_on_tiny_graphs(seed):
     assert plan.status == "relaxed" and plan.ok
     assert int(plan.units["violation"].max()) == expected
     assert "proved minimal" in plan.message and "not proved" not in plan.message
+
+
+def _stopped_by_limit(monkeypatch, *, raise_error: bool = False):
+    """Make the engine behave as if the time limit stopped it after finding its plan."""
+    import dataclasses
+
+    import redistrict.model as model
+
+    real = model.solve_model
+
+    def limited(data, **kwargs):
+        if raise_error:
+            raise RuntimeError("HiGHS crashed (simulated)")
+        solution = real(data, **kwargs)
+        return dataclasses.replace(solution, status="feasible", gap=0.125, best_bound=(solution.objective or 0) * 0.875)
+
+    monkeypatch.setattr(model, "solve_model", limited)
+
+
+def test_time_limit_gives_timed_out_with_the_verified_plan(monkeypatch):
+    _stopped_by_limit(monkeypatch)
+    _, _, problem = grid_problem(lower=350, upper=450)
+    plan = solve(problem, time_limit=5)
+    assert plan.status == "timed_out" and plan.exit_code == 4 and plan.ok
+    assert "NOT proved optimal" in plan.message and "12.50%" in plan.message
+    assert verify_plan(problem.graph, plan.assignment, lower=350, upper=450).ok
+
+
+def test_a_plan_within_the_asked_gap_is_feasible_not_timed_out(monkeypatch):
+    _stopped_by_limit(monkeypatch)
+    plan = solve(grid_problem(lower=350, upper=450)[2], mip_gap=0.2)
+    assert plan.status == "feasible" and plan.exit_code == 0
+
+
+def test_a_solver_crash_is_status_no_solution_exit_4(monkeypatch):
+    _stopped_by_limit(monkeypatch, raise_error=True)
+    plan = solve(grid_problem(lower=350, upper=450)[2])
+    assert plan.status == "no_solution" and plan.exit_code == 4 and plan.assignment is None
+    assert "HiGHS crashed" in plan.message

@@ -1,0 +1,90 @@
+"""Sweeps: the same results serially and on a 2-worker Dask cluster; failures stay in their row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import make_grid
+
+from redistrict.errors import InputError
+from redistrict.scenario import Scenario, load_scenarios
+from redistrict.sweep import _inside, sweep
+
+
+@pytest.fixture(scope="module")
+def scenarios(tmp_path_factory) -> list[Scenario]:
+    folder = tmp_path_factory.mktemp("sweep")
+    households = [120, 80, 150, 90, 110, 130, 70, 160, 100, 140, 60, 190, 85, 115, 145, 55]
+    path = folder / "blocks.geojson"
+    make_grid(4, 4, households=households, community=["东", "东", "西", "西"] * 4).to_file(path, driver="GeoJSON")
+    base = Scenario("four", str(path), lower=420, upper=480, time_limit=60)
+    return [
+        base,
+        base.replace(name="three", lower=560, upper=640),
+        base.replace(name="stable", lower=420, upper=480, weights=base.weights.__class__(compactness=1, stability=3)),
+        base.replace(name="impossible", lower=1000, upper=1100, k=3),
+        base.replace(name="missing file", blocks=str(folder / "nope.geojson")),
+    ]
+
+
+def _comparable(result) -> pd.DataFrame:
+    return result.table.drop(columns=["seconds"])
+
+
+def test_serial_and_dask_give_identical_results(scenarios, tmp_path):
+    serial = sweep(scenarios, tmp_path / "serial", scheduler="serial")
+    dask = sweep(scenarios, tmp_path / "dask", scheduler="local", workers=2)
+    assert "Dask" in dask.scheduler and "2" in dask.scheduler
+    pd.testing.assert_frame_equal(_comparable(serial), _comparable(dask))
+    assert list(serial.table["status"]) == ["optimal", "optimal", "optimal", "infeasible", "error"]
+    for name in ("four", "three", "stable"):
+        a = (tmp_path / "serial" / name / "assignment.csv").read_bytes()
+        b = (tmp_path / "dask" / name / "assignment.csv").read_bytes()
+        assert a == b, f"{name}: the plans differ between serial and Dask"
+
+
+def test_sweep_folder_layout_and_failure_rows(scenarios, tmp_path):
+    progress = []
+    result = sweep(scenarios, tmp_path / "out", scheduler="serial", progress=lambda o, done, total: progress.append((o.name, done, total)))
+    out = tmp_path / "out"
+    assert progress[-1][1:] == (5, 5) and {p[0] for p in progress} == {s.name for s in scenarios}
+    assert {p.name for p in out.iterdir()} == {"four", "three", "stable", "impossible", "missing file", "comparison.csv", "comparison.html", "scenarios.toml", "sweep.json"}
+    assert (out / "four" / "map.html").exists() and (out / "four" / "units.geojson").exists()
+    assert (out / "impossible" / "diagnosis.json").exists() and not (out / "impossible" / "assignment.csv").exists()
+    error = (out / "missing file" / "error.txt").read_text(encoding="utf-8")
+    assert "nope.geojson" in error
+    assert result.exit_code == 2, "a bad-input row makes the sweep exit 2, after writing everything"
+    table = pd.read_csv(out / "comparison.csv", index_col="scenario")
+    assert table.loc["three", "units"] == 3 and table.loc["missing file", "status"] == "error"
+    page = (out / "comparison.html").read_text(encoding="utf-8")
+    assert 'href="four/map.html"' in page and 'href="missing file/error.txt"' in page and "data:image/png;base64," in page
+    again = load_scenarios(out / "scenarios.toml")
+    assert [s.name for s in again] == [s.name for s in scenarios]
+    assert Path(again[0].blocks) == Path(scenarios[0].blocks).resolve()
+
+
+def test_sweep_refuses_a_non_empty_folder_before_running(scenarios, tmp_path):
+    out = tmp_path / "busy"
+    out.mkdir()
+    (out / "keep.txt").write_text("previous", encoding="utf-8")
+    with pytest.raises(InputError, match="not empty"):
+        sweep(scenarios[:1], out, scheduler="serial")
+    assert (out / "keep.txt").read_text(encoding="utf-8") == "previous"
+
+
+def test_bad_scheduler_address(scenarios):
+    with pytest.raises(InputError, match="tcp://HOST:8786"):
+        sweep(scenarios[:1], scheduler="somewhere")
+
+
+def test_unreachable_scheduler_is_an_input_error(scenarios):
+    with pytest.raises(InputError, match="Cannot reach the Dask scheduler"):
+        sweep(scenarios[:1], scheduler="tcp://127.0.0.1:9")
+
+
+@pytest.mark.parametrize("relative", ["../x", "a/../../x", "/etc/passwd", "."])
+def test_writes_stay_inside_the_output_folder(tmp_path, relative):
+    with pytest.raises(InputError, match="not inside the output folder"):
+        _inside(tmp_path / "out", relative)
