@@ -135,6 +135,17 @@ def plot_households(data: list[ScenarioResult] | pd.DataFrame, ax=None):
     return ax
 
 
+def format_value(value) -> str:
+    """A table cell for people: thousands separators, 3 decimals below 10, "—" when missing."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+    if isinstance(value, int) or hasattr(value, "__index__"):
+        return f"{int(value):,}"
+    return str(value)
+
+
 def side_by_side(a: ScenarioResult, b: ScenarioResult, **kwargs):
     """Two results on synchronised maps (a folium ``DualMap``; ``_repr_html_`` shows it in Jupyter)."""
     from .maps import compare_map
@@ -150,4 +161,4 @@ def side_by_side(a: ScenarioResult, b: ScenarioResult, **kwargs):
 
 
 
-__all__ = ["COLUMNS", "compare", "households_per_unit", "plot_households", "side_by_side", "summarize"]
+__all__ = ["COLUMNS", "compare", "format_value", "households_per_unit", "plot_households", "side_by_side", "summarize"]

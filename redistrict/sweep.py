@@ -123,7 +123,7 @@ def sweep(
     started = time.perf_counter()
     if scheduler == SERIAL:
         outcomes = _run_serial(scenarios, progress)
-        where = "this process"
+        where = "one process (serial)"
     else:
         outcomes, where = _run_dask(scenarios, scheduler, workers, progress)
     result = _collect(outcomes, where, time.perf_counter() - started)
@@ -254,14 +254,15 @@ def comparison_html(result: SweepResult) -> str:
         name = html.escape(o.name)
         href = html.escape(o.name, quote=True)
         parts = [f'<a href="{href}/{f}">{label}</a>' for f, label in (("map.html", "map"), ("report.html", "report"), ("diagnosis.json", "diagnosis"), ("error.txt", "error")) if f in o.files]
-        links.append(f"<li><b>{name}</b> ({html.escape(str(o.row.get('status')))}): {' · '.join(parts)}</li>")
-    legend = "".join(f"<dt>{html.escape(c)}</dt><dd>{html.escape(d)}</dd>" for c, d in COLUMNS.items())
-    table = result.table.to_html(escape=True, na_rep="—", float_format=lambda v: f"{v:,.3f}")
+        message = html.escape(str(o.row.get("message") or "")).replace("\n", "<br>")
+        links.append(f"<li><b>{name}</b> ({html.escape(str(o.row.get('status')))}): {' · '.join(parts)}<br><small>{message}</small></li>")
+    legend = "".join(f"<dt>{html.escape(c)}</dt><dd>{html.escape(d)}</dd>" for c, d in COLUMNS.items() if c != "message")
+    table = _table_html(result.table.drop(columns=["message"]))
     chart = f'<img alt="households per unit" src="data:image/png;base64,{png}">' if png else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Scenario comparison</title>
 <style>body{{font-family:sans-serif;margin:1.5em;}} table{{border-collapse:collapse;font-size:13px}}
-td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}} th{{background:#f3f3f3}}
+td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:nowrap}} th{{background:#f3f3f3}} li{{margin-bottom:.5em}}
 dt{{font-weight:bold;float:left;clear:left;width:12em}} dd{{margin-left:13em}}</style></head>
 <body><h1>Scenario comparison</h1>
 <p>{len(result.outcomes)} scenario(s), run on {html.escape(result.scheduler)} in {result.seconds:.1f} s.</p>
@@ -271,6 +272,15 @@ dt{{font-weight:bold;float:left;clear:left;width:12em}} dd{{margin-left:13em}}</
 <h2>Columns</h2><dl>{legend}</dl>
 </body></html>
 """
+
+
+def _table_html(table: pd.DataFrame) -> str:
+    """The comparison table with readable numbers (thousands separators, — for missing)."""
+    from .compare import format_value
+
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in [table.index.name or "scenario", *table.columns])
+    rows = "".join(f"<tr><th>{html.escape(str(name))}</th>{''.join(f'<td>{html.escape(format_value(v))}</td>' for v in row)}</tr>" for name, row in zip(table.index, table.itertuples(index=False), strict=True))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def _chart_png(units: pd.DataFrame, plot) -> str | None:

@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import make_grid
 
 from redistrict.errors import InputError
 from redistrict.problem import Weights
 from redistrict.scenario import Scenario, load_inputs, load_scenarios, save_scenarios
 from redistrict.verify import verify_plan
-
-from conftest import make_grid
 
 
 def write_grid(folder: Path, name: str = "blocks.geojson", **kwargs) -> Path:
