@@ -16,8 +16,13 @@ from .graph import build_graph, diagnose_graph, graph_from_networkx, read_graph_
 from .io import BlockLayer, from_geodataframe, load_blocks, read_lines_or_polygons, read_points
 from .plan import Plan
 from .problem import Problem, Weights, explain_bounds, feasible_unit_counts
+from .scenario import Scenario, ScenarioResult, load_scenarios, save_scenarios
 from .solve import solve
 from .verify import VerificationReport, verify_plan
+
+# after the modules of the same name are loaded: the functions are the API
+from .compare import compare, plot_households, side_by_side  # noqa: E402  isort: skip
+from .sweep import sweep  # noqa: E402  isort: skip
 
 __version__ = "0.1.0"
 
@@ -30,6 +35,8 @@ __all__ = [
     "Plan",
     "Problem",
     "RedistrictError",
+    "Scenario",
+    "ScenarioResult",
     "RedistrictWarning",
     "SolverError",
     "VerificationError",
@@ -37,6 +44,12 @@ __all__ = [
     "Weights",
     "build_graph",
     "check_layer",
+    "compare",
+    "load_scenarios",
+    "plot_households",
+    "save_scenarios",
+    "side_by_side",
+    "sweep",
     "diagnose_graph",
     "diagnose_problem",
     "explain_bounds",

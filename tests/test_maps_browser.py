@@ -154,3 +154,35 @@ def test_comparison_map_keeps_both_views_in_step(browser, tmp_path):
     )
     assert moved["dlat"] < 1e-9 and moved["dlng"] < 1e-9 and moved["za"] == moved["zb"]
     visit.check_clean()
+
+
+PAYLOADS = ["<script>alert('s')</script>", "<img src=x onerror=alert(1)>", '"><svg onload=alert(4)>']
+
+
+def test_hostile_block_and_community_names_run_no_script_in_any_page(browser, tmp_path):
+    """Block and community names carrying script payloads, through every page the tool writes:
+    the plan map, the report, a sweep's comparison page and the notebook view of a result."""
+    from conftest import make_grid
+
+    from redistrict.scenario import Scenario
+    from redistrict.sweep import sweep
+
+    gdf = make_grid(3, 4, community=[PAYLOADS[i % 2] for i in range(12)])
+    gdf["name"] = [PAYLOADS[i % 3] for i in range(12)]
+    blocks = tmp_path / "hostile.geojson"
+    gdf.to_file(blocks, driver="GeoJSON")
+    ok = Scenario("whole layer", str(blocks), lower=250, upper=350)
+    alone = Scenario("one community", str(blocks), communities=(PAYLOADS[1],), lower=1000, upper=1100)
+    result = sweep([ok, alone], tmp_path / "out", scheduler="serial")
+    assert list(result.table["status"]) == ["optimal", "infeasible"]
+    assert PAYLOADS[1] in result.table.loc["one community", "message"], "the diagnosis names the community"
+    notebook = tmp_path / "notebook.html"
+    notebook.write_text(f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{ok.run()._repr_html_()}</body></html>", encoding="utf-8")
+    pages = [tmp_path / "out" / "whole layer" / "map.html", tmp_path / "out" / "whole layer" / "report.html", tmp_path / "out" / "comparison.html", notebook]
+    for page in pages:
+        visit = Visit(browser, page)
+        text = visit.page.inner_text("body")
+        assert visit.page.evaluate("() => document.querySelectorAll('svg[onload], img[onerror]').length") == 0, page.name
+        if page.name != "map.html":  # the map shows names in popups/tooltips, tested above
+            assert any(p in text for p in PAYLOADS), f"{page.name}: the names should show as text"
+        visit.check_clean()
