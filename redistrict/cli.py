@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .errors import RedistrictError
+from .errors import RedistrictError, RedistrictWarning
 
 app = typer.Typer(
     name="redistrict",
@@ -202,12 +203,16 @@ def _run(scenario, *, out: Path, force: bool, command_hint: str, tianditu_key: s
 
     check_target(out, force=force)
     inputs = scenario.inputs()
-    problem = scenario.problem(inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RedistrictWarning)  # printed below, once, as findings
+        problem = scenario.problem(inputs)
     console.print(f"{problem!r}")
     if problem.k is not None:
         console.print(f"  {problem.k_reason}")
+    for finding in problem.findings:
+        err_console.print(f"[yellow]{finding.severity}[/yellow]: {finding.message}")
     with _solve_progress() as progress:
-        result = scenario.run(progress=progress)
+        result = scenario.run(progress=progress, problem=problem)
     plan = result.plan
     if plan.status in ("infeasible", "no_solution"):
         write_diagnosis(plan, out, force=force)
@@ -540,6 +545,7 @@ def sweep(
     """Run many scenarios (in parallel on Dask) and compare them: OUT/<name>/, comparison.csv/.html."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from .compare import format_value
     from .outputs import check_target
     from .scenario import load_scenarios
     from .sweep import sweep as run_sweep
@@ -565,22 +571,10 @@ def sweep(
     for col in cols:
         table.add_column(col.replace("households_", "hh ").replace("mean_polsby_popper", "PP"), justify="right")
     for name, row in result.table.iterrows():
-        table.add_row(str(name), *[_cell(row[c]) for c in cols])
+        table.add_row(str(name), *[format_value(row[c]) for c in cols])
     console.print(table)
     console.print(f"Wrote [bold]{result.out}[/bold]: comparison.csv, comparison.html, scenarios.toml, sweep.json and one folder per scenario")
     raise typer.Exit(result.exit_code)
-
-
-def _cell(value) -> str:
-    import pandas as pd
-
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.3f}" if abs(value) < 10 else f"{value:,.1f}"
-    if isinstance(value, int) or hasattr(value, "__index__"):
-        return f"{int(value):,}"
-    return str(value)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,15 +7,22 @@ findings.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
+import geopandas as gpd
 import networkx as nx
+import numpy as np
 import pandas as pd
+import shapely
 
 from .graph import GraphDiagnostics, diagnose_graph
 from .io import BlockLayer
 from .problem import explain_bounds, feasible_unit_counts, unit_count_options
 from .validate import ERROR, Finding
+
+#: How many separate pieces a message describes one by one.
+_SHOWN_PIECES = 5
 
 
 @dataclass
@@ -117,17 +124,22 @@ def check_layer(layer: BlockLayer, graph: nx.Graph, *, lower: int, upper: int) -
     diagnostics = diagnose_graph(graph, max_households=upper)
     if not diagnostics.connected:
         comps = diagnostics.components
+        pieces = [set(c["block_ids"]) for c in comps]
         detail = "; ".join(
-            f"{c['blocks']} block(s), {c['households']:,} households ({', '.join(c['block_ids'][:4])}{'…' if c['blocks'] > 4 else ''})"
-            for c in comps[:5]
+            f"{c['blocks']} block(s), {c['households']:,} households ({', '.join(c['block_ids'][:4])}{'…' if c['blocks'] > 4 else ''}{_communities_of(graph, c['block_ids'])})"
+            for c in comps[:_SHOWN_PIECES]
         )
+        more = f" and {len(comps) - _SHOWN_PIECES} more" if len(comps) > _SHOWN_PIECES else ""
+        links = [piece_link(blocks, graph, pieces, i) for i in range(1, min(len(pieces), _SHOWN_PIECES))]
+        joins = "; ".join(link for link in links if link)
         findings.append(
             Finding(
                 "graph_components",
                 "warning",
-                f"The adjacency graph has {len(comps)} separate pieces: {detail}. Units cannot span "
-                "pieces; if blocks across a road should be neighbours, raise --snap, or add edges "
-                "with --overrides.",
+                f"The adjacency graph has {len(comps)} separate pieces: {detail}{more}. Units cannot "
+                "span pieces; if blocks across a road should be neighbours, raise --snap, or add "
+                "edges with --overrides (a CSV block_a,block_b,action)."
+                + (f" To join them: {joins}." if joins else ""),
                 tuple(b for c in comps[1:] for b in c["block_ids"]),
             )
         )
@@ -156,6 +168,47 @@ def check_layer(layer: BlockLayer, graph: nx.Graph, *, lower: int, upper: int) -
         subdistricts=groups["subdistrict"],
         graph=diagnostics,
         findings=findings,
+    )
+
+
+def _communities_of(graph: nx.Graph, ids) -> str:
+    names = sorted({str(graph.nodes[b].get("community")) for b in ids if graph.nodes[b].get("community") is not None})
+    if not names:
+        return ""
+    shown = ", ".join(names[:4]) + ("…" if len(names) > 4 else "")
+    return f"; communit{'y' if len(names) == 1 else 'ies'} {shown}"
+
+
+def piece_link(blocks: gpd.GeoDataFrame | None, graph: nx.Graph, pieces: list[set], index: int) -> str | None:
+    """How piece ``index`` could join another: its nearest block pair, the gap and the fix.
+
+    ``blocks`` are the blocks in a metric CRS indexed by block id (None: no geometry, no hint).
+    """
+    if blocks is None or len(pieces) < 2:
+        return None
+    own = [b for b in sorted(pieces[index]) if b in blocks.index]
+    others = [b for j, piece in enumerate(pieces) if j != index for b in sorted(piece) if b in blocks.index]
+    if not own or not others:
+        return None
+    other_geoms = blocks.geometry.loc[others].values
+    tree = shapely.STRtree(other_geoms)
+    (own_pos, other_pos), dist = tree.query_nearest(blocks.geometry.loc[own].values, return_distance=True, all_matches=False)
+    best = int(np.argmin(dist))
+    a, b, gap = own[own_pos[best]], others[other_pos[best]], float(dist[best])
+    snap = graph.graph.get("snap")
+    line = f"'{a},{b},add'"
+    if snap is not None and gap <= snap:
+        frontage = graph.graph.get("min_frontage")
+        frontage_text = f" shorter than --min-frontage {frontage:g} m" if frontage is not None else ""
+        return (
+            f"{a} and {b} are only {gap:,.0f} m apart but no edge joins them (a barrier, a facing "
+            f"boundary{frontage_text} or an override removed it); if they are neighbours, add the "
+            f"line {line} to an --overrides CSV"
+        )
+    snap_text = f" (more than --snap {snap:g})" if snap is not None else ""
+    return (
+        f"the nearest blocks, {a} and {b}, are {gap:,.0f} m apart{snap_text}; raise --snap to "
+        f"{math.ceil(gap) + 1} if that gap is a road, or add the line {line} to an --overrides CSV"
     )
 
 
@@ -206,7 +259,9 @@ def _component_unit_ranges(totals: list[int], lower: int, upper: int) -> list[tu
     """For each graph piece, the (fewest, most) units it can hold, or None when no k fits it."""
     ranges = []
     for total in totals:
-        ks = feasible_unit_counts(total, lower, upper) if total > 0 else [0]
+        # A piece without households still needs a unit (every block joins one), and that
+        # unit would hold 0 households: only possible when the minimum is 0.
+        ks = feasible_unit_counts(total, lower, upper) if total > 0 else ([1] if lower == 0 else [])
         ranges.append((ks[0], ks[-1]) if ks else None)
     return ranges
 
@@ -236,16 +291,27 @@ def diagnose_problem(problem) -> Diagnosis:
     big = sorted((n for n, d in graph.nodes(data=True) if d["households"] > upper), key=str)
     if big:
         detail = ", ".join(f"{b} ({graph.nodes[b]['households']:,})" for b in big[:8])
-        add(Reason("block_above_max", f"{len(big)} block(s) alone exceed the maximum of {upper:,} households: {detail}.", big))
+        largest = max(graph.nodes[b]["households"] for b in big)
+        add(Reason("block_above_max", f"{len(big)} block(s) alone exceed the maximum of {upper:,} households: {detail}. A block is never divided, so no unit can hold it: raise --max to at least {largest:,}, or split the block into smaller blocks in the data (e.g. by building).", big))
 
     pieces = sorted(nx.connected_components(graph), key=lambda c: (-len(c), min(c)))
     totals = [int(sum(graph.nodes[n]["households"] for n in c)) for c in pieces]
     ranges = _component_unit_ranges(totals, lower, upper)
     if len(pieces) > 1:
-        for comp, comp_total, rng in zip(pieces, totals, ranges, strict=True):
+        piece_sets = [set(c) for c in pieces]
+        hinted = 0
+        for index, (comp, comp_total, rng) in enumerate(zip(pieces, totals, ranges, strict=True)):
             if rng is None:
                 ids = sorted(comp, key=str)
-                add(Reason("component_fits_no_k", f"A separate piece of the graph ({len(comp)} block(s): {', '.join(ids[:5])}{'…' if len(ids) > 5 else ''}) holds {comp_total:,} households, which no number of units of {lower:,}–{upper:,} can hold; units cannot cross between pieces (check --snap, barriers and overrides).", ids))
+                hinted += 1
+                link = piece_link(problem.blocks, graph, piece_sets, index) if hinted <= _SHOWN_PIECES else None
+                fix = f" To join it: {link}." if link else " Check --snap, barriers and overrides."
+                what = (
+                    "holds no households, yet its blocks must join some unit, which would then be empty"
+                    if comp_total == 0
+                    else f"holds {comp_total:,} households, which no number of units of {lower:,}–{upper:,} can hold"
+                )
+                add(Reason("component_fits_no_k", f"A separate piece of the graph ({len(comp)} block(s): {', '.join(ids[:5])}{'…' if len(ids) > 5 else ''}{_communities_of(graph, ids)}) {what}; units cannot cross between pieces.{fix}", ids))
         if k is not None and all(r is not None for r in ranges):
             k_min, k_max = sum(r[0] for r in ranges), sum(r[1] for r in ranges)
             if not k_min <= k <= k_max:

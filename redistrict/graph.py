@@ -130,6 +130,8 @@ def build_graph(
         raise InputError(f"snap must be a distance in metres ≥ 0, got {snap}.")
     if blocks.crs is None or not blocks.crs.is_projected:
         raise InputError("build_graph needs blocks in a metric (projected) CRS; use load_blocks or .to_crs(...).")
+    if barriers is not None:
+        barriers = _barriers_in(barriers, blocks.crs)
     ids = blocks.index.astype(str).to_numpy()
     geoms = blocks.geometry.values
     graph = nx.Graph(crs=blocks.crs.to_string(), adjacency=adjacency, snap=snap, min_frontage=min_frontage)
@@ -139,7 +141,7 @@ def build_graph(
     centroids = shapely.centroid(geoms)
     removed_by_barrier = 0
     if barriers is not None and len(left):
-        crossing = _crosses_barrier(geoms, left, right, barriers.to_crs(blocks.crs))
+        crossing = _crosses_barrier(geoms, left, right, barriers)
         removed_by_barrier = int(crossing.sum())
         keep = ~crossing
         left, right, length, snapped = left[keep], right[keep], length[keep], snapped[keep]
@@ -151,6 +153,26 @@ def build_graph(
     added, removed = _apply_overrides(graph, overrides or [], centroids, ids)
     graph.graph.update(barrier_removed=removed_by_barrier, overrides_added=added, overrides_removed=removed)
     return graph
+
+
+def _barriers_in(barriers, crs) -> gpd.GeoDataFrame:
+    """The barrier layer in the blocks' CRS, or an InputError saying why it cannot be placed."""
+    if not isinstance(barriers, gpd.GeoDataFrame | gpd.GeoSeries):
+        raise InputError(f"barriers must be a GeoDataFrame of lines or polygons (e.g. from read_lines_or_polygons), got {type(barriers).__name__}.")
+    source = barriers.attrs.get("source")
+    if barriers.crs is None:
+        raise InputError(
+            f"{source + ': the barrier layer' if source else 'The barrier layer'} has no coordinate "
+            "reference system, so it cannot be laid over the blocks. Give it one: a .prj file "
+            "beside the .shp, or save it as GeoJSON (always WGS84 lon/lat); in Python read it with "
+            "read_lines_or_polygons(path, crs=\"EPSG:4326\") or call barriers.set_crs(...).",
+            path=source,
+        )
+    out = barriers.to_crs(crs)
+    if isinstance(out, gpd.GeoSeries):
+        out = gpd.GeoDataFrame(geometry=out)
+    geoms = out.geometry.values
+    return out[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
 
 
 def _add_nodes(graph: nx.Graph, blocks: gpd.GeoDataFrame, ids: np.ndarray) -> None:

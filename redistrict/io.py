@@ -10,6 +10,7 @@ distances and areas are in metres; the source CRS is kept for export.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 import zipfile
@@ -26,6 +27,7 @@ from pyproj.exceptions import CRSError
 from .errors import InputError, RedistrictWarning
 from .validate import (
     ERROR,
+    INFO,
     REPAIRED,
     WARNING,
     Finding,
@@ -33,6 +35,7 @@ from .validate import (
     check_duplicate_ids,
     check_geometry_type,
     check_missing_geometry,
+    check_multipart,
     check_overlaps,
     errors,
     format_ids,
@@ -104,7 +107,7 @@ def read_layer(
     if path.is_dir():
         raise InputError(f"{where}: is a folder, not a block layer file.", path=where)
     if path.stat().st_size == 0:
-        raise InputError(f"{where}: the file is empty.", path=where)
+        raise InputError(f"{where}: the file is empty (0 bytes); export or copy the layer again.", path=where)
     suffix = path.suffix.lower()
     findings: list[Finding] = []
     if suffix in _CSV_SUFFIXES:
@@ -142,12 +145,71 @@ def _read_vector(path: Path, *, layer: str | None, encoding: str | None) -> gpd.
             warnings.simplefilter("ignore", UserWarning)
             return gpd.read_file(path, engine="pyogrio", **kwargs)
     except Exception as exc:  # pyogrio's DataSourceError and friends
+        what = _describe_unreadable(path)
+        if what is not None:
+            raise InputError(f"{path}: cannot be read as a geospatial file: {what}", path=str(path)) from exc
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(
             f"{path}: cannot be read as a geospatial file ({message}). Check that the file is "
             "complete (not truncated) and of the type its extension says.",
             path=str(path),
         ) from exc
+
+
+#: File signatures of things that get renamed to .geojson/.shp/.gpkg by mistake.
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (an .xlsx or .docx is one too; a zipped Shapefile must be named .zip)"),
+    (b"SQLite format 3\x00", "an SQLite database (a GeoPackage must be named .gpkg)"),
+    (b"PAR1", "a Parquet file (a GeoParquet file must be named .parquet)"),
+    (b"\xd0\xcf\x11\xe0", "an old Microsoft Office file (e.g. .xls or .doc)"),
+    (b"\x00\x00\x27\x0a", "the .shp part of a Shapefile (name it .shp, with its .shx and .dbf beside it)"),
+)
+_EXPECTED = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "a GeoPackage", ".shp": "a Shapefile", ".fgb": "FlatGeobuf", ".gml": "GML", ".kml": "KML"}
+_SNIFF_LIMIT = 200_000_000  # bytes: larger unreadable GeoJSON keeps GDAL's own message
+_EXPORT_AGAIN = "Export the layer from your GIS again as GeoJSON, GeoPackage or Shapefile."
+
+
+def _describe_unreadable(path: Path) -> str | None:
+    """What an unreadable file actually is, in words a planner can act on (None if unsure)."""
+    expected = _EXPECTED.get(path.suffix.lower(), f"a {path.suffix} file")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64)
+    except OSError:
+        return None
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return f"the file is {what}, not {expected}. {_EXPORT_AGAIN}"
+    if expected != "GeoJSON" or path.stat().st_size > _SNIFF_LIMIT:
+        return None
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return f"the file is neither GeoJSON nor any other UTF-8 text. {_EXPORT_AGAIN}"
+    stripped = text.strip()
+    if not stripped:
+        return f"the file holds only blank space. {_EXPORT_AGAIN}"
+    if stripped[0] not in "{[":
+        return f"the file is plain text, not GeoJSON (it begins {stripped[:30]!r}). {_EXPORT_AGAIN}"
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        if exc.msg.startswith("Unterminated string") or exc.pos >= len(stripped) - 1:
+            return (
+                f"the GeoJSON stops after {len(raw):,} bytes in the middle of its data (line "
+                f"{exc.lineno}, column {exc.colno}): the file is truncated, e.g. by an interrupted "
+                "download or copy. Copy or export it again."
+            )
+        return f"the JSON is malformed at line {exc.lineno}, column {exc.colno} ({exc.msg}). Fix it or export the layer again."
+    kind = data.get("type") if isinstance(data, dict) else None
+    if kind not in ("FeatureCollection", "Feature"):
+        return f"the file is JSON but not GeoJSON (no \"type\": \"FeatureCollection\"). {_EXPORT_AGAIN}"
+    return None
 
 
 def _choose_layer(path: Path, layer: str | None) -> str | None:
@@ -207,15 +269,19 @@ def _fix_dbf_encoding(path: Path, gdf: gpd.GeoDataFrame, layer: str | None):
     ]  # pandas ≥ 3 reads text as the "str" dtype, not object
     sample = [v for c in text_cols for v in gdf[c].dropna().astype(str).head(50)]
     sample += [str(c) for c in gdf.columns]
-    if not any(is_mojibake(v) for v in sample):
+    garbled = next((v for v in sample if is_mojibake(v)), None)
+    if garbled is None:
         return gdf, []
     gdf = _read_vector(path, layer=layer, encoding="gbk")
+    example = f" ({garbled!r} is {garbled.encode('latin-1').decode('gbk')!r})"
     return gdf, [
         Finding(
             "dbf_encoding",
             WARNING,
-            f"{path.name} has no .cpg file and its text is not valid as Latin-1 Chinese; it was "
-            "read as GBK. Pass --encoding to choose another, or add a .cpg file.",
+            f"{path.name} has no .cpg file saying how its text is encoded, and read as Latin-1 its "
+            f"text is garbled; it was read as GBK instead{example}. If the names still look "
+            "wrong, pass --encoding (e.g. gb18030, big5, utf-8); a .cpg file holding GBK "
+            "next to the .shp silences this warning.",
         )
     ]
 
@@ -303,10 +369,7 @@ def from_geodataframe(
         raise InputError(f"{where}: the layer has no features.", path=source)
     gdf = gdf.copy()
     if crs is not None:
-        try:
-            crs = CRS.from_user_input(crs)
-        except CRSError as exc:
-            raise InputError(f"Unknown CRS '{crs}' ({exc}). Use e.g. EPSG:4326 or EPSG:4490.") from exc
+        crs = _parse_crs(crs)
         if gdf.crs is not None and not CRS.from_user_input(gdf.crs).equals(crs):
             findings.append(Finding("crs_overridden", WARNING, f"The file declares {gdf.crs.to_string()}; it was replaced by {crs.to_string()} as you asked."))
         gdf = gdf.set_crs(crs, allow_override=True)
@@ -360,8 +423,17 @@ def from_geodataframe(
     _raise_on_errors(findings, where)
 
     metric = out.to_crs(out.estimate_utm_crs()) if not out.crs.is_projected else out
+    repaired = [b for f in findings if f.kind == "invalid_geometry" for b in f.block_ids]
+    findings += check_multipart(metric, exclude=repaired)
     findings += check_overlaps(metric, tolerance_m2=overlap_tolerance_m2)
     return BlockLayer(blocks=metric, source_crs=CRS.from_user_input(gdf.crs), source=source, columns=columns, findings=findings)
+
+
+def _parse_crs(crs) -> CRS:
+    try:
+        return CRS.from_user_input(crs)
+    except CRSError as exc:
+        raise InputError(f"Unknown CRS '{crs}' ({exc}). Use e.g. EPSG:4326 or EPSG:4490.") from exc
 
 
 def _raise_on_errors(findings: list[Finding], where: str) -> None:
@@ -395,10 +467,12 @@ def load_blocks(
     ``input_coords="gcj02"`` says the lon/lat were digitised on AMap/Tencent maps (GCJ-02); they
     are moved to true WGS84 before anything else.
     """
+    if crs is not None:
+        crs = _parse_crs(crs)
     gdf, findings = read_layer(path, layer=layer, encoding=encoding, wkt_column=wkt_column)
     if crs is not None and gdf.crs is None:
         gdf = gdf.set_crs(crs)
-    gdf = apply_input_coords(gdf, input_coords, where=str(path))
+    gdf = apply_input_coords(gdf, input_coords, where=str(path), id_col=id_col)
     layer_obj = from_geodataframe(
         gdf,
         id_col=id_col,
@@ -417,7 +491,15 @@ def load_blocks(
     return layer_obj
 
 
-def apply_input_coords(gdf: gpd.GeoDataFrame, input_coords: str, *, where: str) -> gpd.GeoDataFrame:
+def _feature_labels(gdf: gpd.GeoDataFrame, id_col: str | None = None) -> list[str]:
+    """How to name features in a message: their block/site id if a column holds one, else the data row."""
+    column = id_col if id_col in gdf.columns else _detect(gdf.columns, COLUMN_CANDIDATES["block_id"] + ("site_id",))
+    if column is not None:
+        return [str(v).strip() for v in gdf[column]]
+    return [f"row {i + 1}" for i in range(len(gdf))]
+
+
+def apply_input_coords(gdf: gpd.GeoDataFrame, input_coords: str, *, where: str, id_col: str | None = None) -> gpd.GeoDataFrame:
     """Move GCJ-02 lon/lat (AMap/Tencent) to WGS84; refuse data outside China, where GCJ-02 does not apply."""
     if input_coords == "wgs84":
         return gdf
@@ -427,12 +509,22 @@ def apply_input_coords(gdf: gpd.GeoDataFrame, input_coords: str, *, where: str) 
 
     if gdf.crs is None:
         raise InputError(f"{where}: the layer has no CRS; GCJ-02 data is lon/lat, state --crs EPSG:4326.", path=where)
-    present = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    mask = ~(gdf.geometry.isna() | gdf.geometry.is_empty).to_numpy()
+    present = gdf[mask]
     if len(present):
         centres = present.geometry.representative_point()
         outside = ~np.asarray(in_china(centres.x.to_numpy(), centres.y.to_numpy()))
         if gdf.crs.is_geographic and outside.any():
-            raise InputError(f"{where}: {int(outside.sum())} feature(s) lie outside China (e.g. rows {', '.join(map(str, np.flatnonzero(outside)[:5]))}); GCJ-02 is only used for data in China — drop --input-coords gcj02.", path=where)
+            labels = np.asarray(_feature_labels(gdf, id_col), dtype=object)[mask][outside]
+            lon, lat = centres.x.to_numpy()[outside][0], centres.y.to_numpy()[outside][0]
+            raise InputError(
+                f"{where}: --input-coords gcj02 was given, but {int(outside.sum())} of {len(present)} "
+                f"feature(s) lie outside China: {format_ids(labels)} (e.g. at lon {lon:.4f}, lat "
+                f"{lat:.4f}). GCJ-02 (AMap/Tencent) offsets only apply inside China: drop "
+                "--input-coords gcj02 if the data is WGS84, or check the coordinates.",
+                ids=list(labels),
+                path=where,
+            )
     try:
         return from_gcj02(gdf)
     except ValueError as exc:
@@ -440,29 +532,49 @@ def apply_input_coords(gdf: gpd.GeoDataFrame, input_coords: str, *, where: str) 
 
 
 def read_points(path: str | os.PathLike, *, layer: str | None = None, encoding: str | None = None, crs: str | None = None, input_coords: str = "wgs84") -> gpd.GeoDataFrame:
-    """Read a point layer (office sites) with the same file support and CRS rules as blocks."""
+    """Read a point layer (office sites) with the same file support and CRS rules as blocks.
+
+    The file's path is kept in ``gdf.attrs["source"]`` so later messages can name it.
+    """
     gdf, _ = read_layer(path, layer=layer, encoding=encoding)
     if crs is not None:
-        gdf = gdf.set_crs(crs, allow_override=True)
+        gdf = gdf.set_crs(_parse_crs(crs), allow_override=True)
     if gdf.crs is None:
-        raise InputError(f"{path}: the layer has no coordinate reference system; state it with --crs.", path=str(path))
+        raise InputError(f"{path}: the office site layer has no coordinate reference system. {_NO_CRS_FIX}", path=str(path))
     gdf = apply_input_coords(gdf, input_coords, where=str(path))
     types = set(gdf.geom_type.dropna())
     if not types <= {"Point", "MultiPoint"}:
         raise InputError(f"{path}: expected points (office sites), found {', '.join(sorted(types))}.", path=str(path))
+    gdf.attrs["source"] = str(path)
     return gdf
 
 
-def read_lines_or_polygons(path: str | os.PathLike, *, layer: str | None = None, encoding: str | None = None, input_coords: str = "wgs84") -> gpd.GeoDataFrame:
-    """Read a barrier layer (rivers, railways, arterials): lines or polygons with a CRS."""
+_NO_CRS_FIX = (
+    "Save it with one: a .prj file beside the .shp (any GIS writes it when the layer has a CRS), "
+    "or as GeoJSON, which is always WGS84 lon/lat; in Python pass crs= (e.g. crs=\"EPSG:4326\")."
+)
+
+
+def read_lines_or_polygons(path: str | os.PathLike, *, layer: str | None = None, encoding: str | None = None, input_coords: str = "wgs84", crs: str | None = None) -> gpd.GeoDataFrame:
+    """Read a barrier layer (rivers, railways, arterials): lines or polygons with a CRS.
+
+    ``crs`` states the CRS of a file that has none (it does not override a declared one).
+    """
     gdf, _ = read_layer(path, layer=layer, encoding=encoding)
+    if crs is not None and gdf.crs is None:
+        gdf = gdf.set_crs(_parse_crs(crs))
     if gdf.crs is None:
-        raise InputError(f"{path}: the barrier layer has no coordinate reference system.", path=str(path))
+        raise InputError(
+            f"{path}: the barrier layer has no coordinate reference system, so it cannot be laid "
+            f"over the blocks. {_NO_CRS_FIX}",
+            path=str(path),
+        )
     gdf = apply_input_coords(gdf, input_coords, where=str(path))
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
     if gdf.geom_type.isin(["Point", "MultiPoint"]).any():
         raise InputError(f"{path}: a barrier layer must hold lines or polygons, not points.", path=str(path))
+    gdf.attrs["source"] = str(path)
     return gdf
 
 
-__all__ = ["BlockLayer", "read_layer", "load_blocks", "from_geodataframe", "read_points", "read_lines_or_polygons", "COLUMN_CANDIDATES", "ERROR", "WARNING", "REPAIRED"]
+__all__ = ["BlockLayer", "read_layer", "load_blocks", "from_geodataframe", "read_points", "read_lines_or_polygons", "COLUMN_CANDIDATES", "ERROR", "WARNING", "REPAIRED", "INFO"]

@@ -2,15 +2,35 @@
 
 An interrupted or failed run leaves the previous results untouched and no partial folder behind;
 a non-empty folder is only replaced with ``force=True``.
+
+How that holds up when a run is stopped:
+
+- an exception in the writer (or ``KeyboardInterrupt``) removes the temporary folder;
+- SIGTERM or SIGHUP during a write (in the main thread, when the signal has its default action)
+  remove the temporary folder, then end the process as the signal would have; outside writes the
+  signals are left alone, so a solve is stopped at once;
+- the swap of the new folder for the old one is a single ``renameat2(RENAME_EXCHANGE)`` on Linux,
+  so at every instant the target holds either the whole previous result or the whole new one;
+  elsewhere it is two renames, during which SIGINT/SIGTERM/SIGHUP are held back until both are done;
+- SIGKILL (or a power cut) cannot be caught: the temporary folder ``.NAME.PID-XXXXXXXX.tmp`` it
+  leaves is removed by the next write to (or :func:`check_target` of) the same target, once
+  process PID is gone; a previous result left aside mid-swap (``.NAME.PID.old``) is put back.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import functools
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
-from collections.abc import Callable
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,10 +39,18 @@ import pandas as pd
 from .errors import InputError
 from .plan import Plan
 
+#: temporary folders this process is writing right now, by real path (see :func:`cleanup_partial_outputs`)
+_ACTIVE: dict[str, Path] = {}
+
 
 def check_target(out: str | os.PathLike, *, force: bool = False) -> Path:
-    """Refuse a target that is a file, or a non-empty folder without ``force`` — before any work is done."""
+    """Refuse a target that is a file, or a non-empty folder without ``force`` — before any work is done.
+
+    Leftovers of an earlier run of the same target that was killed are tidied first
+    (see :func:`recover_target`).
+    """
     out = Path(out)
+    recover_target(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder.")
     if out.exists() and any(out.iterdir()) and not force:
@@ -34,20 +62,166 @@ def write_atomically(out: str | os.PathLike, write: Callable[[Path], None], *, f
     """Call ``write(tmp_dir)`` and move ``tmp_dir`` to ``out`` only if it returns normally."""
     out = check_target(out, force=force)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    with _cleanup_on_termination():
+        tmp, key = _make_tmp(out)
+        try:
+            write(tmp)
+            _swap_in(tmp, out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+            _ACTIVE.pop(key, None)
+    return out
+
+
+def cleanup_partial_outputs() -> None:
+    """Remove the temporary folders of every write still in progress in this process.
+
+    For a signal handler that is about to end the process: the targets keep their previous
+    results and no partial folder is left next to them.
+    """
+    for key, tmp in list(_ACTIVE.items()):
+        shutil.rmtree(tmp, ignore_errors=True)
+        _ACTIVE.pop(key, None)
+
+
+def _terminate(signum: int, _frame) -> None:
+    """SIGTERM/SIGHUP during a write: remove the unfinished output, then die of the signal."""
+    cleanup_partial_outputs()
+    os.write(2, f"redistrict: stopped by {signal.Signals(signum).name}; the unfinished output folder was removed.\n".encode())
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)
+
+
+@contextlib.contextmanager
+def _cleanup_on_termination() -> Iterator[None]:
+    """Install :func:`_terminate` for SIGTERM/SIGHUP while the block runs, where they have their
+    default action (a handler or an ignore set by the application is left alone)."""
+    installed = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
+                installed[signum] = signal.signal(signum, _terminate)
     try:
-        write(tmp)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
+        yield
+    finally:
+        for signum, previous in installed.items():
+            signal.signal(signum, previous)
+
+
+def recover_target(out: str | os.PathLike) -> list[Path]:
+    """Tidy what a killed write to ``out`` left behind; returns the paths removed or restored.
+
+    Temporary folders ``.NAME.PID-XXXXXXXX.tmp`` of processes that no longer run are removed;
+    a previous result that was moved aside as ``.NAME.PID.old`` (killed between the two renames
+    of the fallback swap) is moved back when ``out`` is missing and removed otherwise.  Folders of
+    writes still running, in this or another process, are left alone.
+    """
+    out = Path(out)
+    if not out.parent.is_dir():
+        return []
+    leftover = re.compile(re.escape(f".{out.name}.") + r"(\d+)(?:-[0-9a-f]+\.tmp|\.old)")
+    touched = []
+    for entry in sorted(out.parent.iterdir()):
+        match = leftover.fullmatch(entry.name)
+        if match is None or not entry.is_dir() or os.path.realpath(entry) in _ACTIVE or _pid_alive(int(match.group(1))):
+            continue
+        if entry.name.endswith(".old") and not out.exists():
+            os.replace(entry, out)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+        touched.append(entry)
+    return touched
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` may still be writing (when in doubt: yes)."""
+    if pid == os.getpid():
+        return False  # this process's own writes in progress are in _ACTIVE
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would terminate the process on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _make_tmp(out: Path) -> tuple[Path, str]:
+    """A new empty sibling folder ``.NAME.PID-XXXXXXXX.tmp`` (with the umask's permissions), registered."""
+    while True:
+        tmp = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        key = os.path.realpath(tmp)
+        _ACTIVE[key] = tmp  # registered before it exists, so no concurrent tidy-up takes it for a leftover
+        try:
+            tmp.mkdir()
+        except FileExistsError:
+            _ACTIVE.pop(key, None)
+            continue
+        except BaseException:
+            _ACTIVE.pop(key, None)
+            raise
+        return tmp, key
+
+
+def _swap_in(tmp: Path, out: Path) -> None:
+    """Put ``tmp`` in place of ``out``; afterwards ``tmp`` is gone or holds the previous result."""
+    if not out.exists():
+        os.replace(tmp, out)
+    elif not _exchange(tmp, out):
+        old = out.with_name(f".{out.name}.{os.getpid()}.old")
+        with _signals_held():
             shutil.rmtree(old, ignore_errors=True)
             os.replace(out, old)
             os.replace(tmp, out)
             shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+
+
+@functools.lru_cache(maxsize=1)
+def _renameat2() -> Callable | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2``); False where that is not possible."""
+    function = _renameat2()
+    if function is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return function(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold back SIGINT/SIGTERM/SIGHUP (Python-level handlers) and deliver them after the block."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        handler = signal.getsignal(signum) if signum is not None else None
+        if handler is None or handler is signal.SIG_IGN:
+            continue  # not installed from Python (cannot be restored) or ignored anyway
+        previous[signum] = signal.signal(signum, lambda s, _frame: caught.append(s))
+    try:
+        yield
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)
 
 
 def write_json(path: Path, data: dict) -> None:

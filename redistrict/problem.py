@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import difflib
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
+import shapely
 
-from .errors import InputError
+from .errors import InputError, RedistrictWarning
+from .validate import WARNING, Finding, format_ids
 
 DEFAULT_MIN_HOUSEHOLDS = 2500
 DEFAULT_MAX_HOUSEHOLDS = 3000
@@ -149,6 +152,8 @@ class Problem:
     blocks: gpd.GeoDataFrame | None = None
     min_office_area: float = DEFAULT_MIN_OFFICE_AREA
     k_reason: str = ""
+    #: warnings found while building the problem (e.g. office sites outside every block)
+    findings: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         check_bounds(self.lower, self.upper)
@@ -158,8 +163,7 @@ class Problem:
         if unknown:
             raise InputError(f"Locks or keep-together groups name blocks outside the problem: {', '.join(map(str, unknown[:8]))}.", ids=unknown)
         if self.k is not None:
-            if self.k < 1 or self.k > self.graph.number_of_nodes():
-                raise InputError(f"k must be between 1 and the number of blocks ({self.graph.number_of_nodes()}), got {self.k}.")
+            check_unit_count(self.k, self.total_households, self.lower, self.upper, blocks=self.graph.number_of_nodes(), name=self.name)
             if not self.k_reason:
                 self.k_reason = f"k={self.k} as given"
         else:
@@ -221,12 +225,14 @@ class Problem:
         blocks = layer.blocks
         selected = blocks
         name = None
+        source = getattr(layer, "source", None)
+        where = source or "the block layer"
         if communities:
-            _require_names(blocks, "community", communities)
+            _require_names(blocks, "community", communities, where=where)
             selected = selected[selected["community"].isin(communities)]
             name = "+".join(communities)
         if subdistrict:
-            _require_names(blocks, "subdistrict", [subdistrict])
+            _require_names(blocks, "subdistrict", [subdistrict], where=where)
             selected = selected[selected["subdistrict"] == subdistrict]
             name = subdistrict if name is None else f"{subdistrict}:{name}"
         ids = [str(i) for i in selected.index]
@@ -241,8 +247,9 @@ class Problem:
             values = selected[keep_together_col]
             keep = {str(i): str(v) for i, v in values.items() if pd.notna(v) and str(v).strip()}
         sites = None
+        findings: list[Finding] = []
         if offices is not None:
-            sites = place_offices(offices, selected, min_area=min_office_area)
+            sites = place_offices(offices, selected, min_area=min_office_area, layer_blocks=blocks, findings=findings)
         return cls(
             graph=sub,
             lower=lower,
@@ -255,6 +262,7 @@ class Problem:
             name=name,
             blocks=selected,
             min_office_area=min_office_area,
+            findings=findings,
         )
 
 
@@ -262,16 +270,47 @@ def _differs(a, b) -> bool:
     return a is not None and b is not None and a != b
 
 
-def _require_names(blocks: pd.DataFrame, column: str, names: list[str]) -> None:
-    """Unknown community/subdistrict names are errors that suggest close matches."""
+def _require_names(blocks: pd.DataFrame, column: str, names: list[str], *, where: str = "the block layer") -> None:
+    """Unknown community/subdistrict names are errors that suggest close matches (all at once)."""
     if column not in blocks or blocks[column].isna().all():
-        raise InputError(f"The layer has no {column} column; name it with --{column}-col.")
+        raise InputError(f"{where}: the layer has no {column} column; name it with --{column}-col.")
     known = sorted(str(v) for v in blocks[column].dropna().unique())
+    problems = []
     for name in names:
         if name not in known:
             close = difflib.get_close_matches(name, known, n=3, cutoff=0.3)
-            hint = f" Did you mean {' or '.join(close)}?" if close else ""
-            raise InputError(f"No {column} named '{name}' in the layer.{hint} Known: {', '.join(known)}.")
+            close += [k for k in known if k not in close and (k.startswith(name) or name.startswith(k)) and min(len(k), len(name)) >= 2]
+            hint = f" Did you mean {' or '.join(close[:3])}?" if close else ""
+            problems.append(f"No {column} named '{name}' in the layer.{hint}")
+    if problems:
+        shown = ", ".join(known[:40]) + (f" and {len(known) - 40} more" if len(known) > 40 else "")
+        raise InputError(f"{where}: {' '.join(problems)} Known {column} names: {shown}.")
+
+
+def check_unit_count(k: int, total: int, lower: int, upper: int, *, blocks: int, name: str | None = None) -> None:
+    """A given k must be possible: at least 1, at most one unit per block, and, when some number
+    of units fits the bounds, one that fits too (``k·lower ≤ total ≤ k·upper``).
+
+    When *no* k fits the bounds the k is left to the solver: the bounds are then the problem, the
+    diagnosis says so, and ``relax`` can still find the plan of k units closest to them.
+    """
+    subject = f"{name} ({total:,} households)" if name else f"the selected blocks ({total:,} households)"
+    if k < 1:
+        raise InputError(f"--k must be at least 1, got {k}.")
+    fits = feasible_unit_counts(total, lower, upper)
+    if fits and not k * lower <= total <= k * upper:
+        avg = total / k
+        side = f"below the minimum {lower:,}" if avg < lower else f"above the maximum {upper:,}"
+        need = f"--min {math.floor(avg)}" if avg < lower else f"--max {math.ceil(avg)}"
+        ks = ", ".join(map(str, fits))
+        raise InputError(
+            f"--k {k} cannot fit {subject}: {k} units of {lower:,}–{upper:,} households need "
+            f"{k * lower:,}–{k * upper:,} in total, so they would average {avg:,.0f}, {side}. "
+            f"k={ks} fit{'s' if len(fits) == 1 else ''}: leave --k out to use k={fits[0]}, or change "
+            f"the bounds (e.g. {need}) if {k} units are really wanted."
+        )
+    if k > blocks:
+        raise InputError(f"--k {k} is more units than {subject} has blocks ({blocks}); each unit needs at least one block.")
 
 
 def choose_unit_count(total: int, lower: int, upper: int) -> tuple[int | None, str]:
@@ -284,25 +323,39 @@ def choose_unit_count(total: int, lower: int, upper: int) -> tuple[int | None, s
     return ks[0], f"k={ks[0]}: the fewest units (committees) that fit {total:,} households; k={', '.join(map(str, ks[1:]))} would also fit"
 
 
-def place_offices(sites: gpd.GeoDataFrame, blocks: gpd.GeoDataFrame, *, min_area: float) -> pd.DataFrame:
+def place_offices(
+    sites: gpd.GeoDataFrame,
+    blocks: gpd.GeoDataFrame,
+    *,
+    min_area: float,
+    layer_blocks: gpd.GeoDataFrame | None = None,
+    findings: list | None = None,
+) -> pd.DataFrame:
     """Qualifying office sites (floor area ≥ ``min_area``) with the block each one lies in.
 
     Sites outside the given blocks are dropped (they belong to other communities or to none).
+    With ``layer_blocks`` (every block of the layer), sites that lie outside *every* block are
+    checked: all of them outside is an :class:`InputError` naming the sites (a wrong file or CRS);
+    some outside is a :class:`RedistrictWarning`, also appended to ``findings``.
     Returns columns ``site_id``, ``name``, ``floor_area_m2``, ``block_id``, ``x``, ``y`` (metres).
     """
+    source = sites.attrs.get("source")
+    where = source or "the office site layer"
     if "floor_area_m2" not in sites.columns:
-        raise InputError(f"The office layer needs a floor_area_m2 column; its columns are: {', '.join(map(str, sites.columns))}.")
+        raise InputError(f"{where}: the office layer needs a floor_area_m2 column (floor area in m²); its columns are: {', '.join(map(str, sites.columns))}.", path=source)
     sites = sites.to_crs(blocks.crs).copy()
-    area = pd.to_numeric(sites["floor_area_m2"], errors="coerce")
-    if area.isna().any():
-        bad = sites.index[area.isna()].tolist()
-        raise InputError(f"Office sites at rows {bad[:8]} have no numeric floor_area_m2.")
-    sites["floor_area_m2"] = area
     if "site_id" not in sites.columns:
         sites["site_id"] = [f"S{i + 1}" for i in range(len(sites))]
     if "name" not in sites.columns:
         sites["name"] = sites["site_id"]
     sites["site_id"] = sites["site_id"].astype(str)
+    area = pd.to_numeric(sites["floor_area_m2"], errors="coerce")
+    if area.isna().any():
+        bad = sites.loc[area.isna(), "site_id"].tolist()
+        raise InputError(f"{where}: office site(s) {format_ids(bad)} have no numeric floor_area_m2; give the floor area in m² as a plain number.", ids=bad, path=source)
+    sites["floor_area_m2"] = area
+    if layer_blocks is not None:
+        _check_sites_inside(sites, layer_blocks.to_crs(blocks.crs), where, findings, source)
     joined = gpd.sjoin(sites, blocks[[blocks.geometry.name]], how="inner", predicate="within")
     joined = joined.rename(columns={"index_right": "block_id", blocks.index.name or "index_right": "block_id"})
     if "block_id" not in joined.columns:
@@ -312,3 +365,43 @@ def place_offices(sites: gpd.GeoDataFrame, blocks: gpd.GeoDataFrame, *, min_area
     joined["y"] = joined.geometry.y
     qualifying = joined[joined["floor_area_m2"] >= min_area]
     return pd.DataFrame(qualifying[["site_id", "name", "floor_area_m2", "block_id", "x", "y"]]).reset_index(drop=True)
+
+
+def _check_sites_inside(sites: gpd.GeoDataFrame, blocks: gpd.GeoDataFrame, where: str, findings: list | None, source: str | None = None) -> None:
+    """Sites outside every block of the layer: all of them is an error, some a warning."""
+    geoms = blocks.geometry.values
+    tree = shapely.STRtree(geoms)
+    points = sites.geometry.values
+    present = ~(shapely.is_missing(points) | shapely.is_empty(points))
+    inside = np.zeros(len(sites), dtype=bool)
+    site_idx, _ = tree.query(points[present], predicate="within")
+    inside[np.flatnonzero(present)[np.unique(site_idx)]] = True
+    if inside.all():
+        return
+    ids = blocks.index.astype(str).to_numpy()
+    details = []
+    for pos in np.flatnonzero(~inside)[:8]:
+        if not present[pos]:
+            details.append(f"{sites['site_id'].iloc[pos]} (no location)")
+            continue
+        nearest = int(tree.nearest(points[pos]))
+        gap = float(shapely.distance(points[pos], geoms[nearest]))
+        details.append(f"{sites['site_id'].iloc[pos]} ({gap:,.0f} m from block {ids[nearest]})")
+    outside = sites["site_id"].to_numpy()[~inside].tolist()
+    more = f" and {len(outside) - 8} more" if len(outside) > 8 else ""
+    if not inside.any():
+        raise InputError(
+            f"{where}: none of its {len(sites)} office site(s) lies inside a block: {', '.join(details)}{more}. "
+            "Check that this is the office file for this block layer and that its CRS is right "
+            "(coordinates in metres labelled as lon/lat, or GCJ-02 data without --input-coords "
+            "gcj02, land far off); each site must lie inside the block that holds it.",
+            ids=outside,
+            path=source,
+        )
+    message = (
+        f"{where}: {len(outside)} of {len(sites)} office site(s) lie outside every block and are "
+        f"ignored: {', '.join(details)}{more}. Move each into the block that holds it if it should count."
+    )
+    if findings is not None:
+        findings.append(Finding("offices_outside_blocks", WARNING, message, tuple(outside)))
+    warnings.warn(message, RedistrictWarning, stacklevel=4)

@@ -154,18 +154,20 @@ class Scenario:
             cross_subdistricts=self.cross_subdistricts,
         )
 
-    def run(self, *, progress: Callable[[dict], None] | bool | None = None) -> ScenarioResult:
+    def run(self, *, progress: Callable[[dict], None] | bool | None = None, problem: Problem | None = None) -> ScenarioResult:
         """Load, build the graph, pose the problem and solve it; the plan is verified before return.
 
         Raises :class:`~redistrict.errors.InputError` for bad input; an infeasible request is a
         result (``result.plan.status == "infeasible"`` with a diagnosis), not an exception.
-        ``progress=True`` shows a progress line; a callable receives the solver's round reports.
+        ``progress=True`` shows a progress line; a callable receives the solver's reports (each
+        cut round, and about once a second during a long one).  ``problem``: the one
+        :meth:`problem` built already (the CLI prints it first), to avoid building it twice.
         """
         from .solve import solve
 
         started = time.perf_counter()
         inputs = self.inputs()
-        problem = self.problem(inputs)
+        problem = problem if problem is not None else self.problem(inputs)
         with _progress_display(progress, self.name) as report:
             plan = solve(problem, solver=self.solver, time_limit=self.time_limit, mip_gap=self.gap, relax=self.relax, threads=self.threads, progress=report)
         plan.provenance = self.provenance()

@@ -18,6 +18,8 @@ from shapely.geometry import MultiPolygon, Polygon
 ERROR = "error"
 WARNING = "warning"
 REPAIRED = "repaired"
+#: Accepted as it is, but worth knowing (e.g. a block drawn in several parts).
+INFO = "info"
 
 #: How many ids a message lists before it says "and N more".
 _SHOWN_IDS = 8
@@ -151,6 +153,64 @@ def _polygonal_part(geom):
     return shapely.union_all(parts)
 
 
+#: Parts of one block further apart than this (metres, about a road's width) earn a warning.
+MULTIPART_GAP_M = 25.0
+
+
+def check_multipart(gdf: gpd.GeoDataFrame, *, max_gap_m: float = MULTIPART_GAP_M, exclude=()) -> list[Finding]:
+    """Blocks drawn in several parts are accepted (a unit takes all parts or none) and reported.
+
+    ``gdf`` must be in a metric CRS.  Parts within ``max_gap_m`` of each other (a 小区 cut by an
+    internal lane) are an ``info`` finding; a block whose parts lie further apart is a warning,
+    because a unit holding it looks split on the map, and the parts may be different 小区
+    sharing an id.  Blocks in ``exclude`` (e.g. just repaired: a bow-tie becomes two
+    triangles) are left out.
+    """
+    geoms = gdf.geometry.values
+    counts = shapely.get_num_geometries(geoms)
+    skip = gdf.index.isin(list(exclude))
+    multi = np.flatnonzero((shapely.get_type_id(geoms) == 6) & (counts > 1) & ~skip)
+    if len(multi) == 0:
+        return []
+    near, far = [], []
+    for pos in multi:
+        parts = list(geoms[pos].geoms)
+        # the largest gap a part must cross to reach the others (single-linkage over the parts)
+        gap = max(
+            min(float(shapely.distance(part, other)) for j, other in enumerate(parts) if j != i)
+            for i, part in enumerate(parts)
+        )
+        (far if gap > max_gap_m else near).append((gdf.index[pos], len(parts), gap))
+
+    def listing(rows):
+        shown = ", ".join(f"{b} ({n} parts, {gap:,.0f} m apart)" for b, n, gap in rows[:_SHOWN_IDS])
+        return shown + (f" and {len(rows) - _SHOWN_IDS} more" if len(rows) > _SHOWN_IDS else "")
+
+    findings = []
+    if near:
+        findings.append(
+            Finding(
+                "multipart_blocks",
+                INFO,
+                f"{len(near)} block(s) are drawn in several parts (MultiPolygon), accepted as one "
+                f"block each: {listing(near)}. A unit takes all parts of a block or none.",
+                tuple(b for b, _, _ in near),
+            )
+        )
+    if far:
+        findings.append(
+            Finding(
+                "multipart_blocks_far",
+                WARNING,
+                f"{len(far)} block(s) have parts more than {max_gap_m:,.0f} m apart: {listing(far)}. "
+                "They are kept as one block each, so the unit holding one will look split on the "
+                "map. If the parts are different 小区, give each its own row and block id.",
+                tuple(b for b, _, _ in far),
+            )
+        )
+    return findings
+
+
 def check_coordinates(gdf: gpd.GeoDataFrame) -> list[Finding]:
     """In a geographic CRS, coordinates must be lon/lat: catch projected data and swapped axes."""
     if gdf.crs is None or not gdf.crs.is_geographic:
@@ -162,7 +222,22 @@ def check_coordinates(gdf: gpd.GeoDataFrame) -> list[Finding]:
     bounds = shapely.bounds(geoms[present])
     minx, miny = bounds[:, 0].min(), bounds[:, 1].min()
     maxx, maxy = bounds[:, 2].max(), bounds[:, 3].max()
-    if minx < -180 or maxx > 180 or miny < -90 or maxy > 90:
+    ids = gdf.index[present]
+    outside = (bounds[:, 0] < -180) | (bounds[:, 2] > 180) | (bounds[:, 1] < -90) | (bounds[:, 3] > 90)
+    if outside.any() and not outside.all():
+        bad = tuple(ids[outside])
+        return [
+            Finding(
+                "coordinates_not_lonlat",
+                ERROR,
+                f"{len(bad)} of {len(ids)} block(s) have coordinates that cannot be longitude/latitude "
+                f"in {gdf.crs.to_string()} (outside -180..180, -90..90): {format_ids(bad)}. They were "
+                "probably drawn or pasted in another CRS (projected metres or swapped axes); fix or "
+                "remove them.",
+                bad,
+            )
+        ]
+    if outside.any():
         if abs(minx) <= 90 and abs(maxx) <= 90 and abs(miny) <= 180 and abs(maxy) <= 180:
             hint = "the x and y axes look swapped (latitude first); swap them and reload"
         else:
@@ -177,7 +252,9 @@ def check_coordinates(gdf: gpd.GeoDataFrame) -> list[Finding]:
                 ERROR,
                 f"The layer declares a geographic CRS ({gdf.crs.to_string()}) but its coordinates "
                 f"span x {minx:.1f}..{maxx:.1f}, y {miny:.1f}..{maxy:.1f}, which cannot be "
-                f"longitude/latitude: {hint}.",
+                f"longitude/latitude: {hint}. All {len(ids)} block(s) are affected "
+                f"({format_ids(ids)}).",
+                tuple(ids),
             )
         ]
     # Both axes in range, but China lies at lon 73..136, lat 3..54: latitude-first data shows
@@ -188,7 +265,8 @@ def check_coordinates(gdf: gpd.GeoDataFrame) -> list[Finding]:
                 "coordinates_swapped",
                 WARNING,
                 f"Coordinates span x {minx:.2f}..{maxx:.2f}, y {miny:.2f}..{maxy:.2f}: if this "
-                "data is in China, the axes are swapped (latitude first).",
+                "data is in China, the axes are swapped (latitude first); swap them and reload.",
+                tuple(ids),
             )
         ]
     return []
@@ -281,8 +359,12 @@ def parse_households(values: pd.Series, ids: pd.Index, column: str) -> tuple[pd.
         findings.append(Finding("households_missing", ERROR, f"Column '{column}': {len(bad)} block(s) have no household count: {format_ids(bad)}. Fill them in (0 for blocks with no residents).", bad))
     if text_bad.any():
         bad = ids_where(text_bad)
-        examples = ", ".join(f"{i}={values.iloc[m]!r}" for i, m in zip(bad[:3], np.flatnonzero(text_bad.to_numpy())[:3], strict=False))
-        findings.append(Finding("households_not_numeric", ERROR, f"Column '{column}': {len(bad)} value(s) are not numbers ({examples}). Write plain whole numbers such as 1200, without units or thousands separators.", bad))
+        positions = np.flatnonzero(text_bad.to_numpy())
+        examples = ", ".join(f"{i}={values.iloc[m]!r}" for i, m in zip(bad[:3], positions[:3], strict=False))
+        readable = [(values.iloc[m], _lenient_count(values.iloc[m])) for m in positions[:3]]
+        readable = [(text, n) for text, n in readable if n is not None]
+        hint = f" (e.g. {readable[0][1]} for {readable[0][0]!r})" if readable else ""
+        findings.append(Finding("households_not_numeric", ERROR, f"Column '{column}': {len(bad)} value(s) are not numbers ({examples}). Write plain whole numbers such as 1200, without units or thousands separators{hint}.", bad))
     if negative.any():
         bad = ids_where(negative)
         findings.append(Finding("households_negative", ERROR, f"Column '{column}': {len(bad)} negative household count(s): {format_ids(bad)}.", bad))
@@ -295,6 +377,26 @@ def parse_households(values: pd.Series, ids: pd.Index, column: str) -> tuple[pd.
     ok = finite & ~negative & ~fractional & ~huge
     parsed = pd.Series(np.where(ok, np.round(numeric.fillna(0)), 0).astype("int64"), index=values.index)
     return parsed, findings
+
+
+_UNIT_WORDS = ("households", "household", "hhs", "hh", "户数", "户", "戶")
+
+
+def _lenient_count(text) -> int | None:
+    """``'1,200户'`` → 1200: what a count written with separators or a unit most likely means.
+
+    Only used to suggest the fix in a message; such values are still rejected, since a cell
+    like ``'1.200'`` or ``'约1200'`` is ambiguous and the planner should correct the source.
+    """
+    cleaned = str(text).strip().lower()
+    for word in _UNIT_WORDS:
+        if cleaned.endswith(word):
+            cleaned = cleaned[: -len(word)].strip()
+            break
+    cleaned = cleaned.replace(",", "").replace("，", "").replace(" ", "")
+    if not cleaned.isdigit():
+        return None
+    return int(cleaned)
 
 
 def parse_population(values: pd.Series, ids: pd.Index, column: str) -> tuple[pd.Series, list[Finding]]:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 import geopandas as gpd
 import pytest
+from hypothesis import HealthCheck, settings
 from shapely.geometry import LineString, box
+
+# Hypothesis profiles: "ci" (the default) replays the same examples on every run, so a failure in
+# CI reproduces anywhere; "dev" draws fresh examples and keeps failures in .hypothesis/;
+# "thorough" draws many more.  Choose with HYPOTHESIS_PROFILE=dev|thorough.
+_SLOW_OK = [HealthCheck.too_slow]
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True, suppress_health_check=_SLOW_OK)
+settings.register_profile("dev", deadline=None, print_blob=True, suppress_health_check=_SLOW_OK)
+settings.register_profile("thorough", max_examples=500, deadline=None, print_blob=True, suppress_health_check=_SLOW_OK)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 #: UTM zone 50N, where Tunxi lies; layouts are built in metres there.
 UTM50 = "EPSG:32650"

@@ -43,6 +43,7 @@ from redistrict.model.fixing import Ordering, hess_fixing, vertex_ordering
 from redistrict.model.hess import assignment_costs, build_hess
 from redistrict.model.labeling import build_labeling
 from redistrict.model.repair import fix_outside, free_region, plan_roots, repair_model
+from redistrict.model.start import heuristic_start, worth_a_start
 
 SOLVERS = ("highs", "cbc")
 FORMULATIONS = ("auto", "cuts", "flow", "none", "labeling_cuts", "labeling_flow", "labeling_hybrid")
@@ -106,11 +107,25 @@ class HighsRunner:
         self._upper = upper
         self._pushed: np.ndarray | None = None
         self._pool: list[np.ndarray] = []
+        self._listener: Callable[[str, Any], None] | None = None
         h.cbMipSolution += self._on_solution
 
     def _on_solution(self, event: Any) -> None:
         """Keep every plan HiGHS finds during a run: each is checked for contiguity afterwards."""
-        self._pool.append(np.array(event.data_out.mip_solution, dtype=np.float64))
+        values = np.array(event.data_out.mip_solution, dtype=np.float64)
+        self._pool.append(values)
+        if self._listener is not None:
+            self._listener("solution", values)
+
+    def listen(self, listener: Callable[[str, Any], None]) -> None:
+        """Report during a run: ``("solution", values)`` for each plan found and, from HiGHS's
+        periodic interrupt check, ``("bound", dual_bound)`` — for a live progress display."""
+        self._listener = listener
+        self.h.cbMipInterrupt += self._on_interrupt
+
+    def _on_interrupt(self, event: Any) -> None:
+        if self._listener is not None:
+            self._listener("bound", float(event.data_out.mip_dual_bound))
 
     def add_rows(self, block: RowBlock) -> None:
         """Append rows to the live model."""
@@ -450,6 +465,36 @@ class CutLoop:
         self.pending: list[Cut] = []
         self.cuts_total = 0
         self.rounds = 0
+        self._last_report = 0.0
+        if progress is not None and hasattr(runner, "listen"):
+            runner.listen(self._live)
+
+    def _live(self, kind: str, payload: Any) -> None:
+        """Progress within a long round: check each new plan at once, report about once a second.
+
+        Runs inside the solver's callback, so it must never raise; the plans it checks are the
+        ones the loop re-checks after the round, so the outcome does not depend on it.
+        """
+        try:
+            if kind == "solution":
+                unit_of = self.model.decode(payload)
+                if unit_of is not None:
+                    self.offer(unit_of)
+                return
+            now = time.perf_counter()
+            if now - self._last_report < 1.0:
+                return
+            self._last_report = now
+            bound = payload if math.isfinite(payload) else None
+            if self.bound is not None and (bound is None or bound < self.bound):
+                bound = self.bound
+            self.progress({
+                "phase": self.phase, "round": self.rounds, "elapsed": now - self.t0,
+                "incumbent": self.best_obj, "bound": bound, "cuts_added": len(self.pending),
+                "solver_status": "running",
+            })
+        except Exception:  # noqa: BLE001 - a display must not break a solve
+            return
 
     # -- bookkeeping
     def remaining(self) -> float | None:
@@ -674,6 +719,11 @@ def _quick_infeasible(model: BuiltModel, data: ModelInput) -> bool:
     return not covered.all() or len(np.unique(model.x_unit)) < data.k
 
 
+#: share of the time limit (and cap, in seconds) the start heuristic may use
+HEURISTIC_SHARE = 0.25
+HEURISTIC_MAX_SECONDS = 60.0
+
+
 def solve_model(
     data: ModelInput,
     *,
@@ -684,6 +734,7 @@ def solve_model(
     threads: int | None = None,
     progress: Progress | None = None,
     fixing: bool = True,
+    start_heuristic: bool = True,
 ) -> ModelSolution:
     """Solve a districting problem exactly: k contiguous units within the weight bounds.
 
@@ -711,6 +762,8 @@ def solve_model(
         bound, cuts_added, solver_status).
     fixing : apply the safe variable fixing and symmetry breaking (default); ``False`` keeps every
         assignment variable, for diagnostics and tests.
+    start_heuristic : with many candidate centres and an assignment cost, first find a plan by
+        location-allocation (:mod:`redistrict.model.start`) and start the exact search from it.
 
     Returns
     -------
@@ -794,6 +847,10 @@ def solve_model(
         lower, upper = lower - violation, upper + violation
         start = start_centres
 
+    if start is None and start_heuristic and formulation == "cuts" and worth_a_start(data):
+        # many candidate centres: a quick location-allocation plan gives the search an incumbent
+        budget = HEURISTIC_MAX_SECONDS if time_limit is None else min(HEURISTIC_SHARE * float(time_limit), HEURISTIC_MAX_SECONDS)
+        start, _ = heuristic_start(data, adj, budget=budget, solve=solve_model, solver=solver, threads=threads)
     model, _ = _build(data, adj, formulation, lower=lower, upper=upper, elastic=False, fixing=fixing)
     fixed.update(model.fixed_counts)
     if _quick_infeasible(model, data):
