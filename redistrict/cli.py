@@ -535,7 +535,7 @@ def compare(
 
 @app.command()
 def sweep(
-    scenarios: Annotated[Path, typer.Argument(help="TOML file: [defaults] and one [[scenario]] table per scenario.", show_default=False)],
+    scenarios: Annotated[Path, typer.Argument(help="TOML file: \\[defaults] and one \\[\\[scenario]] table per scenario.", show_default=False)],
     out: OutOpt,
     scheduler: Annotated[str, typer.Option("--scheduler", help="local (a Dask cluster on this machine), serial (no Dask), or tcp://HOST:8786.")] = "local",
     workers: Annotated[int | None, typer.Option("--workers", help="Worker processes of the local cluster (default: one per core).")] = None,

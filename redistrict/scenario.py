@@ -539,10 +539,15 @@ def _to_toml_dict(s: Scenario, *, base: Path | None = None) -> dict:
 def _relative(path: str | None, base: Path | None) -> str | None:
     if path is None or base is None:
         return path
+    target, base = Path(path).resolve(), base.resolve()
     try:
-        return Path(os.path.relpath(Path(path).resolve(), base.resolve())).as_posix()
+        relative = Path(os.path.relpath(target, base))
     except ValueError:  # another drive on Windows
         return str(path)
+    # relative paths keep a project folder movable; one that climbs to the root would only break
+    if relative.parts.count("..") > 2 or len(Path(os.path.commonpath([target, base])).parts) <= 1:
+        return target.as_posix()
+    return relative.as_posix()
 
 
 def load_scenarios(path: str | os.PathLike) -> list[Scenario]:

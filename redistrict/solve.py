@@ -198,6 +198,8 @@ def solve(
             solution, relax_note = _min_violation_search(data, kwargs, solve_model, time_limit)
         else:
             solution = solve_model(data, time_limit=time_limit, **kwargs)
+        if solution is None:
+            return Plan("no_solution", problem.to_dict() | {"k": k, "k_reason": k_reason}, seconds=time.perf_counter() - started, solver={"solver": solver}, message=f"No plan was found within the time limit ({time_limit} s). Raise --time-limit.")
     except (RuntimeError, MemoryError) as exc:  # SolverError included: the solver failed, not the data
         return Plan("no_solution", problem.to_dict() | {"k": k, "k_reason": k_reason}, seconds=time.perf_counter() - started, solver={"solver": solver, "error": f"{type(exc).__name__}: {exc}"}, message=f"The solver failed before finding a plan ({type(exc).__name__}: {exc}); nothing was written as a plan. Try --solver {'cbc' if solver == 'highs' else 'highs'} or report the failure.")
     solver_info = {k_: v for k_, v in solution.to_dict().items() if k_ != "centre_of"}
@@ -263,55 +265,59 @@ def _min_violation_search(data, kwargs: dict, solve_model: Callable, time_limit:
     lower, upper, k = data.lower, data.upper, data.k
     total = int(data.weights.sum())
     v_floor = max(0, math.ceil(total / k) - upper, lower - total // k)
-    proved = True
+    proved_lo = v_floor  # every violation below this is proved impossible
 
-    def attempt(v: int):
-        nonlocal proved
+    def attempt(v: int, share: float):
+        """An exact solve with bounds widened by v, given ``share`` of the time left."""
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - started)
-        if remaining is not None and remaining <= 0:
-            proved = False
+        if remaining is not None and remaining <= 0.05:
             return None
-        step = _RELAX_STEP_SECONDS if remaining is None else remaining
+        step = _RELAX_STEP_SECONDS if remaining is None else max(0.05, share * remaining)
         widened = replace(data, lower=max(0, lower - v), upper=upper + v, relax=False)
-        solution = solve_model(widened, time_limit=step, **kwargs)
-        if not solution.has_plan and solution.status != "infeasible":
-            proved = False  # this v is undecided, not proved impossible
-        return solution
+        return solve_model(widened, time_limit=step, **kwargs)
 
     def violation(solution) -> int:
         totals = np.bincount(solution.centre_of, weights=data.weights, minlength=data.n)
         totals = totals[np.unique(solution.centre_of)]
         return int(max(0, (lower - totals).max(), (totals - upper).max()))
 
-    best, best_v = None, None
-    lo, v, step = v_floor, v_floor, max(1, v_floor)
+    # doubling: the tightest widening is the hardest to decide, so no step may take all the time
+    best, last = None, None
+    v, step, search_lo = v_floor, max(1, v_floor), v_floor
     while best is None and v <= upper:
-        solution = attempt(v)
+        solution = attempt(v, 1 / 3)
         if solution is None:
             break
+        last = solution
         if solution.has_plan:
-            best, best_v = solution, violation(solution)
+            best = solution
         else:
-            lo, v, step = v + 1, v + step, step * 2
+            if solution.status == "infeasible":
+                proved_lo = v + 1
+            search_lo, v, step = v + 1, v + step, step * 2
     if best is None:
-        return solution if solution is not None else attempt(v_floor), ""
-    hi = best_v
+        return last, ""  # no plan: infeasible even widened, or out of time (None: no time at all)
+    hi = violation(best)
+    # bisection on v: an undecided step narrows the search but proves nothing
+    lo = min(search_lo, hi)
     while lo < hi:
         mid = (lo + hi) // 2
-        solution = attempt(mid)
+        solution = attempt(mid, 1 / 2)
         if solution is None:
             break
         if solution.has_plan and violation(solution) < hi:
             best, hi = solution, violation(solution)
         else:
+            if solution.status == "infeasible":
+                proved_lo = max(proved_lo, mid + 1)
             lo = mid + 1
-    if best_v == 0 and hi == 0:
+    if hi == 0:
         return best, ""
-    minimal = proved and lo >= hi
-    note = "proved minimal" if minimal else f"not proved minimal (at least {lo:,} is needed)"
-    if hi == v_floor:
-        note = f"proved minimal: {k} units of {total:,} households cannot do better than {v_floor:,} by arithmetic"
-    return best, note
+    if hi <= v_floor:
+        return best, f"proved minimal: {k} units of {total:,} households cannot do better than {v_floor:,} by arithmetic"
+    if proved_lo >= hi:
+        return best, "proved minimal"
+    return best, f"not proved minimal (at least {proved_lo:,} is needed)"
 
 
 def _infeasible(problem: Problem, diagnosis: Diagnosis, started: float) -> Plan:

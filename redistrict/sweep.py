@@ -29,6 +29,8 @@ from .scenario import Scenario, ScenarioResult, check_unique, save_scenarios
 
 #: the scheduler values that do not name a cluster address
 LOCAL, SERIAL = "local", "serial"
+#: how long to try reaching a remote scheduler
+CONNECT_TIMEOUT = "10s"
 
 
 @dataclass
@@ -156,7 +158,7 @@ def _run_dask(scenarios, scheduler: str, workers: int | None, progress) -> tuple
         if "://" not in scheduler:
             raise InputError(f"--scheduler must be 'local', 'serial' or an address like tcp://HOST:8786, not '{scheduler}'.")
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as exc:
             raise InputError(f"Cannot reach the Dask scheduler at {scheduler} ({exc}). Start one with `dask scheduler` and workers with `dask worker {scheduler}`.") from exc
         where = f"the Dask cluster at {scheduler}"

@@ -260,3 +260,29 @@ def test_a_solver_crash_is_status_no_solution_exit_4(monkeypatch):
     plan = solve(grid_problem(lower=350, upper=450)[2])
     assert plan.status == "no_solution" and plan.exit_code == 4 and plan.assignment is None
     assert "HiGHS crashed" in plan.message
+
+
+def test_relax_out_of_time_before_any_plan_is_no_solution_not_a_crash(monkeypatch):
+    import dataclasses
+
+    import redistrict.model as model
+
+    real = model.solve_model
+
+    def undecided(data, **kwargs):
+        solution = real(data, **kwargs)
+        return dataclasses.replace(solution, status="no_solution", centre_of=None, objective=None, gap=None)
+
+    monkeypatch.setattr(model, "solve_model", undecided)
+    _, _, problem = grid_problem(households=[100] * 15 + [150], lower=350, upper=380)  # 1,650 = 4 × 412.5: must relax
+    plan = solve(problem, relax=True, time_limit=2)
+    assert plan.status == "no_solution" and plan.exit_code == 4 and plan.assignment is None
+
+
+def test_relax_note_only_claims_what_was_proved():
+    _, _, problem = grid_problem(households=[100] * 15 + [150], lower=350, upper=380)
+    plan = solve(problem, relax=True, time_limit=60)
+    assert plan.status == "relaxed" and plan.ok
+    worst = int(plan.units["violation"].max())
+    assert worst >= 33  # 1,650 / 4 = 412.5 > 380: at least 33 by arithmetic
+    assert "proved minimal" in plan.message and "not proved" not in plan.message

@@ -79,7 +79,10 @@ def test_bad_scheduler_address(scenarios):
         sweep(scenarios[:1], scheduler="somewhere")
 
 
-def test_unreachable_scheduler_is_an_input_error(scenarios):
+def test_unreachable_scheduler_is_an_input_error(scenarios, monkeypatch):
+    import redistrict.sweep
+
+    monkeypatch.setattr(redistrict.sweep, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(InputError, match="Cannot reach the Dask scheduler"):
         sweep(scenarios[:1], scheduler="tcp://127.0.0.1:9")
 
