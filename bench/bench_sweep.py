@@ -20,7 +20,7 @@ import pandas as pd
 
 from redistrict.problem import Weights
 from redistrict.scenario import Scenario
-from redistrict.sweep import sweep
+from redistrict.sweeps import sweep
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

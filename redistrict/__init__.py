@@ -3,6 +3,7 @@
 The pipeline: load → graph → problem → solve → verify → outputs.
 """
 
+from .comparison import compare, plot_households, side_by_side
 from .diagnose import CheckReport, Diagnosis, check_layer, diagnose_problem
 from .errors import (
     InfeasibleError,
@@ -18,11 +19,8 @@ from .plan import Plan
 from .problem import Problem, Weights, explain_bounds, feasible_unit_counts
 from .scenario import Scenario, ScenarioResult, load_scenarios, save_scenarios
 from .solve import solve
+from .sweeps import sweep
 from .verify import VerificationReport, verify_plan
-
-# after the modules of the same name are loaded: the functions are the API
-from .compare import compare, plot_households, side_by_side  # noqa: E402  isort: skip
-from .sweep import sweep  # noqa: E402  isort: skip
 
 __version__ = "0.1.0"
 

@@ -545,10 +545,10 @@ def sweep(
     """Run many scenarios (in parallel on Dask) and compare them: OUT/<name>/, comparison.csv/.html."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .compare import format_value
+    from .comparison import format_value
     from .outputs import check_target
     from .scenario import load_scenarios
-    from .sweep import sweep as run_sweep
+    from .sweeps import sweep as run_sweep
 
     items = load_scenarios(scenarios)
     check_target(out, force=force)

@@ -337,9 +337,9 @@ class ScenarioResult:
         return f"<ScenarioResult '{self.name}': {what}>"
 
     def summary(self) -> dict:
-        """The scenario's row of :func:`redistrict.compare.compare` (computed once)."""
+        """The scenario's row of :func:`redistrict.comparison.compare` (computed once)."""
         if self._summary is None:
-            from .compare import summarize
+            from .comparison import summarize
 
             self._summary = summarize(self)
         return self._summary

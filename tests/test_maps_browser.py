@@ -165,7 +165,7 @@ def test_hostile_block_and_community_names_run_no_script_in_any_page(browser, tm
     from conftest import make_grid
 
     from redistrict.scenario import Scenario
-    from redistrict.sweep import sweep
+    from redistrict.sweeps import sweep
 
     gdf = make_grid(3, 4, community=[PAYLOADS[i % 2] for i in range(12)])
     gdf["name"] = [PAYLOADS[i % 3] for i in range(12)]

@@ -67,7 +67,7 @@ class SweepResult:
 
 def run_one(scenario: Scenario) -> ScenarioOutcome:
     """Run one scenario and package its outputs; never raises (errors become the row)."""
-    from .compare import households_per_unit
+    from .comparison import households_per_unit
 
     started = time.perf_counter()
     try:
@@ -206,7 +206,7 @@ def _check_workers(client, scheduler: str) -> None:
 
 
 def _collect(outcomes: list[ScenarioOutcome], where: str, seconds: float) -> SweepResult:
-    from .compare import compare
+    from .comparison import compare
 
     table = compare([o.row for o in outcomes])
     units = pd.DataFrame([u for o in outcomes for u in o.units], columns=["scenario", "unit_id", "households", "within_bounds", "lower", "upper", "status"])
@@ -248,7 +248,7 @@ def _inside(root: Path, relative: str) -> Path:
 
 def comparison_html(result: SweepResult) -> str:
     """A self-contained page: the table, a chart of unit sizes and links to each scenario's map."""
-    from .compare import COLUMNS, plot_households
+    from .comparison import COLUMNS, plot_households
 
     png = _chart_png(result.units, plot_households)
     links = []
@@ -278,7 +278,7 @@ dt{{font-weight:bold;float:left;clear:left;width:12em}} dd{{margin-left:13em}}</
 
 def _table_html(table: pd.DataFrame) -> str:
     """The comparison table with readable numbers (thousands separators, — for missing)."""
-    from .compare import format_value
+    from .comparison import format_value
 
     head = "".join(f"<th>{html.escape(c)}</th>" for c in [table.index.name or "scenario", *table.columns])
     rows = "".join(f"<tr><th>{html.escape(str(name))}</th>{''.join(f'<td>{html.escape(format_value(v))}</td>' for v in row)}</tr>" for name, row in zip(table.index, table.itertuples(index=False), strict=True))

@@ -7,7 +7,13 @@ import math
 import pytest
 from conftest import make_grid
 
-from redistrict.compare import COLUMNS, compare, households_per_unit, plot_households, side_by_side
+from redistrict.comparison import (
+    COLUMNS,
+    compare,
+    households_per_unit,
+    plot_households,
+    side_by_side,
+)
 from redistrict.errors import InputError
 from redistrict.maps import ComparisonMap
 from redistrict.scenario import Scenario, ScenarioResult, load_inputs

@@ -10,7 +10,7 @@ from conftest import make_grid
 
 from redistrict.errors import InputError
 from redistrict.scenario import Scenario, load_scenarios
-from redistrict.sweep import _inside, sweep
+from redistrict.sweeps import _inside, sweep
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +80,9 @@ def test_bad_scheduler_address(scenarios):
 
 
 def test_unreachable_scheduler_is_an_input_error(scenarios, monkeypatch):
-    import redistrict.sweep
+    import redistrict.sweeps
 
-    monkeypatch.setattr(redistrict.sweep, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(redistrict.sweeps, "CONNECT_TIMEOUT", "1s")
     with pytest.raises(InputError, match="Cannot reach the Dask scheduler"):
         sweep(scenarios[:1], scheduler="tcp://127.0.0.1:9")
 
