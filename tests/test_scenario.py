@@ -155,3 +155,14 @@ def test_inputs_are_shared_between_scenarios_until_the_file_changes(tmp_path):
     again = load_inputs(a)
     assert again.graph is not first.graph
     assert pd.Series(dict(again.graph.nodes(data="households"))).eq(200).all()
+
+
+def test_the_bundled_scenario_file_loads_with_paths_next_to_it():
+    data = Path(__file__).resolve().parents[1] / "data"
+    scenarios = load_scenarios(data / "tunxi_scenarios.toml")
+    assert [s.name for s in scenarios] == ["guidance 2500-3000", "wide 2000-3500", "wide, compact only", "阜新 alone", "阜新 alone, relaxed"]
+    for s in scenarios:
+        assert Path(s.blocks) == data / "tunxi_blocks.geojson" and Path(s.offices).exists() and Path(s.overrides).exists()
+    alone = scenarios[3]
+    assert alone.subdistrict is None and alone.communities == ("阜新",)
+    assert scenarios[2].weights.stability == 0.0 and scenarios[0].weights.stability == 1.0 and scenarios[4].relax
