@@ -211,7 +211,7 @@ def _run(scenario, *, out: Path, force: bool, command_hint: str, tianditu_key: s
         console.print(f"  {problem.k_reason}")
     for finding in problem.findings:
         err_console.print(f"[yellow]{finding.severity}[/yellow]: {finding.message}")
-    with _solve_progress() as progress:
+    with _interrupted(out), _solve_progress() as progress:
         result = scenario.run(progress=progress, problem=problem)
     plan = result.plan
     if plan.status in ("infeasible", "no_solution"):
@@ -231,6 +231,22 @@ def _run(scenario, *, out: Path, force: bool, command_hint: str, tianditu_key: s
     _print_plan(plan)
     console.print(f"\nWrote [bold]{out}[/bold]: map.html, report.html, report.md, map.png, assignment.csv, units.geojson, blocks.geojson, report.json")
     raise typer.Exit(plan.exit_code)
+
+
+class _interrupted:
+    """Ctrl-C: one line saying nothing was written, and exit code 130 (128 + SIGINT)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        if kind is KeyboardInterrupt:
+            err_console.print(f"[bold red]interrupted[/bold red] (Ctrl-C): nothing was written; {self.out} is as it was.")
+            raise typer.Exit(130)
+        return False
 
 
 class _solve_progress:
@@ -562,7 +578,7 @@ def sweep(
         bar.console.print(f"  [{colour}]{row['status']:>11}[/{colour}]  {outcome.name}: {detail} ({row['seconds']:.1f} s)")
         bar.update(task, completed=done)
 
-    with bar:
+    with _interrupted(out), bar:
         task = bar.add_task("sweep", total=len(items))
         result = run_sweep(items, out, scheduler=scheduler, workers=workers, force=force, progress=report, threads=threads)
     table = Table(title=f"Comparison ({result.scheduler}, {result.seconds:.1f} s)", title_justify="left")

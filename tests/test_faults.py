@@ -148,6 +148,21 @@ def test_a_run_killed_while_solving_leaves_the_previous_result(out, signum):
     assert leftovers(out.parent) == []
 
 
+def test_ctrl_c_stops_the_solver_at_once_and_writes_nothing(out):
+    """SIGINT during a long HiGHS solve: the solver is asked to stop at its next check (it does
+    not return to Python on its own), the CLI says so and exits 130, OUT is untouched."""
+    before = snapshot(out)
+    run = Run([*SLOW, "--out", str(out), "--force"], out.parent)
+    assert run.wait_for("<Problem", timeout=30) is not None, run.text()
+    time.sleep(2.0)  # inside the start heuristic or the exact search
+    seconds = run.kill(signal.SIGINT)
+    assert run.proc.returncode == 130, run.text()
+    assert seconds < 5, f"Ctrl-C took {seconds:.1f} s to stop the solve"
+    assert "interrupted (Ctrl-C): nothing was written" in run.text() and "Traceback" not in run.text()
+    assert snapshot(out) == before
+    assert leftovers(out.parent) == []
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_run_killed_while_writing_leaves_the_previous_result(out, signum):
     before = snapshot(out)

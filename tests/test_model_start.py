@@ -74,3 +74,30 @@ def test_exact_optimum_is_the_same_with_and_without_the_start():
         without = solve_model(data, time_limit=60, threads=1, start_heuristic=False)
         assert with_start.status == without.status == "optimal"
         assert abs(with_start.objective - without.objective) <= 1e-6 * max(1.0, abs(without.objective))
+
+
+def test_ctrl_c_inside_a_solve_raises_keyboard_interrupt_promptly(monkeypatch):
+    """The stop request reaches HiGHS through its interrupt callback; the solve then ends with
+    KeyboardInterrupt, not with a plan.  (The request is set the way the SIGINT handler sets it,
+    from another thread, so a solve that ended early could never interrupt pytest itself; the
+    real signal is tested on the CLI in test_faults.py.)"""
+    import signal
+    import threading
+    import time
+
+    import pytest
+
+    from redistrict.model import interrupt
+
+    data = grid_problem(rows=12, cols=12, k=8, seed=5)  # about 12 s to prove when left alone
+    timer = threading.Timer(0.5, interrupt._on_sigint, args=(signal.SIGINT, None))
+    started = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            solve_model(data, time_limit=60, threads=1)
+    finally:
+        timer.cancel()
+        monkeypatch.setattr(interrupt, "_requested", False)
+    assert time.perf_counter() - started < 5
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "the handler is restored"

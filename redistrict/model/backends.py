@@ -13,6 +13,7 @@ to return a plan.  Nothing here prints.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -26,6 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 from redistrict.errors import InputError, SolverError, VerificationError
+from redistrict.model import interrupt
 from redistrict.model._built import BuiltModel
 from redistrict.model._graph import Adjacency, components
 from redistrict.model._milp import Milp, RowBlock
@@ -109,6 +111,8 @@ class HighsRunner:
         self._pool: list[np.ndarray] = []
         self._listener: Callable[[str, Any], None] | None = None
         h.cbMipSolution += self._on_solution
+        h.cbMipInterrupt += self._on_interrupt  # Ctrl-C (interrupt.requested) and live progress
+        h.cbSimplexInterrupt += self._on_lp_interrupt
 
     def _on_solution(self, event: Any) -> None:
         """Keep every plan HiGHS finds during a run: each is checked for contiguity afterwards."""
@@ -121,11 +125,16 @@ class HighsRunner:
         """Report during a run: ``("solution", values)`` for each plan found and, from HiGHS's
         periodic interrupt check, ``("bound", dual_bound)`` — for a live progress display."""
         self._listener = listener
-        self.h.cbMipInterrupt += self._on_interrupt
 
     def _on_interrupt(self, event: Any) -> None:
-        if self._listener is not None:
+        if interrupt.requested():
+            event.data_in.user_interrupt = True
+        elif self._listener is not None:
             self._listener("bound", float(event.data_out.mip_dual_bound))
+
+    def _on_lp_interrupt(self, event: Any) -> None:
+        if interrupt.requested():
+            event.data_in.user_interrupt = True
 
     def add_rows(self, block: RowBlock) -> None:
         """Append rows to the live model."""
@@ -583,6 +592,8 @@ class CutLoop:
             if left is not None and self.best_plan is None and self.repairer is not None:
                 left -= min(self.reserve, 0.5 * left)  # keep time to repair a disconnected last plan
             res = self.runner.solve(left)
+            if interrupt.requested():
+                raise KeyboardInterrupt  # the user pressed Ctrl-C: no plan from a stopped search
             self.take_bound(res.bound)
             final_plan = None
             final_contiguous = False
@@ -724,6 +735,18 @@ HEURISTIC_SHARE = 0.25
 HEURISTIC_MAX_SECONDS = 60.0
 
 
+def _interruptible(solve: Callable[..., ModelSolution]) -> Callable[..., ModelSolution]:
+    """Ctrl-C stops the solver promptly instead of after the whole solve (see ``interrupt``)."""
+
+    @functools.wraps(solve)
+    def wrapper(*args: Any, **kwargs: Any) -> ModelSolution:
+        with interrupt.interruptible():
+            return solve(*args, **kwargs)
+
+    return wrapper
+
+
+@_interruptible
 def solve_model(
     data: ModelInput,
     *,
