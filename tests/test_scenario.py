@@ -166,3 +166,17 @@ def test_the_bundled_scenario_file_loads_with_paths_next_to_it():
     alone = scenarios[3]
     assert alone.subdistrict is None and alone.communities == ("阜新",)
     assert scenarios[2].weights.stability == 0.0 and scenarios[0].weights.stability == 1.0 and scenarios[4].relax
+
+
+def test_progress_reports_reach_the_caller_and_read_well(grid_file):
+    from redistrict.scenario import progress_text
+
+    reports = []
+    result = Scenario("p", str(grid_file), lower=250, upper=350).run(progress=reports.append)
+    assert reports, "at least one report per cut round"
+    last = reports[-1]
+    assert {"phase", "round", "elapsed", "incumbent", "bound"} <= set(last)
+    assert last["incumbent"] == pytest.approx(result.plan.objective["model_objective"])
+    line = progress_text({"phase": "objective", "round": 3, "incumbent": 200.0, "bound": 150.0})
+    assert line == "objective round 3 · incumbent 200.00 · bound 150.00 · gap 25.0%"
+    assert progress_text({"phase": "objective", "round": 1, "incumbent": None, "bound": None}) == "objective round 1"
