@@ -369,13 +369,13 @@ class ScenarioResult:
         return write_plan(self.plan, self.blocks, out, force=force, extra=lambda tmp: write_outputs(self.plan, self.blocks, tmp, offices=self.offices, barriers=self.barriers, **render))
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in self.summary().items() if v is not None)
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in self.summary().items() if v is not None and k not in ("scenario", "status", "message"))
         head = f"<h4>{html.escape(self.name)} — {html.escape(self.status)}</h4>"
         message = "" if self.plan is None else f"<p>{html.escape(self.plan.message)}</p>"
         table = f"<table>{rows}</table>"
         if not self.ok:
             return head + message + table
-        units = self.plan.units[["unit_id", "name", "households", "blocks", "mean_distance_m", "within_bounds"]]
+        units = self.plan.units[["unit_id", "name", "households", "blocks", "office_name", "mean_distance_m", "within_bounds"]]
         map_html = self.map()._repr_html_()
         return (
             f"<div>{head}{message}<div style='display:flex;gap:1em;align-items:flex-start'>"
