@@ -91,3 +91,19 @@ def test_unreachable_scheduler_is_an_input_error(scenarios, monkeypatch):
 def test_writes_stay_inside_the_output_folder(tmp_path, relative):
     with pytest.raises(InputError, match="not inside the output folder"):
         _inside(tmp_path / "out", relative)
+
+
+def test_an_existing_cluster_by_address_gives_the_same_results(scenarios, tmp_path):
+    """--scheduler tcp://HOST:PORT: a cluster started separately (here a LocalCluster standing in
+    for `dask scheduler` + `dask worker`), reached by its address only."""
+    import logging
+
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        remote = sweep(scenarios[:3], tmp_path / "remote", scheduler=address)
+    serial = sweep(scenarios[:3], tmp_path / "serial", scheduler="serial")
+    assert address in remote.scheduler
+    pd.testing.assert_frame_equal(_comparable(remote), _comparable(serial))
