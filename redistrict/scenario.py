@@ -436,12 +436,14 @@ def progress_text(info: dict) -> str:
 
 # --- TOML --------------------------------------------------------------------------------------
 
-#: TOML/CLI key → Scenario field, where they differ
-_ALIASES = {"min": "lower", "max": "upper", "id": "id_col", "households": "households_col", "population": "population_col", "community": "communities"}
+#: Scenario field → TOML key (the CLI option's name), where they differ
+_TOML_NAME = {"lower": "min", "upper": "max", "id_col": "id", "households_col": "households", "population_col": "population"}
+#: TOML key → Scenario field ("community" also accepted for one name)
+_ALIASES = {key: name for name, key in _TOML_NAME.items()} | {"community": "communities"}
+#: TOML keys of the objective weights → Weights fields
 _WEIGHT_KEYS = {"w_compactness": "compactness", "w_boundary": "boundary", "w_stability": "stability", "w_distance": "distance", "cut_edges": "unit_edges"}
 _PATH_FIELDS = ("blocks", "offices", "locks", "overrides")
 _FIELD_NAMES = [f.name for f in fields(Scenario) if f.name != "weights"]
-_TOML_NAME = {"lower": "min", "upper": "max", "id_col": "id", "households_col": "households", "population_col": "population"}
 _TOML_KEYS = sorted([_TOML_NAME.get(f, f) for f in _FIELD_NAMES] + list(_WEIGHT_KEYS))
 
 
@@ -453,7 +455,7 @@ def _from_toml_dict(data: dict, *, base: Path | None, where: str) -> Scenario:
             weights[_WEIGHT_KEYS[key]] = value
             continue
         name = _ALIASES.get(key, key)
-        if name not in _FIELD_NAMES or name in ("weights",):
+        if name not in _FIELD_NAMES:
             close = difflib.get_close_matches(key, _TOML_KEYS, n=3)
             hint = f" Did you mean {', '.join(close)}?" if close else f" Known keys: {', '.join(_TOML_KEYS)}."
             raise InputError(f"{where}: unknown option '{key}'.{hint}")
