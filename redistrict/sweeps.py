@@ -42,6 +42,12 @@ class ScenarioOutcome:
     units: list[dict]
     files: dict[str, bytes]
     exit_code: int
+    #: True once the files were written to disk (their bytes are then dropped, names kept)
+    written: bool = False
+
+    @property
+    def file_names(self) -> list[str]:
+        return sorted(self.files)
 
 
 @dataclass
@@ -123,15 +129,38 @@ def sweep(
     if threads is not None:
         scenarios = [s if s.threads is not None else s.replace(threads=threads) for s in scenarios]
     started = time.perf_counter()
-    if scheduler == SERIAL:
-        outcomes = _run_serial(scenarios, progress)
-        where = "one process (serial)"
-    else:
-        outcomes, where = _run_dask(scenarios, scheduler, workers, progress)
-    result = _collect(outcomes, where, time.perf_counter() - started)
-    if out is not None:
-        result.out = write_sweep(result, scenarios, out, force=force)
+    if out is None:
+        outcomes, where = _run(scenarios, scheduler, workers, progress)
+        return _collect(outcomes, where, time.perf_counter() - started)
+
+    from .outputs import write_atomically
+
+    collected: list[SweepResult] = []
+
+    def run_and_write(tmp: Path) -> None:
+        # each scenario's files are written as it comes back and then dropped from memory, so a
+        # sweep of large layers never holds every map at once; an interrupted or failed sweep
+        # leaves no OUT at all (the temporary folder is removed)
+        def keep(outcome: ScenarioOutcome, done: int, total: int) -> None:
+            _write_outcome(tmp, outcome)
+            if progress is not None:
+                progress(outcome, done, total)
+
+        outcomes, where = _run(scenarios, scheduler, workers, keep)
+        result = _collect(outcomes, where, time.perf_counter() - started)
+        _write_comparison(tmp, result, scenarios)
+        collected.append(result)
+
+    path = write_atomically(out, run_and_write, force=force)
+    result = collected[0]
+    result.out = path
     return result
+
+
+def _run(scenarios, scheduler: str, workers: int | None, progress) -> tuple[list[ScenarioOutcome], str]:
+    if scheduler == SERIAL:
+        return _run_serial(scenarios, progress), "one process (serial)"
+    return _run_dask(scenarios, scheduler, workers, progress)
 
 
 def _run_serial(scenarios, progress) -> list[ScenarioOutcome]:
@@ -216,24 +245,41 @@ def _collect(outcomes: list[ScenarioOutcome], where: str, seconds: float) -> Swe
 # --- writing ----------------------------------------------------------------------------------
 
 
+def _write_outcome(folder: Path, outcome: ScenarioOutcome) -> None:
+    """Write one scenario's files into ``folder/<name>/`` and keep only their names."""
+    target = _inside(folder, outcome.name)
+    for rel, data in outcome.files.items():
+        path = _inside(target, rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    outcome.files = dict.fromkeys(outcome.files, b"")
+    outcome.written = True
+
+
+def _write_comparison(folder: Path, result: SweepResult, scenarios: list[Scenario]) -> None:
+    """``comparison.csv``, ``comparison.html``, ``scenarios.toml`` and ``sweep.json``."""
+    from .outputs import write_json
+
+    result.table.to_csv(folder / "comparison.csv", encoding="utf-8")
+    (folder / "comparison.html").write_text(comparison_html(result), encoding="utf-8")
+    save_scenarios(folder / "scenarios.toml", scenarios)
+    write_json(folder / "sweep.json", {
+        "scheduler": result.scheduler, "seconds": round(result.seconds, 2),
+        "scenarios": [o.row for o in result.outcomes],
+    })
+
+
 def write_sweep(result: SweepResult, scenarios: list[Scenario], out: str | os.PathLike, *, force: bool = False) -> Path:
-    """Write every scenario's folder and the comparison files into ``out``, atomically."""
-    from .outputs import write_atomically, write_json
+    """Write a finished sweep (kept in memory, e.g. from ``sweep(..., out=None)``) into ``out``, atomically."""
+    from .outputs import write_atomically
+
+    if any(o.written for o in result.outcomes):
+        raise InputError("This sweep's files were already written (and dropped from memory); copy its output folder instead.")
 
     def write(tmp: Path) -> None:
         for outcome in result.outcomes:
-            folder = _inside(tmp, outcome.name)
-            for rel, data in outcome.files.items():
-                target = _inside(folder, rel)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-        result.table.to_csv(tmp / "comparison.csv", encoding="utf-8")
-        (tmp / "comparison.html").write_text(comparison_html(result), encoding="utf-8")
-        save_scenarios(tmp / "scenarios.toml", scenarios)
-        write_json(tmp / "sweep.json", {
-            "scheduler": result.scheduler, "seconds": round(result.seconds, 2),
-            "scenarios": [o.row for o in result.outcomes],
-        })
+            _write_outcome(tmp, outcome)
+        _write_comparison(tmp, result, scenarios)
 
     return write_atomically(out, write, force=force)
 
@@ -255,7 +301,7 @@ def comparison_html(result: SweepResult) -> str:
     for o in result.outcomes:
         name = html.escape(o.name)
         href = html.escape(o.name, quote=True)
-        parts = [f'<a href="{href}/{f}">{label}</a>' for f, label in (("map.html", "map"), ("report.html", "report"), ("diagnosis.json", "diagnosis"), ("error.txt", "error")) if f in o.files]
+        parts = [f'<a href="{href}/{f}">{label}</a>' for f, label in (("map.html", "map"), ("report.html", "report"), ("diagnosis.json", "diagnosis"), ("error.txt", "error")) if f in o.file_names]
         message = html.escape(str(o.row.get("message") or "")).replace("\n", "<br>")
         links.append(f"<li><b>{name}</b> ({html.escape(str(o.row.get('status')))}): {' · '.join(parts)}<br><small>{message}</small></li>")
     legend = "".join(f"<dt>{html.escape(c)}</dt><dd>{html.escape(d)}</dd>" for c, d in COLUMNS.items() if c != "message")

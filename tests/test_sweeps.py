@@ -107,3 +107,37 @@ def test_an_existing_cluster_by_address_gives_the_same_results(scenarios, tmp_pa
     serial = sweep(scenarios[:3], tmp_path / "serial", scheduler="serial")
     assert address in remote.scheduler
     pd.testing.assert_frame_equal(_comparable(remote), _comparable(serial))
+
+
+def test_files_are_written_as_scenarios_finish_and_not_kept_in_memory(scenarios, tmp_path):
+    seen_on_disk = []
+
+    def progress(outcome, done, total):
+        folders = [p / outcome.name for p in tmp_path.glob(".out.*")]
+        seen_on_disk.append(outcome.written and any((f / "assignment.csv").exists() for f in folders))
+
+    result = sweep(scenarios[:2], tmp_path / "out", scheduler="serial", progress=progress)
+    assert seen_on_disk == [True, True], "each outcome is on disk (in the temporary folder) before progress is told"
+    assert all(o.written and set(o.files.values()) == {b""} for o in result.outcomes)
+    assert (tmp_path / "out" / "four" / "assignment.csv").stat().st_size > 0
+
+
+def test_an_interrupted_sweep_leaves_no_output_folder(scenarios, tmp_path):
+    def stop(outcome, done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        sweep(scenarios, tmp_path / "out", scheduler="serial", progress=stop)
+    assert list(tmp_path.iterdir()) == [], "no OUT and no temporary folder"
+
+
+def test_a_sweep_kept_in_memory_can_be_written_later(scenarios, tmp_path):
+    result = sweep(scenarios[:2], scheduler="serial")
+    assert result.out is None and not any(o.written for o in result.outcomes)
+    from redistrict.sweeps import write_sweep
+
+    path = write_sweep(result, scenarios[:2], tmp_path / "later")
+    assert (path / "three" / "map.html").exists() and (path / "comparison.csv").exists()
+    with pytest.raises(InputError, match="already written"):
+        write_sweep(result, scenarios[:2], tmp_path / "again")
