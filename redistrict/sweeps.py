@@ -18,7 +18,8 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,7 +108,7 @@ def sweep(
     scheduler: str = LOCAL,
     workers: int | None = None,
     force: bool = False,
-    progress: Callable[[ScenarioOutcome, int, int], None] | None = None,
+    progress: Callable[[ScenarioOutcome, int, int], None] | bool | None = None,
     threads: int | None = 1,
 ) -> SweepResult:
     """Run ``scenarios`` and (if ``out`` is given) write ``OUT/<name>/…``, ``comparison.csv``,
@@ -117,8 +118,12 @@ def sweep(
     core), ``"serial"`` (in this process, no Dask) or a scheduler address such as
     ``"tcp://10.0.0.5:8786"``.  ``threads`` is the solver thread count of scenarios that set none
     (1 by default, so parallel scenarios do not compete for cores and every scheduler gives the
-    same plans).  ``progress(outcome, done, total)`` is called as each scenario finishes.
+    same plans).  ``progress(outcome, done, total)`` is called as each scenario finishes;
+    ``progress=True`` shows a progress bar (terminal or notebook).
     """
+    if progress is True:
+        with _progress_bar(len(scenarios)) as bar:
+            return sweep(scenarios, out, scheduler=scheduler, workers=workers, force=force, progress=bar, threads=threads)
     from .outputs import check_target
 
     if not scenarios:
@@ -155,6 +160,16 @@ def sweep(
     result = collected[0]
     result.out = path
     return result
+
+
+@contextmanager
+def _progress_bar(total: int) -> Iterator[Callable[[ScenarioOutcome, int, int], None]]:
+    """A rich progress bar counting finished scenarios, with the last one's status."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[last]}")) as bar:
+        task = bar.add_task("sweep", total=total, last="")
+        yield lambda outcome, done, _total: bar.update(task, completed=done, last=f"{outcome.name}: {outcome.row.get('status')}")
 
 
 def _run(scenarios, scheduler: str, workers: int | None, progress) -> tuple[list[ScenarioOutcome], str]:

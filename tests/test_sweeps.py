@@ -141,3 +141,10 @@ def test_a_sweep_kept_in_memory_can_be_written_later(scenarios, tmp_path):
     assert (path / "three" / "map.html").exists() and (path / "comparison.csv").exists()
     with pytest.raises(InputError, match="already written"):
         write_sweep(result, scenarios[:2], tmp_path / "again")
+
+
+def test_progress_true_shows_a_bar_and_gives_the_same_result(scenarios, capsys):
+    result = sweep(scenarios[:2], scheduler="serial", progress=True)
+    assert list(result.table["status"]) == ["optimal", "optimal"]
+    shown = capsys.readouterr().out
+    assert "sweep" in shown and "2/2" in shown
