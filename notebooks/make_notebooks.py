@@ -298,7 +298,8 @@ with some options changed):
 weights.) The last one is a much larger problem (every block is a possible centre), so we stop the
 solver early on purpose: the table then says **timed_out** with the remaining gap (or
 **no_solution** if not even one plan was found in time) instead of passing the plan off as
-optimal. Given more time (`time_limit`), the solver would close the gap.
+optimal. More time (`time_limit`) improves the plan a little, but do not expect the gap to close:
+the lower bound is far below every plan found, even after 10 minutes (see `bench/RESULTS.md`).
 """),
     code('''
 guidance = Scenario(
@@ -374,9 +375,9 @@ side_by_side(results[0], results[1])
     md("""
 ## 5. Save the set and run it as a sweep
 
-`save_scenarios` writes the set as TOML: options shared by every scenario go to `[defaults]`,
-paths are stored relative to the file (here a temporary folder, hence the long `../..` paths;
-a file kept next to the data gets short ones). Analysts can edit this file, and `load_scenarios`
+`save_scenarios` writes the set as TOML: options shared by every scenario go to `[defaults]`;
+paths are stored relative to the file when it sits near the data (here, in a temporary folder,
+they stay absolute). Analysts can edit this file, and `load_scenarios`
 reads it back.
 """),
     code('''
