@@ -320,7 +320,10 @@ def choose_unit_count(total: int, lower: int, upper: int) -> tuple[int | None, s
         return None, explain_bounds(total, lower, upper)
     if len(ks) == 1:
         return ks[0], f"k={ks[0]}: the only number of units of {lower:,}–{upper:,} that fits {total:,} households"
-    return ks[0], f"k={ks[0]}: the fewest units (committees) that fit {total:,} households; k={', '.join(map(str, ks[1:]))} would also fit"
+    k = ks[0]
+    room = min(total / k - lower, upper - total / k)
+    tight = f" (tight: they average {total / k:,.0f}, {room:,.0f} from a bound; --k {ks[1]} leaves more room)" if room < 0.02 * (upper - lower) + 1 else ""
+    return k, f"k={k}: the fewest units (committees) that fit {total:,} households{tight}; k={', '.join(map(str, ks[1:]))} would also fit"
 
 
 def place_offices(

@@ -206,11 +206,11 @@ def solve(
     problem_info = problem.to_dict() | {"k": k, "k_reason": k_reason}
     if solution.status == "infeasible":
         diagnosis.proved_by_solver = True
-        diagnosis.reasons.append(Reason("solver_proof", f"The solver proved that no contiguous plan of {k} units with {problem.lower:,}–{problem.upper:,} households exists for these blocks (block sizes and adjacency leave no valid combination)."))
+        diagnosis.reasons.append(Reason("solver_proof", f"The solver proved that no contiguous plan of {k} units with {problem.lower:,}–{problem.upper:,} households exists for these blocks (block sizes and adjacency leave no valid combination).{_roomier_k(problem, k)}"))
         _suggest_relaxation(problem, diagnosis)
         return Plan("infeasible", problem_info, diagnosis=diagnosis, seconds=time.perf_counter() - started, solver=solver_info, message=diagnosis.summary())
     if not solution.has_plan:
-        return Plan("no_solution", problem_info, seconds=time.perf_counter() - started, solver=solver_info, message=f"No contiguous plan was found within the time limit ({time_limit} s). Raise --time-limit.")
+        return Plan("no_solution", problem_info, seconds=time.perf_counter() - started, solver=solver_info, message=f"No contiguous plan was found within the time limit ({time_limit} s). Raise --time-limit.{_roomier_k(problem, k)}")
 
     assignment, centres = _name_units(problem, contracted, solution.centre_of, sites)
     relaxed = relax and bool(relax_note)
@@ -323,6 +323,22 @@ def _min_violation_search(data, kwargs: dict, solve_model: Callable, time_limit:
 def _infeasible(problem: Problem, diagnosis: Diagnosis, started: float) -> Plan:
     _suggest_relaxation(problem, diagnosis)
     return Plan("infeasible", problem.to_dict(), diagnosis=diagnosis, seconds=time.perf_counter() - started, message=diagnosis.summary())
+
+
+def _roomier_k(problem: Problem, k: int) -> str:
+    """A hint when another unit count fits with more room: a k whose average sits close to a
+    bound forces nearly every unit to that bound, which may have no plan or take long to find."""
+    total, lower, upper = problem.total_households, problem.lower, problem.upper
+    room = {x: min(total / x - lower, upper - total / x) for x in feasible_unit_counts(total, lower, upper)}
+    if k not in room or len(room) < 2:
+        return ""
+    best = max(room, key=room.get)
+    if best == k or room[best] < 2 * room[k] + 1:
+        return ""
+    return (
+        f" {k} units average {total / k:,.0f} households, only {room[k]:,.0f} from a bound, so nearly every unit must sit at"
+        f" that bound; {best} units (average {total / best:,.0f}) leave far more room: try --k {best}."
+    )
 
 
 def _suggest_relaxation(problem: Problem, diagnosis: Diagnosis) -> None:

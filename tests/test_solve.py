@@ -286,3 +286,13 @@ def test_relax_note_only_claims_what_was_proved():
     worst = int(plan.units["violation"].max())
     assert worst >= 33  # 1,650 / 4 = 412.5 > 380: at least 33 by arithmetic
     assert "proved minimal" in plan.message and "not proved" not in plan.message
+
+
+def test_a_tight_unit_count_gets_a_roomier_suggestion():
+    from redistrict.solve import _roomier_k
+
+    _, _, problem = grid_problem(lower=250, upper=400)  # 1,600 households: k = 4 (400 each), 5 or 6 fit
+    assert problem.k == 4
+    hint = _roomier_k(problem, 4)
+    assert "4 units average 400 households, only 0 from a bound" in hint and "try --k 5" in hint
+    assert _roomier_k(problem, 5) == "", "5 units (average 320) already have the most room"
