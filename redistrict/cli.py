@@ -574,7 +574,7 @@ def sweep(
     def report(outcome, done: int, total: int) -> None:
         row = outcome.row
         colour = {"optimal": "green", "error": "red", "infeasible": "red", "no_solution": "red"}.get(row["status"], "yellow")
-        detail = f"{row['units']} units, {row['households_min']:,}–{row['households_max']:,} households" if row.get("units") else (row.get("message") or "").splitlines()[0][:160]
+        detail = f"{row['units']} units, {row['households_min']:,}–{row['households_max']:,} households" if row.get("units") else _first_line(row.get("message"))
         bar.console.print(f"  [{colour}]{row['status']:>11}[/{colour}]  {outcome.name}: {detail} ({row['seconds']:.1f} s)")
         bar.update(task, completed=done)
 
@@ -591,6 +591,13 @@ def sweep(
     console.print(table)
     console.print(f"Wrote [bold]{result.out}[/bold]: comparison.csv, comparison.html, scenarios.toml, sweep.json and one folder per scenario")
     raise typer.Exit(result.exit_code)
+
+
+def _first_line(message: str | None, width: int = 200) -> str:
+    """The first line of a message, without a list dash, cut at a word with "…" if long."""
+    line = (message or "").strip().splitlines()[0] if (message or "").strip() else ""
+    line = line.removeprefix("- ").strip()
+    return line if len(line) <= width else line[:width].rsplit(" ", 1)[0] + " …"
 
 
 def main(argv: list[str] | None = None) -> None:
