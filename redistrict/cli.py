@@ -10,6 +10,8 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -200,6 +202,7 @@ def _run(scenario, *, out: Path, force: bool, command_hint: str, tianditu_key: s
     """Run one scenario for ``split``/``plan``: solve with a progress line, write, print, exit."""
     from .outputs import check_target, write_diagnosis, write_plan
     from .report import write_outputs
+    from .scenario import solve_progress
 
     check_target(out, force=force)
     inputs = scenario.inputs()
@@ -211,7 +214,7 @@ def _run(scenario, *, out: Path, force: bool, command_hint: str, tianditu_key: s
         console.print(f"  {problem.k_reason}")
     for finding in problem.findings:
         err_console.print(f"[yellow]{finding.severity}[/yellow]: {finding.message}")
-    with _interrupted(out), _solve_progress() as progress:
+    with _interrupted(out), solve_progress("Solving", console=console, transient=True, disable=not console.is_terminal) as progress:
         result = scenario.run(progress=progress, problem=problem)
     plan = result.plan
     if plan.status in ("infeasible", "no_solution"):
@@ -233,37 +236,14 @@ def _run(scenario, *, out: Path, force: bool, command_hint: str, tianditu_key: s
     raise typer.Exit(plan.exit_code)
 
 
-class _interrupted:
+@contextmanager
+def _interrupted(out: Path) -> Iterator[None]:
     """Ctrl-C: one line saying nothing was written, and exit code 130 (128 + SIGINT)."""
-
-    def __init__(self, out: Path) -> None:
-        self.out = out
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, value, traceback) -> bool:
-        if kind is KeyboardInterrupt:
-            err_console.print(f"[bold red]interrupted[/bold red] (Ctrl-C): nothing was written; {self.out} is as it was.")
-            raise typer.Exit(130)
-        return False
-
-
-class _solve_progress:
-    """A live line while solving (elapsed time, round, incumbent, bound, gap) on a terminal."""
-
-    def __enter__(self):
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        from .scenario import progress_text
-
-        self.bar = Progress(SpinnerColumn(), TextColumn("Solving"), TimeElapsedColumn(), TextColumn("{task.fields[detail]}"), console=console, transient=True, disable=not console.is_terminal)
-        self.bar.start()
-        task = self.bar.add_task("solve", total=None, detail="")
-        return lambda info: self.bar.update(task, detail=progress_text(info))
-
-    def __exit__(self, *exc) -> None:
-        self.bar.stop()
+    try:
+        yield
+    except KeyboardInterrupt:
+        err_console.print(f"[bold red]interrupted[/bold red] (Ctrl-C): nothing was written; {out} is as it was.")
+        raise typer.Exit(130) from None
 
 
 def _print_plan(plan) -> None:
@@ -559,28 +539,24 @@ def sweep(
     force: ForceOpt = False,
 ) -> None:
     """Run many scenarios (in parallel on Dask) and compare them: OUT/<name>/, comparison.csv/.html."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from .comparison import format_value
     from .outputs import check_target
     from .scenario import load_scenarios
     from .sweeps import sweep as run_sweep
+    from .sweeps import sweep_progress
 
     items = load_scenarios(scenarios)
     check_target(out, force=force)
     console.print(f"{len(items)} scenario(s) from {scenarios}: {', '.join(s.name for s in items)}")
-    bar = Progress(TextColumn("Sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, disable=not console.is_terminal)
 
-    def report(outcome, done: int, total: int) -> None:
+    def describe(outcome) -> str:
         row = outcome.row
         colour = {"optimal": "green", "error": "red", "infeasible": "red", "no_solution": "red"}.get(row["status"], "yellow")
         detail = f"{row['units']} units, {row['households_min']:,}–{row['households_max']:,} households" if row.get("units") else _first_line(row.get("message"))
-        bar.console.print(f"  [{colour}]{row['status']:>11}[/{colour}]  {outcome.name}: {detail} ({row['seconds']:.1f} s)")
-        bar.update(task, completed=done)
+        return f"  [{colour}]{row['status']:>11}[/{colour}]  {outcome.name}: {detail} ({row['seconds']:.1f} s)"
 
-    with _interrupted(out), bar:
-        task = bar.add_task("sweep", total=len(items))
-        result = run_sweep(items, out, scheduler=scheduler, workers=workers, force=force, progress=report, threads=threads)
+    with _interrupted(out), sweep_progress(len(items), console=console, disable=not console.is_terminal, describe=describe) as progress:
+        result = run_sweep(items, out, scheduler=scheduler, workers=workers, force=force, progress=progress, threads=threads)
     table = Table(title=f"Comparison ({result.scheduler}, {result.seconds:.1f} s)", title_justify="left")
     cols = ("status", "units", "households_min", "households_max", "out_of_bounds", "mean_polsby_popper", "households_moved", "gap", "seconds")
     table.add_column("scenario")

@@ -93,6 +93,10 @@ def compare(results: list[ScenarioResult] | list[dict]) -> pd.DataFrame:
     return frame.set_index("scenario")
 
 
+#: the columns of :func:`households_per_unit`
+UNIT_COLUMNS = ["scenario", "unit_id", "households", "within_bounds", "lower", "upper", "status"]
+
+
 def households_per_unit(results: list[ScenarioResult]) -> pd.DataFrame:
     """Long table, one row per unit: ``scenario, unit_id, households, within_bounds, lower, upper,
     status`` (a scenario without a plan gets one row with no unit), in scenario order."""
@@ -103,7 +107,7 @@ def households_per_unit(results: list[ScenarioResult]) -> pd.DataFrame:
             rows += [base | {"unit_id": u.unit_id, "households": int(u.households), "within_bounds": bool(u.within_bounds)} for u in r.plan.units.itertuples(index=False)]
         else:
             rows.append(base | {"unit_id": None, "households": None, "within_bounds": None})
-    return pd.DataFrame(rows, columns=["scenario", "unit_id", "households", "within_bounds", "lower", "upper", "status"])
+    return pd.DataFrame(rows, columns=UNIT_COLUMNS)
 
 
 def plot_households(data: list[ScenarioResult] | pd.DataFrame, ax=None):

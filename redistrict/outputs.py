@@ -12,7 +12,7 @@ How that holds up when a run is stopped:
 - the swap of the new folder for the old one is a single ``renameat2(RENAME_EXCHANGE)`` on Linux,
   so at every instant the target holds either the whole previous result or the whole new one;
   elsewhere it is two renames, during which SIGINT/SIGTERM/SIGHUP are held back until both are done;
-- SIGKILL (or a power cut) cannot be caught: the temporary folder ``.NAME.PID-XXXXXXXX.tmp`` it
+- SIGKILL (or a power cut) cannot be caught: the temporary folder ``.NAME.PID-<random>.tmp`` it
   leaves is removed by the next write to (or :func:`check_target` of) the same target, once
   process PID is gone; a previous result left aside mid-swap (``.NAME.PID.old``) is put back.
 """
@@ -112,7 +112,7 @@ def _cleanup_on_termination() -> Iterator[None]:
 def recover_target(out: str | os.PathLike) -> list[Path]:
     """Tidy what a killed write to ``out`` left behind; returns the paths removed or restored.
 
-    Temporary folders ``.NAME.PID-XXXXXXXX.tmp`` of processes that no longer run are removed;
+    Temporary folders ``.NAME.PID-<random>.tmp`` of processes that no longer run are removed;
     a previous result that was moved aside as ``.NAME.PID.old`` (killed between the two renames
     of the fallback swap) is moved back when ``out`` is missing and removed otherwise.  Folders of
     writes still running, in this or another process, are left alone.
@@ -150,7 +150,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _make_tmp(out: Path) -> tuple[Path, str]:
-    """A new empty sibling folder ``.NAME.PID-XXXXXXXX.tmp`` (with the umask's permissions), registered."""
+    """A new empty sibling folder ``.NAME.PID-<random>.tmp`` (with the umask's permissions), registered."""
     while True:
         tmp = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
         key = os.path.realpath(tmp)

@@ -313,6 +313,11 @@ def check_unit_count(k: int, total: int, lower: int, upper: int, *, blocks: int,
         raise InputError(f"--k {k} is more units than {subject} has blocks ({blocks}); each unit needs at least one block.")
 
 
+def unit_room(total: int, k: int, lower: int, upper: int) -> float:
+    """How far k units' average household count lies from the nearer bound (negative: outside)."""
+    return min(total / k - lower, upper - total / k)
+
+
 def choose_unit_count(total: int, lower: int, upper: int) -> tuple[int | None, str]:
     """The fewest units that fit (fewest committees to fund), and why; None when none fits."""
     ks = feasible_unit_counts(total, lower, upper)
@@ -321,7 +326,7 @@ def choose_unit_count(total: int, lower: int, upper: int) -> tuple[int | None, s
     if len(ks) == 1:
         return ks[0], f"k={ks[0]}: the only number of units of {lower:,}–{upper:,} that fits {total:,} households"
     k = ks[0]
-    room = min(total / k - lower, upper - total / k)
+    room = unit_room(total, k, lower, upper)
     tight = f" (tight: they average {total / k:,.0f}, {room:,.0f} from a bound; --k {ks[1]} leaves more room)" if room < 0.02 * (upper - lower) + 1 else ""
     return k, f"k={k}: the fewest units (committees) that fit {total:,} households{tight}; k={', '.join(map(str, ks[1:]))} would also fit"
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import html
 import math
@@ -20,7 +21,8 @@ import re
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -196,8 +198,14 @@ def check_name(name: str) -> str:
 
 
 def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (computed once per path, modification time and size)."""
+    return _sha256(_file_key(str(path)))
+
+
+@functools.lru_cache(maxsize=64)
+def _sha256(key: tuple) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with open(key[0], "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
@@ -218,7 +226,7 @@ class Inputs:
 
 
 _CACHE: dict[tuple, object] = {}
-_CACHE_SIZE = 8
+_CACHE_SIZE = 16
 
 
 def _file_key(path: str | None) -> tuple | None:
@@ -285,11 +293,12 @@ def read_locks(path: str | os.PathLike | None) -> dict:
 
 
 def load_inputs(s: Scenario) -> Inputs:
-    """Layer, graph, barriers, office sites and locks of a scenario (layer and graph cached)."""
+    """Layer, graph, barriers, office sites and locks of a scenario (all but the locks cached)."""
     from .graph import build_graph, read_overrides
     from .io import read_points
 
     layer = load_layer(s)
+
     def make_graph():
         barriers = read_barriers(s.barriers, layer.blocks.crs, s.input_coords)
         edits = read_overrides(s.overrides) if s.overrides else None
@@ -298,7 +307,7 @@ def load_inputs(s: Scenario) -> Inputs:
 
     key = ("graph", _file_key(s.blocks), id(layer), s.adjacency, s.snap, s.min_frontage, tuple(_file_key(b) for b in s.barriers), _file_key(s.overrides), s.input_coords)
     graph, barriers = _cached(key, make_graph)
-    offices = read_points(s.offices, input_coords=s.input_coords) if s.offices else None
+    offices = _cached(("offices", _file_key(s.offices), s.input_coords), lambda: read_points(s.offices, input_coords=s.input_coords)) if s.offices else None
     return Inputs(layer, graph, barriers, offices, read_locks(s.locks))
 
 
@@ -369,7 +378,9 @@ class ScenarioResult:
         return write_plan(self.plan, self.blocks, out, force=force, extra=lambda tmp: write_outputs(self.plan, self.blocks, tmp, offices=self.offices, barriers=self.barriers, **render))
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(_fmt(v))}</td></tr>" for k, v in self.summary().items() if v is not None and k not in ("scenario", "status", "message"))
+        from .comparison import format_value
+
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(format_value(v))}</td></tr>" for k, v in self.summary().items() if v is not None and k not in ("scenario", "status", "message"))
         head = f"<h4>{html.escape(self.name)} — {html.escape(self.status)}</h4>"
         message = "" if self.plan is None else f"<p>{html.escape(self.plan.message)}</p>"
         table = f"<table>{rows}</table>"
@@ -384,41 +395,26 @@ class ScenarioResult:
         )
 
 
-def _fmt(value) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "—"
-        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
+@contextmanager
+def solve_progress(description: str, *, console=None, transient: bool = False, disable: bool = False) -> Iterator[Callable[[dict], None]]:
+    """A live line while solving (spinner, elapsed time, round, incumbent, bound, gap); yields
+    the callback to pass to :func:`~redistrict.solve.solve` as ``progress``."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), TextColumn("{task.fields[detail]}"))
+    with Progress(*columns, console=console, transient=transient, disable=disable) as bar:
+        task = bar.add_task(description, total=None, detail="")
+        yield lambda info: bar.update(task, detail=progress_text(info))
 
 
-class _progress_display:
-    """Context manager turning ``progress=`` of :meth:`Scenario.run` into a solver callback."""
-
-    def __init__(self, progress, name: str) -> None:
-        self.progress, self.name, self.bar = progress, name, None
-
-    def __enter__(self):
-        if callable(self.progress):
-            return self.progress
-        if not self.progress:
-            return None
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), TextColumn("{task.fields[detail]}"), transient=False)
-        self.bar.start()
-        task = self.bar.add_task(f"solving {self.name}", total=None, detail="")
-
-        def report(info: dict) -> None:
-            self.bar.update(task, detail=progress_text(info))
-
-        return report
-
-    def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.stop()
+@contextmanager
+def _progress_display(progress, name: str) -> Iterator[Callable[[dict], None] | None]:
+    """``progress=`` of :meth:`Scenario.run` as a solver callback: given, none, or a live line."""
+    if callable(progress) or not progress:
+        yield progress if callable(progress) else None
+        return
+    with solve_progress(f"solving {name}") as report:
+        yield report
 
 
 def progress_text(info: dict) -> str:

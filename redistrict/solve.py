@@ -19,7 +19,7 @@ import pandas as pd
 from .diagnose import Diagnosis, Reason, diagnose_problem
 from .errors import InputError, VerificationError
 from .plan import Plan, objective_terms, unit_table
-from .problem import Problem, feasible_unit_counts
+from .problem import Problem, feasible_unit_counts, unit_room
 from .verify import verify_plan
 
 SOLVERS = ("highs", "cbc")
@@ -120,8 +120,7 @@ def _relaxed_k(total: int, lower: int, upper: int) -> tuple[int, str]:
     k_lo = max(1, total // upper)
     best = None
     for k in range(k_lo, k_lo + 3):
-        avg = total / k
-        violation = max(0.0, avg - upper, lower - avg)
+        violation = max(0.0, -unit_room(total, k, lower, upper))
         if best is None or violation < best[1] - 1e-9:
             best = (k, violation)
     k, violation = best
@@ -329,7 +328,7 @@ def _roomier_k(problem: Problem, k: int) -> str:
     """A hint when another unit count fits with more room: a k whose average sits close to a
     bound forces nearly every unit to that bound, which may have no plan or take long to find."""
     total, lower, upper = problem.total_households, problem.lower, problem.upper
-    room = {x: min(total / x - lower, upper - total / x) for x in feasible_unit_counts(total, lower, upper)}
+    room = {x: unit_room(total, x, lower, upper) for x in feasible_unit_counts(total, lower, upper)}
     if k not in room or len(room) < 2:
         return ""
     best = max(room, key=room.get)

@@ -94,11 +94,12 @@ def run_one(scenario: Scenario) -> ScenarioOutcome:
 
 
 def _failed(scenario: Scenario, message: str, code: int, started: float) -> ScenarioOutcome:
+    from .comparison import households_per_unit
+
     result = ScenarioResult(scenario, None, error=message, exit_code=code, seconds=time.perf_counter() - started)
-    row = result.summary()
     files = {"error.txt": (message + "\n").encode("utf-8")}
-    units = [{"scenario": scenario.name, "unit_id": None, "households": None, "within_bounds": None, "lower": scenario.lower, "upper": scenario.upper, "status": "error"}]
-    return ScenarioOutcome(scenario.name, row, units, files, code)
+    units = households_per_unit([result]).to_dict(orient="records")
+    return ScenarioOutcome(scenario.name, result.summary(), units, files, code)
 
 
 def sweep(
@@ -122,7 +123,7 @@ def sweep(
     ``progress=True`` shows a progress bar (terminal or notebook).
     """
     if progress is True:
-        with _progress_bar(len(scenarios)) as bar:
+        with sweep_progress(len(scenarios)) as bar:
             return sweep(scenarios, out, scheduler=scheduler, workers=workers, force=force, progress=bar, threads=threads)
     from .outputs import check_target
 
@@ -163,13 +164,29 @@ def sweep(
 
 
 @contextmanager
-def _progress_bar(total: int) -> Iterator[Callable[[ScenarioOutcome, int, int], None]]:
-    """A rich progress bar counting finished scenarios, with the last one's status."""
+def sweep_progress(
+    total: int,
+    *,
+    console=None,
+    disable: bool = False,
+    describe: Callable[[ScenarioOutcome], str] | None = None,
+) -> Iterator[Callable[[ScenarioOutcome, int, int], None]]:
+    """A rich bar counting finished scenarios; yields the ``progress`` callback for :func:`sweep`.
+
+    ``describe(outcome)`` gives a line printed above the bar as each scenario finishes.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[last]}")) as bar:
+    columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.fields[last]}"))
+    with Progress(*columns, console=console, disable=disable) as bar:
         task = bar.add_task("sweep", total=total, last="")
-        yield lambda outcome, done, _total: bar.update(task, completed=done, last=f"{outcome.name}: {outcome.row.get('status')}")
+
+        def report(outcome: ScenarioOutcome, done: int, _total: int) -> None:
+            if describe is not None:
+                bar.console.print(describe(outcome))
+            bar.update(task, completed=done, last=f"{outcome.name}: {outcome.row.get('status')}")
+
+        yield report
 
 
 def _run(scenarios, scheduler: str, workers: int | None, progress) -> tuple[list[ScenarioOutcome], str]:
@@ -250,10 +267,10 @@ def _check_workers(client, scheduler: str) -> None:
 
 
 def _collect(outcomes: list[ScenarioOutcome], where: str, seconds: float) -> SweepResult:
-    from .comparison import compare
+    from .comparison import UNIT_COLUMNS, compare
 
     table = compare([o.row for o in outcomes])
-    units = pd.DataFrame([u for o in outcomes for u in o.units], columns=["scenario", "unit_id", "households", "within_bounds", "lower", "upper", "status"])
+    units = pd.DataFrame([u for o in outcomes for u in o.units], columns=UNIT_COLUMNS)
     return SweepResult(table, units, None, outcomes, seconds, where)
 
 
@@ -365,4 +382,4 @@ def _chart_png(units: pd.DataFrame, plot) -> str | None:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-__all__ = ["ScenarioOutcome", "SweepResult", "comparison_html", "run_one", "sweep", "write_sweep"]
+__all__ = ["ScenarioOutcome", "SweepResult", "comparison_html", "run_one", "sweep", "sweep_progress", "write_sweep"]
