@@ -195,6 +195,9 @@ TimeOpt = Annotated[float | None, typer.Option("--time-limit", help="Seconds bef
 GapOpt = Annotated[float | None, typer.Option("--gap", help="Relative MIP gap at which to stop (e.g. 0.01).")]
 RelaxOpt = Annotated[bool, typer.Option("--relax", help="If the bounds cannot hold, return the plan with the smallest largest violation.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (written atomically).")]
+MethodOpt = Annotated[str, typer.Option("--method", help="auto (exact for pieces of at most 150 blocks, heuristic above), exact, or heuristic (construction + exact re-solves of 2-3 neighbouring units; no optimality claim).")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", help="Processes for the separate pieces (subdistricts); default one per core, 1 = in this process.")]
+PieceSchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="Solve the pieces on the Dask cluster at this address (tcp://HOST:8786) instead of local processes.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
 
 
@@ -247,7 +250,7 @@ def _interrupted(out: Path) -> Iterator[None]:
 
 
 def _print_plan(plan) -> None:
-    colour = {"optimal": "green", "feasible": "yellow", "timed_out": "yellow", "relaxed": "yellow"}.get(plan.status, "red")
+    colour = {"optimal": "green", "feasible": "yellow", "heuristic": "yellow", "timed_out": "yellow", "relaxed": "yellow"}.get(plan.status, "red")
     console.print(f"[bold {colour}]{plan.status}[/bold {colour}] · {plan.message} · {plan.seconds:.2f} s")
     table = Table(show_lines=False)
     for col in ("unit", "name", "households", "blocks", "office", "mean dist (m)", "max dist (m)", "moved in", "bounds"):
@@ -257,8 +260,22 @@ def _print_plan(plan) -> None:
         moved = "" if row.households_moved_in is None or row.households_moved_in != row.households_moved_in else f"{int(row.households_moved_in):,}"
         table.add_row(row.unit_id, str(row.name), f"{row.households:,}", str(row.blocks), str(row.office_name or row.centre_block), f"{row.mean_distance_m:,.0f}", f"{row.max_distance_m:,.0f}", moved, ok)
     console.print(table)
+    if len(plan.pieces) > 1:
+        _print_pieces(plan.pieces)
     obj = plan.objective
     console.print(f"compactness {obj['compactness_hh_km2']:,.1f} hh·km² · boundary {obj['boundary_km']:,.2f} km ({obj['cut_edges']} cut edges) · households moved {obj['households_moved']:,}")
+
+
+def _print_pieces(rows: list[dict]) -> None:
+    """The per-piece table: how each separate piece was solved."""
+    table = Table(title="pieces (solved independently)", show_lines=False)
+    for col in ("piece", "blocks", "k", "method", "status", "objective", "bound", "gap", "seconds"):
+        table.add_column(col, justify="left" if col in ("piece", "method", "status") else "right")
+    for r in rows:
+        fmt = lambda v: "-" if v is None else f"{v:,.1f}"  # noqa: E731
+        gap = "-" if r["gap"] is None else f"{r['gap']:.1%}"
+        table.add_row(str(r["piece"]), str(r["blocks"]), str(r["k"]), r["method"], r["status"], fmt(r["objective"]), fmt(r["bound"]), gap, f"{r['seconds']:.1f}")
+    console.print(table)
 
 
 @app.command()
@@ -282,6 +299,9 @@ def split(
     time_limit: TimeOpt = 300.0,
     gap: GapOpt = None,
     relax: RelaxOpt = False,
+    method: MethodOpt = "auto",
+    workers: WorkersOpt = None,
+    scheduler: PieceSchedulerOpt = None,
     force: ForceOpt = False,
     layer: LayerOpt = None,
     encoding: EncodingOpt = None,
@@ -341,6 +361,9 @@ def plan(
     time_limit: TimeOpt = 300.0,
     gap: GapOpt = None,
     relax: RelaxOpt = False,
+    method: MethodOpt = "auto",
+    workers: WorkersOpt = None,
+    scheduler: PieceSchedulerOpt = None,
     force: ForceOpt = False,
     layer: LayerOpt = None,
     encoding: EncodingOpt = None,

@@ -18,7 +18,13 @@ import shapely
 
 from .graph import GraphDiagnostics, diagnose_graph
 from .io import BlockLayer
-from .problem import explain_bounds, feasible_unit_counts, unit_count_options
+from .problem import (
+    explain_bounds,
+    feasible_unit_counts,
+    piece_label,
+    unit_count_options,
+    unit_count_range,
+)
 from .validate import ERROR, Finding
 
 #: How many separate pieces a message describes one by one.
@@ -255,15 +261,16 @@ class Diagnosis:
         return "\n".join(lines)
 
 
-def _component_unit_ranges(totals: list[int], lower: int, upper: int) -> list[tuple[int, int] | None]:
-    """For each graph piece, the (fewest, most) units it can hold, or None when no k fits it."""
-    ranges = []
-    for total in totals:
-        # A piece without households still needs a unit (every block joins one), and that
-        # unit would hold 0 households: only possible when the minimum is 0.
-        ks = feasible_unit_counts(total, lower, upper) if total > 0 else ([1] if lower == 0 else [])
-        ranges.append((ks[0], ks[-1]) if ks else None)
-    return ranges
+def _distribution_message(graph: nx.Graph, pieces: list, totals: list[int], ranges: list, k: int, k_min: int, k_max: int) -> str:
+    """Why no distribution of k units over the pieces fits, naming the pieces that limit it."""
+    side = "most" if k > k_max else "fewest"
+    limits = [f"{piece_label(graph, c)} ({t:,} households: {r[0]}–{r[1]} units)" for c, t, r in zip(pieces, totals, ranges, strict=True)]
+    shown = "; ".join(limits[:8]) + (f"; and {len(limits) - 8} more" if len(limits) > 8 else "")
+    fix = f"--k {k_max}" if k > k_max else f"--k {k_min}"
+    return (
+        f"The graph has {len(pieces)} separate pieces (units never cross between them) that can hold between {k_min} and {k_max} units in total, "
+        f"not {k}: even the {side} units each piece can hold do not add up to {k}. Per piece: {shown}. Use {fix}, or leave --k out for the fewest that fit."
+    )
 
 
 def diagnose_problem(problem) -> Diagnosis:
@@ -296,7 +303,7 @@ def diagnose_problem(problem) -> Diagnosis:
 
     pieces = sorted(nx.connected_components(graph), key=lambda c: (-len(c), min(c)))
     totals = [int(sum(graph.nodes[n]["households"] for n in c)) for c in pieces]
-    ranges = _component_unit_ranges(totals, lower, upper)
+    ranges = [unit_count_range(t, lower, upper, len(c)) for t, c in zip(totals, pieces, strict=True)]
     if len(pieces) > 1:
         piece_sets = [set(c) for c in pieces]
         hinted = 0
@@ -315,7 +322,7 @@ def diagnose_problem(problem) -> Diagnosis:
         if k is not None and all(r is not None for r in ranges):
             k_min, k_max = sum(r[0] for r in ranges), sum(r[1] for r in ranges)
             if not k_min <= k <= k_max:
-                add(Reason("components_unit_count", f"The graph has {len(pieces)} separate pieces that need between {k_min} and {k_max} units in total, not {k}."))
+                add(Reason("components_unit_count", _distribution_message(graph, pieces, totals, ranges, k, k_min, k_max)))
 
     labels = sorted(set(problem.locks.values()))
     if k is not None and len(labels) > k:

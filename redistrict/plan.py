@@ -17,7 +17,7 @@ import pandas as pd
 from .verify import VerificationReport
 
 #: Status values, and the CLI exit code each maps to.
-EXIT_CODES = {"optimal": 0, "feasible": 0, "relaxed": 0, "infeasible": 3, "no_solution": 4, "timed_out": 4}
+EXIT_CODES = {"optimal": 0, "feasible": 0, "heuristic": 0, "relaxed": 0, "infeasible": 3, "no_solution": 4, "timed_out": 4}
 
 
 @dataclass
@@ -38,6 +38,9 @@ class Plan:
     message: str = ""
     #: the inputs (paths and SHA-256 checksums) and every option, so a result can be reproduced
     provenance: dict = field(default_factory=dict)
+    #: one row per separate piece of the problem (name, blocks, k, status, method, objective,
+    #: bound, gap, seconds), solved independently and merged
+    pieces: list = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -73,6 +76,7 @@ class Plan:
             "units": None if self.units is None else _records(self.units),
             "diagnosis": None if self.diagnosis is None else self.diagnosis.to_dict(),
             "verification": None if self.verification is None else self.verification.to_dict(),
+            "pieces": self.pieces,
             "provenance": self.provenance,
         }
 

@@ -167,7 +167,7 @@ class Problem:
             if not self.k_reason:
                 self.k_reason = f"k={self.k} as given"
         else:
-            self.k, self.k_reason = choose_unit_count(self.total_households, self.lower, self.upper)
+            self.k, self.k_reason = choose_piece_aware_count(self.graph, self.lower, self.upper)
 
     @property
     def total_households(self) -> int:
@@ -329,6 +329,81 @@ def choose_unit_count(total: int, lower: int, upper: int) -> tuple[int | None, s
     room = unit_room(total, k, lower, upper)
     tight = f" (tight: they average {total / k:,.0f}, {room:,.0f} from a bound; --k {ks[1]} leaves more room)" if room < 0.02 * (upper - lower) + 1 else ""
     return k, f"k={k}: the fewest units (committees) that fit {total:,} households{tight}; k={', '.join(map(str, ks[1:]))} would also fit"
+
+
+def unit_count_range(total: int, lower: int, upper: int, blocks: int | None = None) -> tuple[int, int] | None:
+    """The (fewest, most) units a separate piece of ``total`` households in ``blocks`` blocks
+    can form by count, or None.
+
+    Each unit needs a block, so there are at most ``blocks`` units; with a minimum of 0 that is
+    the only cap.  A piece without households still needs a unit (every block joins one), which
+    would hold 0 households: only possible when the minimum is 0.
+    """
+    cap = blocks if blocks is not None else math.inf
+    if total <= 0:
+        return (1, 1) if lower == 0 else None
+    fewest = max(1, math.ceil(total / upper))
+    most = min(cap, total // lower) if lower > 0 else cap
+    if most == math.inf:
+        most = fewest
+    return (fewest, int(most)) if fewest <= most else None
+
+
+def allocate_units(totals: list[int], k: int, lower: int, upper: int, blocks: list[int] | None = None) -> list[int] | None:
+    """Units per piece summing to ``k``, each fitting its piece, with the most room; None if none.
+
+    Exact by dynamic programming over the pieces: it maximises the smallest
+    :func:`unit_room` of any piece (the tightest piece is the one most likely to have no
+    contiguous plan), then the total room.
+    """
+    sizes = blocks or [None] * len(totals)
+    ranges = [unit_count_range(t, lower, upper, b) for t, b in zip(totals, sizes, strict=True)]
+    if any(r is None for r in ranges) or not sum(r[0] for r in ranges) <= k <= sum(r[1] for r in ranges):
+        return None
+    best = {0: ((math.inf, 0.0), [])}
+    for total, (lo, hi) in zip(totals, ranges, strict=True):
+        step: dict[int, tuple[tuple[float, float], list[int]]] = {}
+        for used, ((worst, room_sum), ks) in best.items():
+            for kk in range(lo, min(hi, k - used) + 1):
+                room = unit_room(total, kk, lower, upper) if total > 0 else 0.0
+                score = (min(worst, room), room_sum + room)
+                if used + kk not in step or score > step[used + kk][0]:
+                    step[used + kk] = (score, ks + [kk])
+        best = step
+    return best[k][1] if k in best else None
+
+
+def fewest_units(totals: list[int], lower: int, upper: int) -> list[int] | None:
+    """The fewest units that fit each piece, or None when some piece fits no count."""
+    ranges = [unit_count_range(t, lower, upper) for t in totals]
+    return None if any(r is None for r in ranges) else [r[0] for r in ranges]
+
+
+def graph_pieces(graph: nx.Graph) -> list[list]:
+    """The graph's connected components as sorted block-id lists, largest first (then by id)."""
+    pieces = [sorted(c, key=str) for c in nx.connected_components(graph)]
+    return sorted(pieces, key=lambda c: (-len(c), str(c[0])))
+
+
+def choose_piece_aware_count(graph: nx.Graph, lower: int, upper: int) -> tuple[int | None, str]:
+    """The fewest units for a graph: per separate piece when there are several (units never
+    cross pieces, so the whole layer's arithmetic would undercount), and why."""
+    pieces = graph_pieces(graph)
+    totals = [int(sum(graph.nodes[b]["households"] for b in piece)) for piece in pieces]
+    if len(pieces) == 1:
+        return choose_unit_count(totals[0], lower, upper)
+    ks = fewest_units(totals, lower, upper)
+    if ks is None:
+        return choose_unit_count(sum(totals), lower, upper)  # the diagnosis names the piece that fits no k
+    shown = ", ".join(f"{piece_label(graph, p)} {kk}" for p, kk in zip(pieces[:12], ks[:12], strict=True))
+    more = f" and {len(pieces) - 12} more" if len(pieces) > 12 else ""
+    return sum(ks), f"k={sum(ks)}: the fewest units that fit each of the {len(pieces)} separate pieces ({shown}{more}); units never cross between pieces"
+
+
+def piece_label(graph: nx.Graph, piece: list) -> str:
+    """A piece's name for a planner: its subdistrict when it has one, else its first block."""
+    names = {graph.nodes[b].get("subdistrict") for b in piece} - {None}
+    return f"subdistrict {next(iter(names))}" if len(names) == 1 else f"the piece of block {sorted(piece, key=str)[0]}"
 
 
 def place_offices(

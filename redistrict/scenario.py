@@ -76,6 +76,12 @@ class Scenario:
     time_limit: float | None = 300.0
     gap: float | None = None
     threads: int | None = None
+    #: auto | exact | heuristic (see redistrict.solve)
+    method: str = "auto"
+    #: worker processes for the separate pieces (None: one per core; 1: in this process)
+    workers: int | None = None
+    #: a Dask scheduler address (tcp://…) to solve the pieces on, instead of local processes
+    scheduler: str | None = None
     # reading the layer
     layer: str | None = None
     encoding: str | None = None
@@ -171,7 +177,7 @@ class Scenario:
         inputs = self.inputs()
         problem = problem if problem is not None else self.problem(inputs)
         with _progress_display(progress, self.name) as report:
-            plan = solve(problem, solver=self.solver, time_limit=self.time_limit, mip_gap=self.gap, relax=self.relax, threads=self.threads, progress=report)
+            plan = solve(problem, solver=self.solver, time_limit=self.time_limit, mip_gap=self.gap, relax=self.relax, threads=self.threads, progress=report, method=self.method, workers=self.workers, scheduler=self.scheduler)
         plan.provenance = self.provenance()
         return ScenarioResult(self, plan, inputs.layer.blocks, inputs.offices, inputs.barriers, seconds=time.perf_counter() - started)
 
@@ -419,7 +425,8 @@ def _progress_display(progress, name: str) -> Iterator[Callable[[dict], None] | 
 
 def progress_text(info: dict) -> str:
     """One line from a solver round report: round, incumbent, bound and gap."""
-    parts = [f"{info.get('phase', '')} round {info.get('round', '?')}"]
+    parts = [f"piece {info['piece']}"] if info.get("piece") else []
+    parts.append(f"{info.get('phase', '')} round {info.get('round', '?')}")
     inc, bound = info.get("incumbent"), info.get("bound")
     if inc is not None:
         parts.append(f"incumbent {inc:,.2f}")
@@ -485,7 +492,7 @@ def _from_toml_dict(data: dict, *, base: Path | None, where: str) -> Scenario:
 
 def _check_types(kwargs: dict, where: str) -> None:
     """TOML gives typed values; say which one is wrong rather than fail deep inside a solve."""
-    numbers = {"lower": int, "upper": int, "k": int, "min_office_area": float, "time_limit": float, "gap": float, "threads": int, "snap": float, "min_frontage": float}
+    numbers = {"lower": int, "upper": int, "k": int, "min_office_area": float, "time_limit": float, "gap": float, "threads": int, "workers": int, "snap": float, "min_frontage": float}
     for key, kind in numbers.items():
         value = kwargs.get(key)
         if value is None:

@@ -1,4 +1,4 @@
-"""From a Problem to a verified Plan: diagnose, contract, build the model, solve, name, verify.
+"""From a Problem to a verified Plan: diagnose, contract, split into pieces, solve, name, verify.
 
 This is the glue between the planner's vocabulary (blocks, communities, office sites) and the
 engine's arrays (``redistrict.model``).  Whatever the engine returns, the plan is checked by the
@@ -11,6 +11,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
@@ -18,11 +19,17 @@ import pandas as pd
 
 from .diagnose import Diagnosis, Reason, diagnose_problem
 from .errors import InputError, VerificationError
+from .model.strategy import METHODS
+from .pieces import default_workers, piece_budgets, plan_pieces, run_pieces
 from .plan import Plan, objective_terms, unit_table
-from .problem import Problem, feasible_unit_counts, unit_room
+from .problem import Problem, Weights, feasible_unit_counts, unit_room
 from .verify import verify_plan
 
+if TYPE_CHECKING:
+    from .model import ModelInput
+
 SOLVERS = ("highs", "cbc")
+__all__ = ["METHODS", "SOLVERS", "AssignmentCost", "SolveOptions", "solve"]
 #: reasons that relaxing the household bounds cannot cure
 _HARD_REASONS = {"offices", "locks"}
 
@@ -90,8 +97,39 @@ def _centre_sites(problem: Problem, contracted: _Contracted) -> tuple[np.ndarray
     return np.array(sorted(sites), dtype=np.int64), sites
 
 
-def _assign_cost(problem: Problem, c: _Contracted, sites: dict[int, dict]) -> Callable | None:
-    """Assignment cost of node i to centre j: compactness, distance to office and stability."""
+@dataclass(frozen=True, eq=False)
+class AssignmentCost:
+    """Cost of node i in the unit centred at j: compactness, distance to the office, stability.
+
+    ``households × (compactness·r² + distance·r) + stability·households·[moved]`` with r the
+    distance (km) from the node to the centre (the office site where the centre holds one) and
+    "moved" when the centre lies in another current community.  A picklable value, so pieces can
+    be solved in worker processes.
+    """
+
+    weights: Weights
+    x: np.ndarray
+    y: np.ndarray
+    cx: np.ndarray
+    cy: np.ndarray
+    households: np.ndarray
+    community: np.ndarray
+
+    def __call__(self, nodes: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        w = self.weights
+        r2 = ((self.x[nodes] - self.cx[centres]) ** 2 + (self.y[nodes] - self.cy[centres]) ** 2) / 1e6
+        hh = self.households[nodes]
+        out = w.compactness * hh * r2
+        if w.distance:
+            out = out + w.distance * hh * np.sqrt(r2)
+        if w.stability:
+            moved = (self.community[nodes] != self.community[centres]) & (self.community[nodes] >= 0)
+            out = out + w.stability * hh * moved
+        return out
+
+
+def _assign_cost(problem: Problem, c: _Contracted, sites: dict[int, dict]) -> AssignmentCost | None:
+    """The assignment cost of the problem's weights (None when no term needs one)."""
     w = problem.weights
     if w.compactness == 0 and w.distance == 0 and w.stability == 0:
         return None
@@ -100,19 +138,7 @@ def _assign_cost(problem: Problem, c: _Contracted, sites: dict[int, dict]) -> Ca
         cx[node], cy[node] = site["x"], site["y"]
     codes = {name: i for i, name in enumerate(sorted({v for v in c.community if v is not None}))}
     comm = np.array([codes.get(v, -1) if v is not None else -1 for v in c.community])
-    hh = c.weights.astype(float)
-
-    def cost(nodes: np.ndarray, centres: np.ndarray) -> np.ndarray:
-        r2 = ((c.x[nodes] - cx[centres]) ** 2 + (c.y[nodes] - cy[centres]) ** 2) / 1e6
-        out = w.compactness * hh[nodes] * r2
-        if w.distance:
-            out = out + w.distance * hh[nodes] * np.sqrt(r2)
-        if w.stability:
-            moved = (comm[nodes] != comm[centres]) & (comm[nodes] >= 0)
-            out = out + w.stability * hh[nodes] * moved
-        return out
-
-    return cost
+    return AssignmentCost(w, c.x, c.y, cx, cy, c.weights.astype(float), comm)
 
 
 def _relaxed_k(total: int, lower: int, upper: int) -> tuple[int, str]:
@@ -127,6 +153,30 @@ def _relaxed_k(total: int, lower: int, upper: int) -> tuple[int, str]:
     return k, f"k={k}: no k fits {lower:,}–{upper:,}, so the bounds are relaxed; {k} units average {total / k:,.0f}, the smallest arithmetic violation ({math.ceil(violation):,})"
 
 
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to solve: solver, limits, method and where the pieces run."""
+
+    solver: str = "highs"
+    time_limit: float | None = None
+    mip_gap: float | None = None
+    relax: bool = False
+    threads: int | None = None
+    formulation: str | None = None
+    method: str = "auto"
+    workers: int | None = None
+    scheduler: str | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.solver not in SOLVERS:
+            raise InputError(f"The solver must be one of {', '.join(SOLVERS)}, but '{self.solver}' was given.")
+        if self.method not in METHODS:
+            raise InputError(f"The method must be one of {', '.join(METHODS)}, but '{self.method}' was given.")
+        if self.relax and self.method == "heuristic":
+            raise InputError("--relax needs the exact engine (it proves the smallest violation); use --method auto or exact with --relax.")
+
+
 def solve(
     problem: Problem,
     *,
@@ -137,23 +187,31 @@ def solve(
     threads: int | None = None,
     formulation: str | None = None,
     progress: Callable[[dict], None] | None = None,
+    method: str = "auto",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    seed: int = 0,
 ) -> Plan:
-    """Solve ``problem`` exactly and return a verified :class:`Plan`.
+    """Solve ``problem`` and return a verified :class:`Plan`.
+
+    The problem's separate pieces (subdistricts, barriers, graph components) are solved
+    independently, each by ``method``: ``"exact"`` (the integer program, started from a
+    constructed plan), ``"heuristic"`` (construction plus exact re-solves of 2–3-unit
+    neighbourhoods; no optimality claim) or ``"auto"`` (exact for pieces of at most
+    :data:`~redistrict.model.strategy.EXACT_MAX_NODES` blocks, heuristic above).  Pieces run
+    in ``workers`` processes (default: one per core) or on the Dask cluster at ``scheduler``.
 
     The plan's ``status`` is ``optimal``, ``feasible`` (stopped at the asked-for ``mip_gap``),
-    ``timed_out`` (the time limit stopped the search: the best verified plan, gap given), ``relaxed``
-    (``relax=True`` and bounds had to give; violations per unit), ``infeasible`` (with a
-    diagnosis) or ``no_solution`` (limit reached without a plan).  Raises
-    :class:`VerificationError` if the engine ever returned a plan the verifier rejects.
+    ``heuristic`` (a valid plan from the heuristic, not proved optimal), ``timed_out`` (the time
+    limit stopped the exact search: the best verified plan, gap given), ``relaxed``
+    (``relax=True`` and bounds had to give), ``infeasible`` (with a diagnosis) or
+    ``no_solution`` (no plan found).  Raises :class:`VerificationError` if the engine ever
+    returned a plan the verifier rejects.
     """
-    from .model import ModelInput, solve_model
-
-    if solver not in SOLVERS:
-        raise InputError(f"The solver must be one of {', '.join(SOLVERS)}, but '{solver}' was given.")
+    options = SolveOptions(solver, time_limit, mip_gap, relax, threads, formulation, method, workers, scheduler, seed)
     started = time.perf_counter()
     diagnosis = diagnose_problem(problem)
-    k = problem.k
-    k_reason = problem.k_reason
+    k, k_reason = problem.k, problem.k_reason
     if diagnosis.reasons:
         hard = [r for r in diagnosis.reasons if r.kind in _HARD_REASONS]
         if not relax or hard:
@@ -165,6 +223,17 @@ def solve(
         diagnosis.reasons.append(Reason("unit_count", f"{k} units need at least {k} blocks (or keep-together groups); there are {len(contracted.members)}."))
         return _infeasible(problem, diagnosis, started)
     candidates, sites = _centre_sites(problem, contracted)
+    data = _model_input(problem, contracted, k, candidates, sites)
+    context = _Context(problem, contracted, sites, k, k_reason, diagnosis, options, started)
+    if relax:
+        return _solve_relaxed(context, data, progress)
+    return _solve_pieces(context, data, progress)
+
+
+def _model_input(problem: Problem, contracted: _Contracted, k: int, candidates, sites) -> ModelInput:
+    """The whole problem as the engine's arrays (locks as same/different-unit node pairs)."""
+    from .model import ModelInput
+
     w = problem.weights
     edge_cost = np.ones(len(contracted.edges)) if w.unit_edges else contracted.edge_length / 1000.0
     index = {block: i for i, blocks in enumerate(contracted.members) for block in blocks}
@@ -174,7 +243,7 @@ def solve(
     same = [(a, b) for nodes in lock_nodes.values() for a, b in zip(nodes, nodes[1:], strict=False) if a != b]
     reps = [nodes[0] for nodes in lock_nodes.values()]
     different = [(a, b) for i, a in enumerate(reps) for b in reps[i + 1 :]]
-    data = ModelInput(
+    return ModelInput(
         n=len(contracted.members),
         weights=contracted.weights,
         edges=contracted.edges,
@@ -188,61 +257,228 @@ def solve(
         same_unit=same,
         different_unit=different,
     )
-    kwargs = {"solver": solver, "mip_gap": mip_gap, "threads": threads, "progress": progress}
-    if formulation:
-        kwargs["formulation"] = formulation
-    relax_note = ""
-    try:
-        if relax:
-            solution, relax_note = _min_violation_search(data, kwargs, solve_model, time_limit)
-        else:
-            solution = solve_model(data, time_limit=time_limit, **kwargs)
-        if solution is None:
-            return Plan("no_solution", problem.to_dict() | {"k": k, "k_reason": k_reason}, seconds=time.perf_counter() - started, solver={"solver": solver}, message=f"No plan was found within the time limit ({time_limit} s). Raise --time-limit.")
-    except (RuntimeError, MemoryError) as exc:  # SolverError included: the solver failed, not the data
-        return Plan("no_solution", problem.to_dict() | {"k": k, "k_reason": k_reason}, seconds=time.perf_counter() - started, solver={"solver": solver, "error": f"{type(exc).__name__}: {exc}"}, message=f"The solver failed before finding a plan ({type(exc).__name__}: {exc}); nothing was written as a plan. Try --solver {'cbc' if solver == 'highs' else 'highs'} or report the failure.")
-    solver_info = {k_: v for k_, v in solution.to_dict().items() if k_ != "centre_of"}
-    problem_info = problem.to_dict() | {"k": k, "k_reason": k_reason}
-    if solution.status == "infeasible":
-        diagnosis.proved_by_solver = True
-        diagnosis.reasons.append(Reason("solver_proof", f"The solver proved that no contiguous plan of {k} units with {problem.lower:,}–{problem.upper:,} households exists for these blocks (block sizes and adjacency leave no valid combination).{_roomier_k(problem, k)}"))
-        _suggest_relaxation(problem, diagnosis)
-        return Plan("infeasible", problem_info, diagnosis=diagnosis, seconds=time.perf_counter() - started, solver=solver_info, message=diagnosis.summary())
-    if not solution.has_plan:
-        return Plan("no_solution", problem_info, seconds=time.perf_counter() - started, solver=solver_info, message=f"No contiguous plan was found within the time limit ({time_limit} s). Raise --time-limit.{_roomier_k(problem, k)}")
 
-    assignment, centres = _name_units(problem, contracted, solution.centre_of, sites)
-    relaxed = relax and bool(relax_note)
-    report = verify_plan(problem.graph, assignment, lower=problem.lower, upper=problem.upper, k=k, bounds_relaxed=relax)
+
+@dataclass
+class _Context:
+    """What every stage after the model input needs to turn a solution into a Plan."""
+
+    problem: Problem
+    contracted: _Contracted
+    sites: dict[int, dict]
+    k: int
+    k_reason: str
+    diagnosis: Diagnosis
+    options: SolveOptions
+    started: float
+
+    def info(self) -> dict:
+        return self.problem.to_dict() | {"k": self.k, "k_reason": self.k_reason}
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def _solve_relaxed(ctx: _Context, data, progress) -> Plan:
+    """The bounds may give: the whole problem in one exact model, minimising the largest violation."""
+    from .model import solve_model
+
+    o = ctx.options
+    kwargs = {"solver": o.solver, "mip_gap": o.mip_gap, "threads": o.threads, "progress": progress}
+    if o.formulation:
+        kwargs["formulation"] = o.formulation
+    try:
+        solution, relax_note = _min_violation_search(data, kwargs, solve_model, o.time_limit)
+    except (RuntimeError, MemoryError) as exc:  # SolverError included: the solver failed, not the data
+        return _solver_failed(ctx, exc)
+    if solution is None:
+        return Plan("no_solution", ctx.info(), seconds=ctx.seconds(), solver={"solver": o.solver}, message=f"No plan was found within the time limit ({o.time_limit} s). Raise --time-limit.")
+    solver_info = {k_: v for k_, v in solution.to_dict().items() if k_ != "centre_of"}
+    if solution.status == "infeasible":
+        return _proved_infeasible(ctx, solver_info, "")
+    if not solution.has_plan:
+        return Plan("no_solution", ctx.info(), seconds=ctx.seconds(), solver=solver_info, message=f"No contiguous plan was found within the time limit ({o.time_limit} s). Raise --time-limit.{_roomier_k(ctx.problem, ctx.k)}")
+    status = "relaxed" if relax_note else solution.status
+    return _finish(ctx, np.asarray(solution.centre_of), status, solution.objective, solution.best_bound, solver_info, relax_note=relax_note)
+
+
+def _solver_failed(ctx: _Context, exc: BaseException) -> Plan:
+    solver = ctx.options.solver
+    return Plan("no_solution", ctx.info(), seconds=ctx.seconds(), solver={"solver": solver, "error": f"{type(exc).__name__}: {exc}"}, message=f"The solver failed before finding a plan ({type(exc).__name__}: {exc}); nothing was written as a plan. Try --solver {'cbc' if solver == 'highs' else 'highs'} or report the failure.")
+
+
+def _proved_infeasible(ctx: _Context, solver_info: dict, where: str) -> Plan:
+    p = ctx.problem
+    ctx.diagnosis.proved_by_solver = True
+    ctx.diagnosis.reasons.append(Reason("solver_proof", f"The solver proved that no contiguous plan of {ctx.k} units with {p.lower:,}–{p.upper:,} households exists for {where or 'these blocks'} (block sizes and adjacency leave no valid combination).{_roomier_k(p, ctx.k) if not where else ''}"))
+    _suggest_relaxation(p, ctx.diagnosis)
+    return Plan("infeasible", ctx.info(), diagnosis=ctx.diagnosis, seconds=ctx.seconds(), solver=solver_info, message=ctx.diagnosis.summary())
+
+
+def _solve_pieces(ctx: _Context, data, progress) -> Plan:
+    """Each separate piece solved by its method (in parallel where there are several), merged."""
+    from .model.data import restrict
+    from .model.strategy import PieceTask
+
+    o = ctx.options
+    pieces = plan_pieces(ctx.problem, ctx.contracted.members, ctx.contracted.weights, ctx.contracted.edges)
+    _check_locks_within_pieces(ctx, data, pieces)
+    workers = default_workers() if o.workers is None else o.workers
+    budgets = piece_budgets(pieces, o.time_limit, 1 if o.scheduler is None and workers <= 1 else max(workers, 1))
+    tasks = [
+        PieceTask(restrict(data, piece.nodes, piece.k), o.method, budget, o.solver, o.mip_gap, o.threads, o.formulation, o.seed)
+        for piece, budget in zip(pieces, budgets, strict=True)
+    ]
+    try:
+        results = run_pieces(tasks, names=[p.name for p in pieces], workers=workers, scheduler=o.scheduler, progress=progress)
+    except (RuntimeError, MemoryError) as exc:  # SolverError included: the solver failed, not the data
+        return _solver_failed(ctx, exc)
+    rows = [_piece_row(piece, result) for piece, result in zip(pieces, results, strict=True)]
+    solver_info = {"solver": o.solver, "method": o.method, "pieces": rows, "first_plan_seconds": _first_plan(results)}
+    failed = [(piece, r) for piece, r in zip(pieces, results, strict=True) if r.centre_of is None]
+    if failed:
+        return _pieces_failed(ctx, failed, solver_info, len(pieces), rows)
+    centre_of = np.empty(data.n, dtype=np.int64)
+    for piece, result in zip(pieces, results, strict=True):
+        centre_of[piece.nodes] = piece.nodes[np.asarray(result.centre_of)]
+    status = _merged_status([_piece_status(r, o.mip_gap) for r in results])
+    objective = float(sum(r.objective for r in results))
+    bounds = [r.bound for r in results]
+    bound = float(sum(bounds)) if all(b is not None for b in bounds) else None
+    solver_info["bound_method"] = "sum of the pieces' exact-model bounds" if bound is not None else None
+    return _finish(ctx, centre_of, status, objective, bound, solver_info, pieces=rows, results=results)
+
+
+def _check_locks_within_pieces(ctx: _Context, data, pieces) -> None:
+    """Blocks locked to one unit must lie in one piece (a unit never crosses between pieces)."""
+    piece_of = np.empty(data.n, dtype=np.int64)
+    for piece in pieces:
+        piece_of[piece.nodes] = piece.index
+    for a, b in data.same_unit:
+        if piece_of[a] != piece_of[b]:
+            blocks = ctx.contracted.members[a][:1] + ctx.contracted.members[b][:1]
+            label = ctx.problem.locks.get(blocks[0], "?")
+            raise InputError(
+                f"Blocks {blocks[0]} and {blocks[1]} are locked to the same unit ({label}) but lie in separate pieces of the graph "
+                f"({pieces[piece_of[a]].name} and {pieces[piece_of[b]].name}), which no unit may span; lock them to different units, "
+                "or allow --cross-subdistricts / add an override edge if they really belong together.",
+                ids=blocks,
+            )
+
+
+def _piece_status(result, mip_gap: float | None) -> str:
+    """A piece's status in the plan's words (an exact search stopped by the limit is timed_out)."""
+    if result.status == "feasible":
+        solution = result.solution
+        reached = mip_gap is not None and solution is not None and solution.gap is not None and solution.gap <= mip_gap + 1e-12
+        return "feasible" if reached else "timed_out"
+    return result.status
+
+
+def _merged_status(statuses: list[str]) -> str:
+    """The plan's status: the weakest claim any piece can make."""
+    for status in ("timed_out", "heuristic", "feasible"):
+        if status in statuses:
+            return status
+    return "optimal"
+
+
+def _first_plan(results) -> float | None:
+    firsts = [r.first_plan_seconds for r in results]
+    return None if any(f is None for f in firsts) else round(max(firsts), 3)
+
+
+def _piece_row(piece, result) -> dict:
+    """One row of the report's piece table."""
+    gap = None
+    if result.objective is not None and result.bound is not None:
+        gap = max(0.0, result.objective - result.bound) / max(abs(result.objective), 1e-9)
+    return {
+        "piece": piece.name,
+        "blocks": piece.blocks,
+        "households": piece.households,
+        "k": piece.k,
+        "status": result.status,
+        "method": result.method,
+        "why": result.why,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": gap,
+        "seconds": round(result.seconds, 3),
+        "first_plan_seconds": None if result.first_plan_seconds is None else round(result.first_plan_seconds, 3),
+        "improvement": result.improvement,
+    }
+
+
+def _pieces_failed(ctx: _Context, failed, solver_info: dict, count: int, rows: list[dict]) -> Plan:
+    """Some piece has no plan: proved infeasible, or none found in the time."""
+    names = ", ".join(piece.name for piece, _ in failed)
+    proved = [(piece, r) for piece, r in failed if r.status == "infeasible"]
+    if proved:
+        where = "these blocks" if count == 1 else ", ".join(piece.name for piece, _ in proved)
+        plan = _proved_infeasible(ctx, solver_info, "" if count == 1 else where)
+        plan.pieces = rows
+        return plan
+    notes = " ".join(r.message for _, r in failed if r.message)
+    limit = ctx.options.time_limit
+    scope = "" if count == 1 else f" for {names}"
+    return Plan("no_solution", ctx.info(), seconds=ctx.seconds(), solver=solver_info, pieces=rows, message=f"No contiguous plan was found{scope} within the time limit ({limit} s). {notes} Raise --time-limit.{_roomier_k(ctx.problem, ctx.k)}".replace("  ", " "))
+
+
+def _finish(ctx: _Context, centre_of: np.ndarray, status: str, objective: float | None, bound: float | None, solver_info: dict, *, relax_note: str = "", pieces: list | None = None, results=None) -> Plan:
+    """Name the units, verify the whole plan, and package it with its figures and message."""
+    p = ctx.problem
+    assignment, centres = _name_units(p, ctx.contracted, centre_of, ctx.sites)
+    report = verify_plan(p.graph, assignment, lower=p.lower, upper=p.upper, k=ctx.k, bounds_relaxed=ctx.options.relax)
     if not report.ok:
         raise VerificationError("The solver returned a plan that fails verification; it was not written:\n" + report.summary(), violations=report.violations)
-    status = "relaxed" if relaxed or report.relaxed_units else solution.status
-    if status == "feasible" and not (mip_gap is not None and solution.gap is not None and solution.gap <= mip_gap + 1e-12):
-        status = "timed_out"  # a limit stopped the search before the asked-for gap
-    units = unit_table(problem.graph, assignment, centres, lower=problem.lower, upper=problem.upper)
-    if status == "relaxed":
-        message = f"Bounds relaxed: the largest violation is {int(units['violation'].max()):,} households ({(~units['within_bounds']).sum()} unit(s) outside {problem.lower:,}–{problem.upper:,}); {relax_note}."
-    elif status == "optimal":
-        message = f"Optimal plan of {k} contiguous units within {problem.lower:,}–{problem.upper:,} households."
-    elif status == "timed_out":
-        gap = f" (gap {solution.gap:.2%})" if solution.gap is not None else ""
-        message = f"Time limit reached: the best verified plan of {k} units within {problem.lower:,}–{problem.upper:,} households, NOT proved optimal{gap}. Raise --time-limit to close the gap."
-    else:
-        message = f"Plan of {k} units within the bounds, within the asked-for gap (gap {solution.gap:.2%}); not proved optimal." if solution.gap is not None else f"Plan of {k} units within the bounds; not proved optimal."
+    if report.relaxed_units:
+        status = "relaxed"
+    gap = None
+    if objective is not None and bound is not None:
+        gap = max(0.0, objective - bound) / max(abs(objective), 1e-9) if objective != bound else 0.0
+    units = unit_table(p.graph, assignment, centres, lower=p.lower, upper=p.upper)
     return Plan(
         status=status,
-        problem=problem_info,
+        problem=ctx.info(),
         assignment=assignment,
         units=units,
-        objective=objective_terms(problem.graph, assignment, centres) | {"model_objective": solution.objective},
-        best_bound=solution.best_bound,
-        gap=solution.gap,
-        seconds=time.perf_counter() - started,
+        objective=objective_terms(p.graph, assignment, centres) | {"model_objective": objective},
+        best_bound=bound,
+        gap=gap,
+        seconds=ctx.seconds(),
         solver=solver_info,
-        diagnosis=diagnosis if diagnosis.reasons else None,
+        diagnosis=ctx.diagnosis if ctx.diagnosis.reasons else None,
         verification=report,
-        message=message,
+        message=_message(ctx, status, units, gap, relax_note, results),
+        pieces=pieces or [],
     )
+
+
+def _message(ctx: _Context, status: str, units: pd.DataFrame, gap: float | None, relax_note: str, results) -> str:
+    p, k = ctx.problem, ctx.k
+    bounds = f"{p.lower:,}–{p.upper:,}"
+    if status == "relaxed":
+        return f"Bounds relaxed: the largest violation is {int(units['violation'].max()):,} households ({(~units['within_bounds']).sum()} unit(s) outside {bounds}); {relax_note}."
+    gap_text = f" (gap {gap:.2%})" if gap is not None else ""
+    if status == "optimal":
+        return f"Optimal plan of {k} contiguous units within {bounds} households."
+    if status == "timed_out":
+        return f"Time limit reached: the best verified plan of {k} units within {bounds} households, NOT proved optimal{gap_text}. Raise --time-limit to close the gap."
+    if status == "heuristic":
+        return f"Plan of {k} contiguous units within {bounds} households by the heuristic; not proved optimal, {_local_optimum_text(results)}."
+    return f"Plan of {k} units within the bounds, within the asked-for gap{gap_text}; not proved optimal."
+
+
+def _local_optimum_text(results) -> str:
+    """What the improvement established, in words: no bound, and which neighbourhoods were exhausted."""
+    heuristic = [r for r in results or [] if r.method == "heuristic"]
+    sizes = [set(r.improvement.get("local_optimum_for", [])) for r in heuristic]
+    common = set.intersection(*sizes) if sizes else set()
+    if not common:
+        return "no bound; the improvement was stopped by the time limit before every 2-unit neighbourhood was tried"
+    best = max(common)
+    return f"no bound; no {'2- or 3-unit' if best >= 3 else '2-unit'} neighbourhood improves it"
 
 
 #: seconds each step of the relaxed search may take when the caller set no time limit

@@ -227,9 +227,9 @@ def _stopped_by_limit(monkeypatch, *, raise_error: bool = False):
     """Make the engine behave as if the time limit stopped it after finding its plan."""
     import dataclasses
 
-    import redistrict.model as model
+    import redistrict.model.strategy as strategy
 
-    real = model.solve_model
+    real = strategy.solve_model
 
     def limited(data, **kwargs):
         if raise_error:
@@ -237,7 +237,7 @@ def _stopped_by_limit(monkeypatch, *, raise_error: bool = False):
         solution = real(data, **kwargs)
         return dataclasses.replace(solution, status="feasible", gap=0.125, best_bound=(solution.objective or 0) * 0.875)
 
-    monkeypatch.setattr(model, "solve_model", limited)
+    monkeypatch.setattr(strategy, "solve_model", limited)
 
 
 def test_time_limit_gives_timed_out_with_the_verified_plan(monkeypatch):

@@ -340,3 +340,57 @@ def from_networkx(
         relax=relax,
     )
     return data, node_order
+
+
+@dataclass(frozen=True, eq=False)
+class _RestrictedCost:
+    """``assign_cost`` of a sub-problem: local node ids mapped back to the parent's ids."""
+
+    cost: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    nodes: np.ndarray
+
+    def __call__(self, node: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        return self.cost(self.nodes[np.asarray(node)], self.nodes[np.asarray(centre)])
+
+
+def restrict(data: ModelInput, nodes: np.ndarray, k: int) -> ModelInput:
+    """The sub-problem on ``nodes`` (parent ids, sorted) with ``k`` units: the same bounds,
+    costs and side constraints, keeping only edges, candidates and lock pairs inside ``nodes``.
+
+    Local node ``i`` is parent node ``nodes[i]``.  Used for independent pieces of a graph and for
+    the neighbourhoods of large-neighbourhood search.
+    """
+    nodes = np.asarray(nodes, dtype=np.int64)
+    local = np.full(data.n, -1, dtype=np.int64)
+    local[nodes] = np.arange(len(nodes))
+    e = data.edges
+    inside = (local[e[:, 0]] >= 0) & (local[e[:, 1]] >= 0)
+    edges = np.sort(local[e[inside]], axis=1)
+    cand_cols = np.flatnonzero(local[data.candidates] >= 0)
+    candidates = local[data.candidates[cand_cols]]
+    order = np.argsort(candidates)
+    candidates, cand_cols = candidates[order], cand_cols[order]
+    cost = data.assign_cost
+    if isinstance(cost, np.ndarray):
+        cost = cost[nodes][:, cand_cols]
+    elif cost is not None:
+        cost = _RestrictedCost(cost, nodes)
+
+    def pairs(values: tuple[tuple[int, int], ...]) -> list[tuple[int, int]]:
+        return [(int(local[a]), int(local[b])) for a, b in values if local[a] >= 0 and local[b] >= 0]
+
+    return ModelInput(
+        n=len(nodes),
+        weights=data.weights[nodes],
+        edges=edges,
+        k=k,
+        lower=data.lower,
+        upper=data.upper,
+        edge_cost=data.edge_cost[inside],
+        candidates=None if len(candidates) == len(nodes) and not isinstance(cost, np.ndarray) else candidates,
+        assign_cost=cost,
+        cut_weight=data.cut_weight,
+        same_unit=pairs(data.same_unit),
+        different_unit=pairs(data.different_unit),
+        relax=data.relax,
+    )

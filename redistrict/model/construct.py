@@ -1,0 +1,218 @@
+"""A valid plan fast, on any size: recursive bipartition on random spanning trees.
+
+Cutting one edge of a spanning tree splits a connected node set into two connected sets, so a
+plan built only from such cuts is contiguous by construction.  The construction recursively
+splits the set of ``k`` units:
+
+1. draw a random spanning tree of the set (a minimum spanning tree under random edge weights,
+   ``scipy.sparse.csgraph``) and root it;
+2. every tree edge cuts off a subtree of weight ``s``; it is a *valid* cut into ``k₁`` and
+   ``k − k₁`` units when both sides fit by count,
+   ``k₁·L ≤ s ≤ k₁·U`` and ``(k − k₁)·L ≤ W − s ≤ (k − k₁)·U``,
+   each side holds enough candidate centres (one distinct candidate per unit) and no
+   ``same_unit`` pair is separated; these are the asymmetric bounds GerryChain's ±ε does not
+   express;
+3. among valid cuts take the one with the most room (the smaller per-unit slack of the two
+   sides, largest) among the most balanced ``k₁``, and recurse on both sides; a set of one
+   unit must fit ``[L, U]`` and hold no ``different_unit`` pair.
+
+A split that finds no valid cut draws another tree (bounded attempts); a whole construction
+that fails restarts with the next seed until the deadline.  It proves nothing about
+infeasibility: when it gives up, the caller says so and may still try the exact model.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
+
+from .data import ModelInput
+
+#: trees drawn for one split before the construction restarts
+TREES_PER_SPLIT = 40
+#: whole constructions tried (each with its own seed) when no deadline stops it earlier
+RESTARTS = 25
+
+
+class _Pieces:
+    """The fixed arrays of one construction: adjacency, weights, candidates and lock pairs."""
+
+    def __init__(self, data: ModelInput) -> None:
+        self.n = data.n
+        e = np.asarray(data.edges, dtype=np.int64)
+        self.edges = e
+        both = np.concatenate([e, e[:, ::-1]]) if len(e) else np.zeros((0, 2), dtype=np.int64)
+        self.adj = csr_matrix((np.ones(len(both)), (both[:, 0], both[:, 1])), shape=(self.n, self.n))
+        self.weights = np.asarray(data.weights, dtype=np.int64)
+        self.is_candidate = np.zeros(self.n, dtype=np.int64)
+        self.is_candidate[np.asarray(data.candidates)] = 1
+        self.same = np.array(data.same_unit, dtype=np.int64).reshape(-1, 2)
+        self.different = np.array(data.different_unit, dtype=np.int64).reshape(-1, 2)
+        self.lower, self.upper = int(data.lower), int(data.upper)
+
+
+def _random_tree(p: _Pieces, nodes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """BFS order and parent (local indices, -1 at the root) of a random spanning tree of ``nodes``."""
+    sub = p.adj[nodes][:, nodes].tocoo()
+    keep = sub.row < sub.col
+    rows, cols = sub.row[keep], sub.col[keep]
+    weights = rng.random(len(rows)) + 1e-9
+    tree = minimum_spanning_tree(coo_matrix((weights, (rows, cols)), shape=(len(nodes), len(nodes))))
+    root = int(rng.integers(len(nodes)))
+    order, parent = breadth_first_order(tree, root, directed=False, return_predecessors=True)
+    parent = np.where(parent < 0, -1, parent)
+    return order, parent
+
+
+def _subtree_sums(order: np.ndarray, parent: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` over each node's subtree (nodes in BFS ``order``, children after parents)."""
+    sums = values.astype(np.int64).copy()
+    par = parent.tolist()
+    for v in order[::-1].tolist():
+        u = par[v]
+        if u >= 0:
+            sums[u] += sums[v]
+    return sums
+
+
+def _side_counts(s: np.ndarray, total: int, k: int, lower: int, upper: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each cut weight ``s``, the k₁ closest to k/2 that fits both sides by count (0: none), and its room."""
+    best_k1 = np.zeros(len(s), dtype=np.int64)
+    best_room = np.full(len(s), -np.inf)
+    best_balance = np.full(len(s), -1)
+    for k1 in range(1, k):
+        k2 = k - k1
+        rest = total - s
+        fits = (k1 * lower <= s) & (s <= k1 * upper) & (k2 * lower <= rest) & (rest <= k2 * upper)
+        room = np.minimum(np.minimum(s / k1 - lower, upper - s / k1), np.minimum(rest / k2 - lower, upper - rest / k2))
+        balance = min(k1, k2)
+        better = fits & ((balance > best_balance) | ((balance == best_balance) & (room > best_room)))
+        best_k1[better], best_room[better], best_balance[better] = k1, room[better], balance
+    return best_k1, best_room
+
+
+def _separates(p: _Pieces, nodes: np.ndarray, inside: np.ndarray) -> bool:
+    """True when the cut with ``inside`` (mask over ``nodes``) splits a same_unit pair."""
+    if not len(p.same):
+        return False
+    side = np.full(p.n, -1, dtype=np.int64)
+    side[nodes] = inside.astype(np.int64)
+    a, b = side[p.same[:, 0]], side[p.same[:, 1]]
+    return bool(((a >= 0) & (b >= 0) & (a != b)).any())
+
+
+def _fits_one(p: _Pieces, nodes: np.ndarray) -> bool:
+    """A set is one valid unit: weight in bounds, a candidate centre, no different_unit pair."""
+    w = int(p.weights[nodes].sum())
+    if not (p.lower <= w <= p.upper) or not p.is_candidate[nodes].any():
+        return False
+    if len(p.different):
+        member = np.zeros(p.n, dtype=bool)
+        member[nodes] = True
+        if (member[p.different[:, 0]] & member[p.different[:, 1]]).any():
+            return False
+    return True
+
+
+def _split(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, deadline: float | None) -> tuple[np.ndarray, int] | None:
+    """A valid cut of ``nodes`` into (mask of one side, its unit count), or None after the attempts."""
+    total = int(p.weights[nodes].sum())
+    for _ in range(TREES_PER_SPLIT):
+        if deadline is not None and time.perf_counter() > deadline:
+            return None
+        order, parent = _random_tree(p, nodes, rng)
+        if len(order) != len(nodes):
+            return None  # the set is not connected: no tree spans it
+        sums = _subtree_sums(order, parent, p.weights[nodes])
+        cands = _subtree_sums(order, parent, p.is_candidate[nodes])
+        k1, room = _side_counts(sums, total, k, p.lower, p.upper)
+        k1[parent < 0] = 0
+        k1[(cands < k1) | (p.is_candidate[nodes].sum() - cands < k - k1)] = 0
+        valid = np.flatnonzero(k1 > 0)
+        if not len(valid):
+            continue
+        balance = np.minimum(k1[valid], k - k1[valid])
+        ranked = valid[np.lexsort((-room[valid], -balance))]
+        for v in ranked[:8].tolist():
+            inside = _in_subtree(order, parent, v)
+            if not _separates(p, nodes, inside):
+                return inside, int(k1[v])
+    return None
+
+
+def _in_subtree(order: np.ndarray, parent: np.ndarray, v: int) -> np.ndarray:
+    """Mask of the subtree rooted at ``v`` (BFS order: a node follows its parent)."""
+    inside = np.zeros(len(order), dtype=bool)
+    inside[v] = True
+    par = parent.tolist()
+    for u in order.tolist():
+        if par[u] >= 0 and inside[par[u]]:
+            inside[u] = True
+    return inside
+
+
+def _partition(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, deadline: float | None) -> list[np.ndarray] | None:
+    """Units (arrays of node ids) splitting ``nodes`` into ``k``, or None when a split failed."""
+    stack = [(nodes, k)]
+    units: list[np.ndarray] = []
+    while stack:
+        part, parts = stack.pop()
+        if parts == 1:
+            if not _fits_one(p, part):
+                return None
+            units.append(part)
+            continue
+        cut = _split(p, part, parts, rng, deadline)
+        if cut is None:
+            return None
+        inside, k1 = cut
+        stack.append((part[inside], k1))
+        stack.append((part[~inside], parts - k1))
+    return units
+
+
+def construct_plan(data: ModelInput, *, seed: int = 0, deadline: float | None = None, restarts: int = RESTARTS) -> np.ndarray | None:
+    """Unit label (0..k−1) of every node of a valid contiguous plan, or None if none was found.
+
+    Deterministic for a given ``seed`` (unless the ``deadline``, a ``time.perf_counter()``
+    value, stops it).  Requires a connected graph: a disconnected one is split by
+    :mod:`redistrict.pieces` before it gets here.
+    """
+    p = _Pieces(data)
+    nodes = np.arange(data.n, dtype=np.int64)
+    for attempt in range(restarts):
+        if deadline is not None and time.perf_counter() > deadline and attempt > 0:
+            break
+        rng = np.random.default_rng([seed, attempt])
+        units = _partition(p, nodes, data.k, rng, deadline)
+        if units is not None:
+            label = np.empty(data.n, dtype=np.int64)
+            for i, members in enumerate(sorted(units, key=lambda u: int(u.min()))):
+                label[members] = i
+            return label
+    return None
+
+
+def centres_of(data: ModelInput, label: np.ndarray) -> np.ndarray:
+    """A plan as the engine's ``centre_of``: each unit's best candidate member as its centre.
+
+    With an assignment cost the centre is the candidate that serves the unit most cheaply (its
+    medoid); without one, the unit's first candidate node.
+    """
+    from .hess import assignment_costs
+
+    allowed = np.zeros(data.n, dtype=bool)
+    allowed[np.asarray(data.candidates)] = True
+    centre_of = np.empty(data.n, dtype=np.int64)
+    for unit in np.unique(label):
+        members = np.flatnonzero(label == unit)
+        options = members[allowed[members]]
+        if data.assign_cost is None or len(options) == 1:
+            centre_of[members] = options[0]
+            continue
+        totals = [assignment_costs(data, members, np.full(len(members), c)).sum() for c in options]
+        centre_of[members] = options[int(np.argmin(totals))]
+    return centre_of

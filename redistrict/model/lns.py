@@ -1,0 +1,174 @@
+"""Large-neighbourhood search: improve a plan by exact re-solves of a few adjacent units at a time.
+
+The objective is a sum over units (assignment costs) plus the cut edges between units.  Take a
+neighbourhood — ``s`` units that are connected to one another — and free every node in them:
+edges from the neighbourhood to the rest of the plan are cut whatever happens inside, so the
+plan's objective changes by exactly the change of the sub-problem's objective (the
+neighbourhood's own costs and internal cut edges).  Re-solving that sub-problem exactly
+(:func:`redistrict.model.restrict` + :func:`solve_model`, started from the current units) with
+the full objective and every side constraint (bounds, candidate centres, locks) gives the best
+re-drawing of those units; it is accepted when strictly better.  Neighbourhoods of 2 units are
+tried until none improves (a local optimum for pairs), then those of 3.
+
+This is how the exact engine reaches layers it cannot take whole.  It never worsens the plan and
+never returns an invalid one (every accepted sub-plan is verified by the engine), but it proves
+nothing: a plan where no 2- or 3-unit neighbourhood improves is a local optimum, not an optimum.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .data import ModelInput, ModelSolution, restrict
+
+#: seconds one neighbourhood's exact solve may take
+NEIGHBOURHOOD_SECONDS = 5.0
+#: the sizes of neighbourhoods tried, in order
+SIZES = (2, 3)
+#: at most this many 3-unit neighbourhoods are tried per round (largest cost first)
+MAX_TRIPLES = 400
+
+
+@dataclass
+class LnsResult:
+    """The improved plan and what the search did."""
+
+    centre_of: np.ndarray
+    objective: float
+    start_objective: float
+    tried: int = 0
+    improved: int = 0
+    #: neighbourhood sizes at which the plan is a local optimum (no such neighbourhood improves)
+    local_optimum: list[int] = field(default_factory=list)
+    stopped_by_time: bool = False
+    seconds: float = 0.0
+
+
+def unit_graph(data: ModelInput, label: np.ndarray) -> dict[int, set[int]]:
+    """Units adjacent to each unit (sharing at least one edge)."""
+    e = data.edges
+    a, b = label[e[:, 0]], label[e[:, 1]]
+    cut = a != b
+    near: dict[int, set[int]] = {int(u): set() for u in np.unique(label)}
+    for u, v in zip(a[cut].tolist(), b[cut].tolist(), strict=True):
+        near[u].add(v)
+        near[v].add(u)
+    return near
+
+
+def neighbourhoods(near: dict[int, set[int]], size: int) -> list[tuple[int, ...]]:
+    """Every set of ``size`` units that is connected in the unit graph (sizes 2 and 3)."""
+    found: set[tuple[int, ...]] = set()
+    for u, others in near.items():
+        for v in others:
+            if size == 2:
+                found.add(tuple(sorted((u, v))))
+                continue
+            for w in near[u] | near[v]:
+                if w not in (u, v):
+                    found.add(tuple(sorted((u, v, w))))
+    return sorted(found)
+
+
+def improve(
+    data: ModelInput,
+    centre_of: np.ndarray,
+    *,
+    solve: Callable[..., ModelSolution],
+    objective_of: Callable[[ModelInput, np.ndarray], float],
+    deadline: float | None,
+    solver: str = "highs",
+    threads: int | None = None,
+    sizes: tuple[int, ...] = SIZES,
+    progress: Callable[[dict], None] | None = None,
+) -> LnsResult:
+    """Improve ``centre_of`` (centre node of every node) by exact neighbourhood re-solves.
+
+    ``objective_of(data, centre_of)`` is the engine's objective of a plan; ``solve`` is
+    :func:`solve_model`.  Stops at ``deadline`` (a ``time.perf_counter()`` value) or when no
+    neighbourhood of the largest size improves.
+    """
+    search = _Search(data, centre_of, solve=solve, objective_of=objective_of, deadline=deadline, solver=solver, threads=threads, progress=progress)
+    for size in sizes:
+        if data.k < size:
+            break
+        while search.sweep(size):
+            pass
+        if search.result.stopped_by_time:
+            break
+        search.result.local_optimum.append(size)
+    return search.finish()
+
+
+class _Search:
+    """The plan being improved, and which neighbourhoods were tried since their units last changed."""
+
+    def __init__(self, data, centre_of, *, solve, objective_of, deadline, solver, threads, progress) -> None:
+        self.data, self.solve, self.objective_of = data, solve, objective_of
+        self.deadline, self.solver, self.threads, self.progress = deadline, solver, threads, progress
+        self.t0 = time.perf_counter()
+        self.plan = np.asarray(centre_of, dtype=np.int64).copy()
+        start = objective_of(data, self.plan)
+        self.result = LnsResult(self.plan, start, start)
+        #: how often each unit (by centre) was redrawn; a neighbourhood is keyed by its units' versions
+        self.version: dict[int, int] = {}
+        self.tried: set[tuple] = set()
+
+    def _key(self, hood: tuple[int, ...]) -> tuple:
+        return tuple((u, self.version.get(u, 0)) for u in hood)
+
+    def out_of_time(self) -> bool:
+        if self.deadline is not None and time.perf_counter() > self.deadline - 0.05:
+            self.result.stopped_by_time = True
+        return self.result.stopped_by_time
+
+    def sweep(self, size: int) -> bool:
+        """One pass over the untried neighbourhoods of ``size`` units; True when a move was accepted."""
+        hoods = [h for h in neighbourhoods(unit_graph(self.data, self.plan), size) if self._key(h) not in self.tried]
+        if size >= 3 and len(hoods) > MAX_TRIPLES:
+            rng = np.random.default_rng(len(hoods))
+            hoods = [hoods[i] for i in sorted(rng.choice(len(hoods), MAX_TRIPLES, replace=False).tolist())]
+        changed = False
+        touched: set[int] = set()
+        for hood in hoods:
+            if self.out_of_time():
+                return False
+            if touched & set(hood):
+                continue  # a unit already redrawn in this pass: retried in the next one
+            if self.try_hood(hood):
+                touched.update(hood)
+                touched.update(self.plan[np.isin(self.plan, hood)].tolist())
+                changed = True
+        return changed
+
+    def try_hood(self, hood: tuple[int, ...]) -> bool:
+        """Re-solve the units of ``hood`` exactly; keep the result when strictly better."""
+        plan, data = self.plan, self.data
+        nodes = np.flatnonzero(np.isin(plan, hood))
+        sub = restrict(data, nodes, len(hood))
+        local = np.searchsorted(nodes, plan[nodes])
+        before = self.objective_of(sub, local)
+        limit = NEIGHBOURHOOD_SECONDS if self.deadline is None else min(NEIGHBOURHOOD_SECONDS, self.deadline - time.perf_counter())
+        self.result.tried += 1
+        solution = self.solve(sub, solver=self.solver, threads=self.threads, time_limit=max(limit, 0.05), start=local, start_heuristic=False, small=True)
+        self.tried.add(self._key(hood))
+        if not solution.has_plan or solution.objective >= before - 1e-9 * max(1.0, abs(before)):
+            return False
+        old = set(plan[nodes].tolist())
+        plan[nodes] = nodes[np.asarray(solution.centre_of)]
+        for u in set(plan[nodes].tolist()) | old:
+            self.version[u] = self.version.get(u, 0) + 1
+        self.result.improved += 1
+        if self.progress is not None:
+            self.progress({"phase": f"improve ({len(hood)}-unit neighbourhoods)", "round": self.result.tried, "elapsed": time.perf_counter() - self.t0, "incumbent": self.objective_of(data, plan), "bound": None})
+        return True
+
+    def finish(self) -> LnsResult:
+        self.result.centre_of = self.plan
+        self.result.objective = self.objective_of(self.data, self.plan)
+        self.result.seconds = time.perf_counter() - self.t0
+        return self.result

@@ -1,0 +1,138 @@
+"""One connected problem, solved by a method chosen for its size: construct, improve, prove.
+
+- **heuristic**: :func:`~redistrict.model.construct.construct_plan` gives a valid plan in
+  seconds, :func:`~redistrict.model.lns.improve` re-solves neighbourhoods of 2 and 3 units
+  exactly until none improves or the time is up.  No bound, no optimality claim.
+- **exact**: the same construction (and a short improvement) gives the exact model its
+  incumbent; :func:`~redistrict.model.backends.solve_model` then proves optimality or reports
+  its bound and gap when the time limit stops it.
+- **auto**: exact up to :data:`EXACT_MAX_NODES` nodes, heuristic above; the reason is recorded.
+
+Works on arrays only (a :class:`ModelInput`), so a worker process can run it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .backends import plan_objective, solve_model
+from .construct import centres_of, construct_plan
+from .data import ModelInput, ModelSolution
+from .lns import improve
+
+METHODS = ("auto", "exact", "heuristic")
+#: auto: pieces of at most this many nodes go to the exact model (bench/RESULTS.md: beyond
+#: ~150 blocks the exact model rarely finds a first plan in minutes)
+EXACT_MAX_NODES = 150
+#: exact: share of the time limit the improvement may use before the exact search starts
+EXACT_LNS_SHARE = 0.15
+#: construction gets at least this many seconds, whatever is left of the limit
+CONSTRUCT_MIN_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class PieceTask:
+    """Everything a worker needs to solve one piece (picklable)."""
+
+    data: ModelInput
+    method: str = "auto"
+    time_limit: float | None = None
+    solver: str = "highs"
+    mip_gap: float | None = None
+    threads: int | None = None
+    formulation: str | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class PieceResult:
+    """A piece's outcome: its plan (``centre_of`` in the piece's own node ids) and how it was found."""
+
+    status: str  # optimal | feasible | heuristic | infeasible | no_solution
+    solution: ModelSolution | None
+    centre_of: np.ndarray | None
+    objective: float | None
+    bound: float | None
+    method: str
+    why: str
+    seconds: float
+    first_plan_seconds: float | None = None
+    improvement: dict = field(default_factory=dict)
+    message: str = ""
+
+
+def choose_method(data: ModelInput, method: str) -> tuple[str, str]:
+    """The method for this piece, and why (auto decides by size)."""
+    if method != "auto":
+        return method, f"{method}: as asked"
+    if data.n <= EXACT_MAX_NODES:
+        return "exact", f"exact: {data.n} nodes ≤ {EXACT_MAX_NODES}, within reach of the exact model"
+    return "heuristic", f"heuristic: {data.n} nodes > {EXACT_MAX_NODES}, too many for the exact model"
+
+
+def solve_piece(task: PieceTask, progress: Callable[[dict], None] | None = None) -> PieceResult:
+    """Solve one connected piece by its method within its time limit."""
+    t0 = time.perf_counter()
+    data = task.data
+    method, why = choose_method(data, task.method)
+    deadline = None if task.time_limit is None else t0 + task.time_limit
+    construct_by = None if deadline is None else max(deadline, t0 + CONSTRUCT_MIN_SECONDS)
+    label = construct_plan(data, seed=task.seed, deadline=construct_by)
+    first = None if label is None else time.perf_counter() - t0
+    start = None if label is None else centres_of(data, label)
+    if start is not None and progress is not None:
+        progress({"phase": "construction", "round": 0, "elapsed": first, "incumbent": plan_objective(data, start), "bound": None})
+    if method == "heuristic":
+        return _heuristic(task, data, start, t0, deadline, why, first, progress)
+    return _exact(task, data, start, t0, deadline, why, first, progress)
+
+
+def _improve(task: PieceTask, data: ModelInput, start: np.ndarray, deadline: float | None, progress, sizes=(2, 3)) -> tuple[np.ndarray, dict]:
+    result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=deadline, solver=task.solver, threads=task.threads, sizes=sizes, progress=progress)
+    info = {
+        "start_objective": result.start_objective,
+        "objective": result.objective,
+        "neighbourhoods_tried": result.tried,
+        "improvements": result.improved,
+        "local_optimum_for": result.local_optimum,
+        "stopped_by_time": result.stopped_by_time,
+        "seconds": round(result.seconds, 3),
+    }
+    return result.centre_of, info
+
+
+def _heuristic(task, data, start, t0, deadline, why, first, progress) -> PieceResult:
+    if start is None:
+        return PieceResult("no_solution", None, None, None, None, "heuristic", why, time.perf_counter() - t0, message=_no_construction(data))
+    plan, info = _improve(task, data, start, deadline, progress)
+    return PieceResult("heuristic", None, plan, plan_objective(data, plan), None, "heuristic", why, time.perf_counter() - t0, first, info)
+
+
+def _exact(task, data, start, t0, deadline, why, first, progress) -> PieceResult:
+    info: dict = {}
+    if start is not None and data.k >= 2:
+        share = None if deadline is None else time.perf_counter() + EXACT_LNS_SHARE * task.time_limit
+        start, info = _improve(task, data, start, share, progress, sizes=(2,))
+    left = None if deadline is None else max(deadline - time.perf_counter(), 1.0)
+    kwargs = {"formulation": task.formulation} if task.formulation else {}
+    solution = solve_model(data, solver=task.solver, time_limit=left, mip_gap=task.mip_gap, threads=task.threads, progress=progress, start=start, **kwargs)
+    plan = solution.centre_of if solution.has_plan else None
+    first = first if first is not None else (solution.seconds if plan is not None else None)
+    return PieceResult(
+        solution.status, solution, plan, solution.objective, solution.best_bound, "exact", why,
+        time.perf_counter() - t0, first, info,
+    )
+
+
+def _no_construction(data: ModelInput) -> str:
+    total = int(data.weights.sum())
+    return (
+        f"The construction found no plan of {data.k} units of {data.lower:,}–{data.upper:,} households "
+        f"({total:,} households, average {total / data.k:,.0f}) in its bounded attempts; the bounds may "
+        "leave too little room for these block sizes. A k whose average lies further from both bounds, "
+        "wider bounds, or --method exact (which can prove infeasibility) may help."
+    )

@@ -1,0 +1,159 @@
+"""A problem falls apart into independent pieces; each is solved on its own, then merged.
+
+Units never cross subdistrict lines (unless allowed), barriers or gaps in the adjacency graph,
+so the connected components of the problem's graph are independent problems: the objective is a
+sum over them and no rule links them.  Each piece gets its own unit count — the fewest that fit
+it, or a share of a given total from :func:`~redistrict.problem.allocate_units` — and is solved
+by :func:`~redistrict.model.strategy.solve_piece` in this process, in worker processes, or on a
+Dask cluster.  The merged plan is verified as a whole by the caller.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import current_process, get_context
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .errors import InputError
+from .model.strategy import PieceResult, PieceTask, solve_piece
+from .problem import allocate_units, piece_label
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One independent sub-problem: its nodes (in the contracted problem) and unit count."""
+
+    index: int
+    name: str
+    nodes: np.ndarray
+    blocks: int
+    households: int
+    k: int
+
+
+def find_pieces(n: int, edges: np.ndarray) -> list[np.ndarray]:
+    """Connected components of a graph on nodes ``0..n-1``, largest first (then lowest node)."""
+    if n == 0:
+        return []
+    e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    graph = coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
+    count, label = connected_components(graph, directed=False)
+    parts = [np.flatnonzero(label == c) for c in range(count)]
+    return sorted(parts, key=lambda p: (-len(p), int(p[0])))
+
+
+def plan_pieces(problem, members: list[list[str]], weights: np.ndarray, edges: np.ndarray) -> list[Piece]:
+    """The pieces of a (contracted) problem with their unit counts, which sum to ``problem.k``.
+
+    ``members[i]`` are the blocks behind node ``i``.  Raises :class:`InputError` when no
+    distribution of ``problem.k`` fits (the diagnosis normally says so before this is reached).
+    """
+    parts = find_pieces(len(members), edges)
+    totals = [int(weights[p].sum()) for p in parts]
+    ks = allocate_units(totals, problem.k, problem.lower, problem.upper, [len(p) for p in parts])
+    if ks is None:
+        raise InputError(f"{problem.k} units cannot be distributed over the {len(parts)} separate pieces of the graph within {problem.lower:,}–{problem.upper:,} households each.")
+    pieces = []
+    for i, (part, total, k) in enumerate(zip(parts, totals, ks, strict=True)):
+        blocks = [b for node in part.tolist() for b in members[node]]
+        name = piece_label(problem.graph, blocks) if len(parts) > 1 else (problem.name or "all blocks")
+        pieces.append(Piece(i, name, part, len(blocks), total, k))
+    return pieces
+
+
+def piece_budgets(pieces: list[Piece], time_limit: float | None, workers: int) -> list[float | None]:
+    """Seconds for each piece: its share of the workers' total time by size, at most the limit."""
+    if time_limit is None:
+        return [None] * len(pieces)
+    total = sum(len(p.nodes) for p in pieces)
+    return [min(time_limit, time_limit * min(workers, len(pieces)) * len(p.nodes) / total) for p in pieces]
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def run_pieces(
+    tasks: list[PieceTask],
+    *,
+    names: list[str],
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[dict], None] | None = None,
+) -> list[PieceResult]:
+    """Solve every piece: in this process (one worker or one piece), in worker processes, or on
+    the Dask cluster at ``scheduler`` (``tcp://…``).  Results come back in the tasks' order."""
+    workers = default_workers() if workers is None else workers
+    if current_process().daemon:
+        workers = 1  # inside a worker process (a sweep's Dask worker): it may not start children
+    if scheduler:
+        return _run_dask(tasks, scheduler, names, progress)
+    if workers <= 1 or len(tasks) == 1:
+        return [_run_here(task, i, names, progress) for i, task in enumerate(tasks)]
+    return _run_processes(tasks, workers, names, progress)
+
+
+def _run_here(task: PieceTask, index: int, names: list[str], progress) -> PieceResult:
+    if progress is None:
+        return solve_piece(task)
+
+    def tagged(info: dict) -> None:
+        progress(info | {"piece": f"{index + 1}/{len(names)} {names[index]}"})
+
+    return solve_piece(task, tagged)
+
+
+def _report_done(progress, done: int, names: list[str], index: int, started: float) -> None:
+    if progress is not None:
+        progress({"phase": "pieces", "round": done, "elapsed": time.perf_counter() - started, "incumbent": None, "bound": None, "piece": f"{done}/{len(names)} done (last: {names[index]})"})
+
+
+def _run_processes(tasks, workers, names, progress) -> list[PieceResult]:
+    started = time.perf_counter()
+    results: list[PieceResult | None] = [None] * len(tasks)
+    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context("spawn")) as pool:
+        futures = {pool.submit(solve_piece, task): i for i, task in enumerate(tasks)}
+        try:
+            for done, future in enumerate(as_completed(futures), start=1):
+                i = futures[future]
+                results[i] = future.result()
+                _report_done(progress, done, names, i, started)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+    return results  # type: ignore[return-value]
+
+
+def _run_dask(tasks, scheduler: str, names, progress) -> list[PieceResult]:
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    if "://" not in scheduler:
+        raise InputError(f"--scheduler must be an address like tcp://HOST:8786, not '{scheduler}'.")
+    started = time.perf_counter()
+    try:
+        client = Client(scheduler, timeout=10)
+    except OSError as exc:
+        raise InputError(f"Cannot reach the Dask scheduler at {scheduler} ({exc}). Start one with `dask scheduler` and workers with `dask worker {scheduler}`.") from exc
+    results: list[PieceResult | None] = [None] * len(tasks)
+    try:
+        futures = [client.submit(solve_piece, task, pure=False) for task in tasks]
+        index = {f.key: i for i, f in enumerate(futures)}
+        for done, future in enumerate(dask_completed(futures), start=1):
+            i = index[future.key]
+            results[i] = future.result()
+            _report_done(progress, done, names, i, started)
+    finally:
+        client.close()
+    return results  # type: ignore[return-value]

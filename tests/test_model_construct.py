@@ -1,0 +1,89 @@
+"""The construction: every plan it returns is valid; an impossible count ends quickly with None."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.spatial import Delaunay
+
+from redistrict.model import ModelInput
+from redistrict.model._graph import Adjacency, components
+from redistrict.model.construct import centres_of, construct_plan
+
+
+def delaunay_input(seed: int, n: int, k: int, slack: float, **kwargs) -> ModelInput:
+    """Random sites and their Delaunay edges (the adjacency of their Voronoi cells); bounds
+    ``slack`` around the mean unit weight."""
+    rng = np.random.default_rng(seed)
+    points = rng.random((n, 2))
+    tri = Delaunay(points)
+    edges = {tuple(sorted((int(a), int(b)))) for simplex in tri.simplices for a, b in ((simplex[0], simplex[1]), (simplex[1], simplex[2]), (simplex[0], simplex[2]))}
+    weights = rng.integers(20, 300, n)
+    mean = weights.sum() / k
+    lower, upper = int(mean * (1 - slack)), int(np.ceil(mean * (1 + slack)))
+    return ModelInput(n=n, weights=weights, edges=np.array(sorted(edges)), k=k, lower=lower, upper=upper, **kwargs)
+
+
+def assert_valid(data: ModelInput, label: np.ndarray) -> None:
+    units = np.unique(label)
+    assert len(units) == data.k
+    totals = np.bincount(label, weights=data.weights)
+    assert ((totals >= data.lower) & (totals <= data.upper)).all(), totals
+    adj = Adjacency.from_edges(data.n, data.edges)
+    assert len(np.unique(components(adj, label))) == data.k  # each unit is one connected part
+
+
+@given(seed=st.integers(0, 10_000), n=st.integers(8, 120), k=st.integers(1, 8), slack=st.sampled_from([0.1, 0.2, 0.4]))
+def test_every_constructed_plan_is_valid(seed, n, k, slack):
+    data = delaunay_input(seed, n, min(k, n // 2), slack)
+    label = construct_plan(data, seed=seed)
+    if label is not None:
+        assert_valid(data, label)
+
+
+def test_a_roomy_problem_is_constructed_and_deterministic():
+    data = delaunay_input(3, 300, 12, 0.2)
+    first = construct_plan(data, seed=5)
+    assert first is not None
+    assert_valid(data, first)
+    assert np.array_equal(first, construct_plan(data, seed=5))
+
+
+def test_an_impossible_count_gives_none_quickly():
+    # ten blocks of 100 in a path: 3 units of 300–310 cannot hold 1,000 households
+    edges = np.array([(i, i + 1) for i in range(9)])
+    data = ModelInput(n=10, weights=np.full(10, 100), edges=edges, k=3, lower=300, upper=310)
+    started = time.perf_counter()
+    assert construct_plan(data, seed=0) is None
+    assert time.perf_counter() - started < 5
+
+
+def test_lumpy_blocks_that_no_cut_can_balance_give_none():
+    # a path 900-100-900: 2 units of 950–1,000 exist by count (1,900) but no contiguous cut
+    data = ModelInput(n=3, weights=np.array([900, 100, 900]), edges=np.array([(0, 1), (1, 2)]), k=2, lower=950, upper=1000)
+    assert construct_plan(data, seed=0) is None
+
+
+def test_each_unit_gets_a_candidate_centre():
+    data = delaunay_input(7, 60, 4, 0.3)
+    rng = np.random.default_rng(0)
+    candidates = np.sort(rng.choice(60, 8, replace=False))
+    data = delaunay_input(7, 60, 4, 0.3, candidates=candidates)
+    label = construct_plan(data, seed=1)
+    assert label is not None
+    centres = centres_of(data, label)
+    assert set(np.unique(centres)) <= set(candidates.tolist())
+    assert len(np.unique(centres)) == 4
+    assert all(label[c] == label[i] for i, c in enumerate(centres))  # a centre lies in its own unit
+
+
+def test_locks_are_respected():
+    data = delaunay_input(11, 80, 4, 0.3)
+    locked = delaunay_input(11, 80, 4, 0.3, same_unit=[(0, 79), (5, 40)], different_unit=[(0, 5)])
+    label = construct_plan(locked, seed=2)
+    assert label is not None
+    assert_valid(data, label)
+    assert label[0] == label[79] and label[5] == label[40] and label[0] != label[5]

@@ -1,0 +1,67 @@
+"""Large-neighbourhood search: never worse, never invalid, and optimal where pairs suffice."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from test_model_construct import assert_valid, delaunay_input
+
+from redistrict.model import ModelInput, solve_model
+from redistrict.model.backends import plan_objective
+from redistrict.model.construct import centres_of, construct_plan
+from redistrict.model.lns import improve, neighbourhoods, unit_graph
+
+
+def grid_input(rows: int, cols: int, k: int, lower: int, upper: int, **kwargs) -> ModelInput:
+    edges = [(r * cols + c, r * cols + c + 1) for r in range(rows) for c in range(cols - 1)]
+    edges += [(r * cols + c, (r + 1) * cols + c) for r in range(rows - 1) for c in range(cols)]
+    return ModelInput(n=rows * cols, weights=np.ones(rows * cols, dtype=np.int64), edges=np.array(edges), k=k, lower=lower, upper=upper, **kwargs)
+
+
+def test_neighbourhoods_are_connected_sets_of_units():
+    label = np.array([0, 0, 1, 1, 2, 2])  # a path of three units
+    data = ModelInput(n=6, weights=np.ones(6, dtype=np.int64), edges=np.array([(i, i + 1) for i in range(5)]), k=3, lower=2, upper=2)
+    near = unit_graph(data, label)
+    assert near == {0: {1}, 1: {0, 2}, 2: {1}}
+    assert neighbourhoods(near, 2) == [(0, 1), (1, 2)]
+    assert neighbourhoods(near, 3) == [(0, 1, 2)]
+
+
+def test_improvement_never_worsens_and_keeps_every_rule():
+    data = delaunay_input(4, 60, 6, 0.2, cut_weight=1.0)
+    start = centres_of(data, construct_plan(data, seed=0))
+    result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=time.perf_counter() + 20, sizes=(2,))
+    assert result.objective <= plan_objective(data, start) + 1e-9
+    assert result.objective == plan_objective(data, result.centre_of)
+    assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
+
+
+def test_improvement_reaches_the_optimum_of_a_two_unit_problem():
+    # with k = 2 the only pair is the whole problem: its exact re-solve is the optimum
+    data = grid_input(4, 4, 2, 8, 8)
+    start = centres_of(data, construct_plan(data, seed=3))
+    result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=None)
+    assert result.objective == 4.0  # two 2×4 halves cut 4 edges
+    assert result.local_optimum == [2]
+
+
+def test_improvement_keeps_locks_and_candidate_centres():
+    data = delaunay_input(9, 30, 3, 0.25, candidates=np.arange(0, 30, 3), same_unit=[(0, 27)], different_unit=[(0, 1)], cut_weight=1.0)
+    label = construct_plan(data, seed=0)
+    assert label is not None
+    start = centres_of(data, label)
+    result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=time.perf_counter() + 5, sizes=(2,))
+    plan = result.centre_of
+    assert set(np.unique(plan).tolist()) <= set(range(0, 30, 3))
+    assert plan[0] == plan[27] and plan[0] != plan[1]
+    assert result.objective <= plan_objective(data, start) + 1e-9
+
+
+def test_the_deadline_stops_the_search():
+    data = delaunay_input(1, 400, 30, 0.2, cut_weight=1.0)
+    start = centres_of(data, construct_plan(data, seed=0))
+    started = time.perf_counter()
+    result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=started + 1.0)
+    assert time.perf_counter() - started < 4.0
+    assert result.stopped_by_time and result.objective <= plan_objective(data, start) + 1e-9

@@ -1,0 +1,141 @@
+"""Pieces: independent sub-problems with their own unit counts, solved apart and merged."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import networkx as nx
+import numpy as np
+import pytest
+from conftest import make_grid
+
+from redistrict import Problem, build_graph, from_geodataframe, solve, verify_plan
+from redistrict.errors import InputError
+from redistrict.pieces import find_pieces, piece_budgets
+from redistrict.problem import allocate_units, unit_count_range, unit_room
+
+
+def two_subdistricts(rows=3, cols=6, households=None):
+    """A grid whose west half is subdistrict 西 and east half 东 (units never cross the line)."""
+    gdf = make_grid(rows, cols, households=households)
+    gdf["subdistrict"] = ["西" if i % cols < cols // 2 else "东" for i in range(rows * cols)]
+    layer = from_geodataframe(gdf)
+    return layer, build_graph(layer.blocks)
+
+
+def test_find_pieces_orders_largest_first():
+    parts = find_pieces(6, np.array([(0, 1), (2, 3), (3, 4)]))
+    assert [p.tolist() for p in parts] == [[2, 3, 4], [0, 1], [5]]
+
+
+def brute_allocation(totals, k, lower, upper):
+    ranges = [unit_count_range(t, lower, upper) for t in totals]
+    best = None
+    for ks in itertools.product(*[range(r[0], r[1] + 1) for r in ranges]):
+        if sum(ks) != k:
+            continue
+        rooms = [unit_room(t, kk, lower, upper) for t, kk in zip(totals, ks, strict=True)]
+        score = (min(rooms), sum(rooms))
+        if best is None or score > best[0]:
+            best = (score, list(ks))
+    return None if best is None else best[1]
+
+
+@pytest.mark.parametrize("totals,k", [([9000, 5600, 14000], 11), ([9000, 5600, 14000], 10), ([16256, 13668], 11), ([16256, 13668], 12), ([16256, 13668], 10), ([2600, 2600], 3)])
+def test_allocation_is_the_brute_force_best(totals, k):
+    assert allocate_units(totals, k, 2500, 3000) == brute_allocation(totals, k, 2500, 3000)
+
+
+def test_without_k_each_piece_gets_its_fewest_units():
+    layer, graph = two_subdistricts(households=[100] * 18)
+    problem = Problem.from_layer(layer, graph, lower=200, upper=300)
+    # 900 households each side: 3 units each, although 1,800 in total would fit 6 as well as... 6
+    assert problem.k == 6 and "2 separate pieces" in problem.k_reason
+    plan = solve(problem, workers=1)
+    assert plan.ok and len(plan.pieces) == 2 and {r["k"] for r in plan.pieces} == {3}
+
+
+def test_the_whole_layer_count_would_undercount_pieces():
+    # 1,000 households a side, units of 300–550: the whole layer (2,000) fits 4, but each side needs 2
+    hh = [100] * 9 + [125] * 8 + [0]
+    layer, graph = two_subdistricts(rows=3, cols=6, households=[hh[i] for i in range(18)])
+    problem = Problem.from_layer(layer, graph, lower=300, upper=550)
+    sides = [sum(graph.nodes[b]["households"] for b in c) for c in nx.connected_components(problem.graph)]
+    assert problem.k == sum(unit_count_range(t, 300, 550)[0] for t in sides)
+
+
+def test_two_subdistricts_give_the_same_plan_as_each_alone():
+    layer, graph = two_subdistricts()
+    whole = solve(Problem.from_layer(layer, graph, lower=300, upper=300), workers=1)
+    assert whole.status == "optimal"
+    for side in ("西", "东"):
+        alone = solve(Problem.from_layer(layer, graph, subdistrict=side, lower=300, upper=300), workers=1)
+        blocks = alone.assignment.index
+        together = whole.assignment[blocks]
+        # the same partition of the side's blocks (unit names may differ)
+        assert set(map(frozenset, alone.assignment.groupby(alone.assignment).groups.values())) == set(map(frozenset, together.groupby(together).groups.values()))
+        assert whole.objective["compactness_hh_km2"] >= alone.objective["compactness_hh_km2"]
+
+
+def test_pieces_in_worker_processes_give_the_same_plan_as_in_this_process():
+    layer, graph = two_subdistricts()
+    problem = Problem.from_layer(layer, graph, lower=300, upper=300)
+    here = solve(problem, workers=1)
+    there = solve(problem, workers=2)
+    assert here.status == there.status == "optimal"
+    assert here.assignment.equals(there.assignment)
+
+
+def test_a_global_k_is_distributed_and_an_impossible_one_names_the_pieces():
+    layer, graph = two_subdistricts()
+    plan = solve(Problem.from_layer(layer, graph, lower=200, upper=500, k=5), workers=1)
+    assert plan.ok and sorted(r["k"] for r in plan.pieces) == [2, 3]
+    # 990 households a side fit only 3 units of 300–450 each: 1,980 would fit 5 as a whole, not in pieces
+    layer, graph = two_subdistricts(households=[110] * 18)
+    bad = solve(Problem.from_layer(layer, graph, lower=300, upper=450, k=5), workers=1)
+    assert bad.status == "infeasible"
+    message = bad.message
+    assert "separate pieces" in message and "subdistrict 西" in message and "--k 6" in message
+
+
+def test_blocks_locked_together_across_pieces_are_an_input_error():
+    layer, graph = two_subdistricts()
+    problem = Problem.from_layer(layer, graph, lower=300, upper=300, locks={"r0c0": "A", "r0c5": "A"})
+    with pytest.raises(InputError, match="separate pieces"):
+        solve(problem, workers=1)
+
+
+def test_piece_budgets_share_the_workers_time_by_size():
+    pieces = [type("P", (), {"nodes": np.arange(n)})() for n in (300, 100, 100)]
+    assert piece_budgets(pieces, None, 2) == [None, None, None]
+    budgets = piece_budgets(pieces, 100.0, 2)
+    assert budgets == [100.0, 40.0, 40.0]
+
+
+def test_the_heuristic_gives_a_verified_plan_never_called_optimal():
+    layer = from_geodataframe(make_grid(6, 6, households=[100] * 36))
+    graph = build_graph(layer.blocks)
+    problem = Problem.from_layer(layer, graph, lower=350, upper=450, k=9)
+    plan = solve(problem, method="heuristic", time_limit=20)
+    assert plan.status == "heuristic" and plan.exit_code == 0 and plan.best_bound is None
+    assert "not proved optimal" in plan.message and "no bound" in plan.message
+    assert verify_plan(problem.graph, plan.assignment, lower=350, upper=450, k=problem.k).ok
+
+
+def test_auto_says_why_it_chose_each_method():
+    layer, graph = two_subdistricts()
+    plan = solve(Problem.from_layer(layer, graph, lower=300, upper=300), workers=1)
+    assert all(r["method"] == "exact" and "≤ 150" in r["why"] for r in plan.pieces)
+
+
+def test_the_time_limit_is_honoured_on_a_mid_size_layer():
+    rng = np.random.default_rng(0)
+    layer = from_geodataframe(make_grid(20, 20, households=rng.integers(50, 150, 400).tolist()))
+    graph = build_graph(layer.blocks)
+    total = sum(d["households"] for _, d in graph.nodes(data=True))
+    problem = Problem.from_layer(layer, graph, lower=900, upper=1100, k=round(total / 1000))
+    started = time.perf_counter()
+    plan = solve(problem, time_limit=3, workers=1)
+    assert time.perf_counter() - started < 3 + 6
+    assert plan.status == "heuristic" and plan.ok
