@@ -22,7 +22,7 @@ from .errors import InputError, VerificationError
 from .model.strategy import METHODS
 from .pieces import default_workers, piece_budgets, plan_pieces, run_pieces
 from .plan import Plan, objective_terms, unit_table
-from .problem import Problem, Weights, feasible_unit_counts, unit_room
+from .problem import Problem, Weights, feasible_unit_counts, unit_count_range, unit_room
 from .verify import verify_plan
 
 if TYPE_CHECKING:
@@ -422,7 +422,19 @@ def _pieces_failed(ctx: _Context, failed, solver_info: dict, count: int, rows: l
     notes = " ".join(r.message for _, r in failed if r.message)
     limit = ctx.options.time_limit
     scope = "" if count == 1 else f" for {names}"
-    return Plan("no_solution", ctx.info(), seconds=ctx.seconds(), solver=solver_info, pieces=rows, message=f"No contiguous plan was found{scope} within the time limit ({limit} s). {notes} Raise --time-limit.{_roomier_k(ctx.problem, ctx.k)}".replace("  ", " "))
+    hint = _roomier_k(ctx.problem, ctx.k) if count == 1 else _roomier_pieces(ctx, [piece for piece, _ in failed])
+    return Plan("no_solution", ctx.info(), seconds=ctx.seconds(), solver=solver_info, pieces=rows, message=f"No contiguous plan was found{scope} within the time limit ({limit} s). {notes} Raise --time-limit.{hint}".replace("  ", " "))
+
+
+def _roomier_pieces(ctx: _Context, failed) -> str:
+    """A hint for pieces whose unit count sits close to a bound: one more unit each, via --k
+    (a given total is shared out so that the tightest pieces get the extra units)."""
+    p = ctx.problem
+    tight = [piece for piece in failed if unit_count_range(piece.households, p.lower, p.upper, piece.blocks) and piece.k + 1 <= unit_count_range(piece.households, p.lower, p.upper, piece.blocks)[1] and unit_room(piece.households, piece.k + 1, p.lower, p.upper) > unit_room(piece.households, piece.k, p.lower, p.upper)]
+    if not tight:
+        return ""
+    detail = "; ".join(f"{piece.name}: {piece.k} units average {piece.households / piece.k:,.0f}, {piece.k + 1} would average {piece.households / (piece.k + 1):,.0f}" for piece in tight[:6])
+    return f" The bounds leave these pieces little room ({detail}): try --k {ctx.k + len(tight)}, which gives the extra units to the tightest pieces."
 
 
 def _finish(ctx: _Context, centre_of: np.ndarray, status: str, objective: float | None, bound: float | None, solver_info: dict, *, relax_note: str = "", pieces: list | None = None, results=None) -> Plan:

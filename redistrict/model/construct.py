@@ -34,7 +34,9 @@ from .data import ModelInput
 #: trees drawn for one split before the construction restarts
 TREES_PER_SPLIT = 40
 #: whole constructions tried (each with its own seed) when no deadline stops it earlier
-RESTARTS = 25
+RESTARTS = 10
+#: times a set is cut again when one of its sides could not be split (backtracking)
+RETRIES_PER_LEVEL = 3
 
 
 class _Pieces:
@@ -154,24 +156,29 @@ def _in_subtree(order: np.ndarray, parent: np.ndarray, v: int) -> np.ndarray:
     return inside
 
 
-def _partition(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, deadline: float | None) -> list[np.ndarray] | None:
-    """Units (arrays of node ids) splitting ``nodes`` into ``k``, or None when a split failed."""
-    stack = [(nodes, k)]
-    units: list[np.ndarray] = []
-    while stack:
-        part, parts = stack.pop()
-        if parts == 1:
-            if not _fits_one(p, part):
-                return None
-            units.append(part)
-            continue
-        cut = _split(p, part, parts, rng, deadline)
+def _partition(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, deadline: float | None, depth: int = 0) -> list[np.ndarray] | None:
+    """Units (arrays of node ids) splitting ``nodes`` into ``k``, or None when every try failed.
+
+    A side that cannot be split further sends the search back one level: the parent set is cut
+    again (:data:`RETRIES_PER_LEVEL` times) before the failure goes up, so one unlucky cut near
+    the leaves does not throw away the whole construction.
+    """
+    if k == 1:
+        return [nodes] if _fits_one(p, nodes) else None
+    for _ in range(RETRIES_PER_LEVEL if depth > 0 else 2 * RETRIES_PER_LEVEL):
+        if deadline is not None and time.perf_counter() > deadline:
+            return None
+        cut = _split(p, nodes, k, rng, deadline)
         if cut is None:
             return None
         inside, k1 = cut
-        stack.append((part[inside], k1))
-        stack.append((part[~inside], parts - k1))
-    return units
+        first = _partition(p, nodes[inside], k1, rng, deadline, depth + 1)
+        if first is None:
+            continue
+        second = _partition(p, nodes[~inside], k - k1, rng, deadline, depth + 1)
+        if second is not None:
+            return first + second
+    return None
 
 
 def construct_plan(data: ModelInput, *, seed: int = 0, deadline: float | None = None, restarts: int = RESTARTS) -> np.ndarray | None:
