@@ -150,6 +150,8 @@ def _print_check(report) -> None:
             cells = [row.name] + ([row.subdistrict or ""] if title == "Communities" else [])
             table.add_row(*cells, str(row.blocks), f"{row.households:,}", ok, fits)
         console.print(table)
+    if len(report.pieces) > 1:
+        _print_piece_ranges(report.pieces)
     infeasible = [c for c in report.communities if not c.feasible_k]
     if infeasible:
         console.print("[bold]Communities that no number of units can split within the bounds:[/bold]")
@@ -169,6 +171,22 @@ def _print_check(report) -> None:
             console.print(f"  [{colour.get(f.severity, 'white')}]{f.severity}[/]: {f.message}")
     verdict = "[green]usable[/green]" if report.usable else "[red]not usable[/red]"
     console.print(f"\nData is {verdict}.")
+
+
+def _print_piece_ranges(pieces: list[dict]) -> None:
+    """The separate pieces a whole-layer split solves apart, and the unit counts each can hold."""
+    table = Table(title="Separate pieces (each gets its own k)", title_justify="left", show_lines=False)
+    for col in ("piece", "blocks", "households", "units (k)"):
+        table.add_column(col, justify="left" if col == "piece" else "right")
+    for row in pieces[:40]:
+        fits = "[red]none[/red]" if row["fewest_units"] is None else f"{row['fewest_units']}–{row['most_units']}"
+        table.add_row(str(row["piece"]), str(row["blocks"]), f"{row['households']:,}", fits)
+    console.print(table)
+    if all(r["fewest_units"] is not None for r in pieces):
+        lo, hi = sum(r["fewest_units"] for r in pieces), sum(r["most_units"] for r in pieces)
+        console.print(f"  The whole layer needs {lo}–{hi} units in all (without --k: {lo}, the fewest per piece).")
+    if len(pieces) > 40:
+        console.print(f"  … and {len(pieces) - 40} more pieces (see --json).")
 
 
 def _write_json(path: Path, data: dict) -> None:

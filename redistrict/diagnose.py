@@ -21,9 +21,11 @@ from .io import BlockLayer
 from .problem import (
     explain_bounds,
     feasible_unit_counts,
+    graph_pieces,
     piece_label,
     unit_count_options,
     unit_count_range,
+    within_subdistricts,
 )
 from .validate import ERROR, Finding
 
@@ -67,6 +69,8 @@ class CheckReport:
     subdistricts: list[GroupCheck]
     graph: GraphDiagnostics
     findings: list[Finding] = field(default_factory=list)
+    #: the separate pieces a whole-layer run solves apart (subdistrict lines cut), with unit ranges
+    pieces: list[dict] = field(default_factory=list)
 
     @property
     def usable(self) -> bool:
@@ -85,6 +89,7 @@ class CheckReport:
             "communities": [c.to_dict() for c in self.communities],
             "subdistricts": [s.to_dict() for s in self.subdistricts],
             "graph": self.graph.to_dict(),
+            "pieces": self.pieces,
             "findings": [f.to_dict() for f in self.findings],
         }
 
@@ -174,7 +179,18 @@ def check_layer(layer: BlockLayer, graph: nx.Graph, *, lower: int, upper: int) -
         subdistricts=groups["subdistrict"],
         graph=diagnostics,
         findings=findings,
+        pieces=piece_checks(within_subdistricts(graph), lower, upper),
     )
+
+
+def piece_checks(graph: nx.Graph, lower: int, upper: int) -> list[dict]:
+    """Each separate piece of the graph with the fewest and most units it can hold by count."""
+    rows = []
+    for piece in graph_pieces(graph):
+        total = int(sum(graph.nodes[b]["households"] for b in piece))
+        rng = unit_count_range(total, lower, upper, len(piece))
+        rows.append({"piece": piece_label(graph, piece), "blocks": len(piece), "households": total, "fewest_units": None if rng is None else rng[0], "most_units": None if rng is None else rng[1]})
+    return rows
 
 
 def _communities_of(graph: nx.Graph, ids) -> str:

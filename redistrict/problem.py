@@ -238,8 +238,7 @@ class Problem:
         ids = [str(i) for i in selected.index]
         sub = graph.subgraph(ids).copy()
         if not cross_subdistricts:
-            crossing = [(a, b) for a, b in sub.edges if _differs(sub.nodes[a].get("subdistrict"), sub.nodes[b].get("subdistrict"))]
-            sub.remove_edges_from(crossing)
+            sub = within_subdistricts(sub)
         keep = {}
         if keep_together_col:
             if keep_together_col not in selected.columns:
@@ -264,6 +263,16 @@ class Problem:
             min_office_area=min_office_area,
             findings=findings,
         )
+
+
+def within_subdistricts(graph: nx.Graph) -> nx.Graph:
+    """The graph without edges between blocks of different subdistricts (units never cross them)."""
+    crossing = [(a, b) for a, b in graph.edges if _differs(graph.nodes[a].get("subdistrict"), graph.nodes[b].get("subdistrict"))]
+    if not crossing:
+        return graph
+    graph = graph.copy()
+    graph.remove_edges_from(crossing)
+    return graph
 
 
 def _differs(a, b) -> bool:

@@ -46,8 +46,8 @@ CJK_FONTS = (
 )
 
 STATUS = {
-    "zh": {"optimal": "最优解", "feasible": "可行解，未证明最优", "timed_out": "达到时间上限，可行解未证明最优", "relaxed": "放宽户数范围后的解", "invalid": "未通过校验"},
-    "en": {"optimal": "optimal", "feasible": "feasible, not proved optimal", "timed_out": "time limit reached, not proved optimal", "relaxed": "bounds relaxed", "invalid": "fails verification"},
+    "zh": {"optimal": "最优解", "feasible": "可行解，未证明最优", "timed_out": "达到时间上限，可行解未证明最优", "relaxed": "放宽户数范围后的解", "heuristic": "启发式可行解，未证明最优", "invalid": "未通过校验"},
+    "en": {"optimal": "optimal", "feasible": "feasible, not proved optimal", "timed_out": "time limit reached, not proved optimal", "relaxed": "bounds relaxed", "heuristic": "heuristic plan, not proved optimal", "invalid": "fails verification"},
 }
 
 TEXT = {
@@ -60,6 +60,8 @@ TEXT = {
         "ok": "✓", "map": "方案图", "seconds": "秒", "hh": "户", "none": "—",
         "new": "新方案", "current": "现状", "communities": "个社区", "units": "个单元", "change": "变化",
         "interactive": "交互地图", "centre": "（无办公用房选址：距离按中心小区计算）",
+        "pieces": "分片求解（各片互不相连，分别求解）",
+        "piece_head": ("分片", "小区数", "户数", "单元数", "方法", "状态", "目标值", "下界", "gap", "秒"),
         "note": (
             "注：距离为各小区中心至本单元办公用房的直线距离，平均值按户数加权。紧凑度按合并后的单元计算"
             "（先弥合 {closing:.0f} 米以内的道路间隙）：Polsby-Popper = 4πA/P²，Reock = A / 最小外接圆面积，"
@@ -76,6 +78,8 @@ TEXT = {
         "ok": "✓", "map": "Plan map", "seconds": "s", "hh": "households", "none": "—",
         "new": "new plan", "current": "current", "communities": "communities", "units": "units", "change": "change",
         "interactive": "interactive map", "centre": " (no office sites: distances to the centre block)",
+        "pieces": "Pieces (separate parts of the graph, solved independently)",
+        "piece_head": ("Piece", "Blocks", "Households", "Units", "Method", "Status", "Objective", "Bound", "Gap", "s"),
         "note": (
             "Distances are straight lines from each block's centre to the unit's office, the mean weighted by "
             "households. Compactness is measured on the merged unit (road gaps up to {closing:.0f} m closed): "
@@ -164,6 +168,7 @@ def report_data(plan: Plan, blocks: gpd.GeoDataFrame, *, lang: str = "zh") -> di
         "funding": int(units["funding"].sum()),
         "current": current,
         "units": units,
+        "pieces": plan.pieces,
     }
 
 
@@ -237,6 +242,17 @@ def _md_cell(text: str) -> str:
     return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
 
 
+def _piece_rows(data: dict, lang: str) -> list[list[str]]:
+    """One row of text cells per separate piece: size, k, method, status, objective, bound, gap, time."""
+    words = STATUS[lang]
+    rows = []
+    for r in data.get("pieces") or []:
+        gap = "—" if r["gap"] is None else f"{r['gap']:.2%}"
+        status = r["status"]
+        rows.append([str(r["piece"]), f"{r['blocks']:,}", f"{r['households']:,}", str(r["k"]), r["method"], words.get(status, status), _fmt(r["objective"], 1), _fmt(r["bound"], 1), gap, f"{r['seconds']:.1f}"])
+    return rows
+
+
 def render_markdown(data: dict, lang: str = "zh", *, png: str | None = "map.png", map_html: str | None = "map.html") -> str:
     """``report.md``: the sentence, a summary table, the unit table, the map and the notes."""
     t = TEXT[lang]
@@ -250,6 +266,9 @@ def render_markdown(data: dict, lang: str = "zh", *, png: str | None = "map.png"
     lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
     lines.append("| " + " | ".join(f"**{c}**" if c else "" for c in total) + " |")
     lines.append("")
+    if len(data.get("pieces") or []) > 1:
+        lines += [f"## {t['pieces']}", "", "| " + " | ".join(t["piece_head"]) + " |", "|---|" + "---:|" * 3 + "---|---|" + "---:|" * 4]
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in _piece_rows(data, lang)] + [""]
     if png:
         lines += [f"![{t['map']}]({png})", ""]
     if map_html:
@@ -299,6 +318,10 @@ def render_html(data: dict, lang: str = "zh", *, png: bytes | None = None, map_h
         table.append("<tr>" + "".join(cells) + "</tr>")
     table.append('<tr class="total">' + "".join(f'<td class="n">{e(c)}</td>' if i in numeric else f"<td>{e(c)}</td>" for i, c in enumerate(total)) + "</tr></table>")
     parts += table
+    if len(data.get("pieces") or []) > 1:
+        parts.append(f"<h2>{e(t['pieces'])}</h2><table class=\"pieces\"><tr>" + "".join(f"<th>{e(h)}</th>" for h in t["piece_head"]) + "</tr>")
+        parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in _piece_rows(data, lang)]
+        parts.append("</table>")
     if png is not None:
         parts.append(f'<p><img alt="{e(t["map"])}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}"></p>')
     if map_html:

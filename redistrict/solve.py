@@ -333,7 +333,7 @@ def _solve_pieces(ctx: _Context, data, progress) -> Plan:
         results = run_pieces(tasks, names=[p.name for p in pieces], workers=workers, scheduler=o.scheduler, progress=progress)
     except (RuntimeError, MemoryError) as exc:  # SolverError included: the solver failed, not the data
         return _solver_failed(ctx, exc)
-    rows = [_piece_row(piece, result) for piece, result in zip(pieces, results, strict=True)]
+    rows = [_piece_row(piece, result, o.mip_gap) for piece, result in zip(pieces, results, strict=True)]
     solver_info = {"solver": o.solver, "method": o.method, "pieces": rows, "first_plan_seconds": _first_plan(results)}
     failed = [(piece, r) for piece, r in zip(pieces, results, strict=True) if r.centre_of is None]
     if failed:
@@ -388,7 +388,7 @@ def _first_plan(results) -> float | None:
     return None if any(f is None for f in firsts) else round(max(firsts), 3)
 
 
-def _piece_row(piece, result) -> dict:
+def _piece_row(piece, result, mip_gap: float | None) -> dict:
     """One row of the report's piece table."""
     gap = None
     if result.objective is not None and result.bound is not None:
@@ -398,7 +398,7 @@ def _piece_row(piece, result) -> dict:
         "blocks": piece.blocks,
         "households": piece.households,
         "k": piece.k,
-        "status": result.status,
+        "status": _piece_status(result, mip_gap),
         "method": result.method,
         "why": result.why,
         "objective": result.objective,

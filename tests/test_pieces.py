@@ -139,3 +139,22 @@ def test_the_time_limit_is_honoured_on_a_mid_size_layer():
     plan = solve(problem, time_limit=3, workers=1)
     assert time.perf_counter() - started < 3 + 6
     assert plan.status == "heuristic" and plan.ok
+
+
+def test_check_reports_each_pieces_unit_range():
+    from redistrict import check_layer
+
+    layer, graph = two_subdistricts(households=[110] * 18)
+    report = check_layer(layer, graph, lower=300, upper=450)
+    assert [(r["blocks"], r["households"], r["fewest_units"], r["most_units"]) for r in report.pieces] == [(9, 990, 3, 3), (9, 990, 3, 3)]
+    assert {r["piece"] for r in report.pieces} == {"subdistrict 西", "subdistrict 东"}
+
+
+def test_the_report_has_a_row_per_piece(tmp_path):
+    from redistrict.report import render_markdown, report_data
+
+    layer, graph = two_subdistricts()
+    plan = solve(Problem.from_layer(layer, graph, lower=300, upper=300), workers=1)
+    text = render_markdown(report_data(plan, layer.blocks, lang="en"), "en", png=None, map_html=None)
+    section = text.split("## Pieces")[1]
+    assert "| subdistrict 西 | 9 | 900 | 3 | exact | optimal |" in section and "| subdistrict 东 | 9 | 900 | 3 | exact | optimal |" in section

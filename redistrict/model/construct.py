@@ -81,19 +81,24 @@ def _subtree_sums(order: np.ndarray, parent: np.ndarray, values: np.ndarray) -> 
 
 
 def _side_counts(s: np.ndarray, total: int, k: int, lower: int, upper: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each cut weight ``s``, the k₁ closest to k/2 that fits both sides by count (0: none), and its room."""
-    best_k1 = np.zeros(len(s), dtype=np.int64)
-    best_room = np.full(len(s), -np.inf)
-    best_balance = np.full(len(s), -1)
-    for k1 in range(1, k):
-        k2 = k - k1
-        rest = total - s
-        fits = (k1 * lower <= s) & (s <= k1 * upper) & (k2 * lower <= rest) & (rest <= k2 * upper)
-        room = np.minimum(np.minimum(s / k1 - lower, upper - s / k1), np.minimum(rest / k2 - lower, upper - rest / k2))
-        balance = min(k1, k2)
-        better = fits & ((balance > best_balance) | ((balance == best_balance) & (room > best_room)))
-        best_k1[better], best_room[better], best_balance[better] = k1, room[better], balance
-    return best_k1, best_room
+    """For each cut weight ``s``, the k₁ closest to k/2 that fits both sides by count (0: none),
+    and its room (the smaller per-unit slack of the two sides).
+
+    k₁ fits when ``k₁·L ≤ s ≤ k₁·U`` and ``(k − k₁)·L ≤ W − s ≤ (k − k₁)·U``, i.e. k₁ lies in
+    ``[max(⌈s/U⌉, k − ⌊(W−s)/L⌋, 1), min(⌊s/L⌋, k − ⌈(W−s)/U⌉, k − 1)]``; O(n), whatever k is.
+    """
+    s = s.astype(np.float64)
+    rest = total - s
+    big = float(k)
+    lo = np.maximum.reduce([np.ceil(s / upper), k - (np.floor(rest / lower) if lower > 0 else np.full_like(s, big)), np.ones_like(s)])
+    hi = np.minimum.reduce([np.floor(s / lower) if lower > 0 else np.full_like(s, big), k - np.ceil(rest / upper), np.full_like(s, k - 1.0)])
+    k1 = np.clip(np.round(k / 2), lo, hi)
+    ok = lo <= hi
+    k1 = np.where(ok, k1, 0).astype(np.int64)
+    k2 = np.maximum(k - k1, 1)
+    safe = np.maximum(k1, 1)
+    room = np.minimum(np.minimum(s / safe - lower, upper - s / safe), np.minimum(rest / k2 - lower, upper - rest / k2))
+    return k1, np.where(ok, room, -np.inf)
 
 
 def _separates(p: _Pieces, nodes: np.ndarray, inside: np.ndarray) -> bool:
@@ -214,12 +219,20 @@ def centres_of(data: ModelInput, label: np.ndarray) -> np.ndarray:
     allowed = np.zeros(data.n, dtype=bool)
     allowed[np.asarray(data.candidates)] = True
     centre_of = np.empty(data.n, dtype=np.int64)
-    for unit in np.unique(label):
-        members = np.flatnonzero(label == unit)
+    for members in unit_members(label):
         options = members[allowed[members]]
         if data.assign_cost is None or len(options) == 1:
             centre_of[members] = options[0]
             continue
-        totals = [assignment_costs(data, members, np.full(len(members), c)).sum() for c in options]
+        node = np.repeat(members, len(options))
+        centre = np.tile(options, len(members))
+        totals = assignment_costs(data, node, centre).reshape(len(members), len(options)).sum(axis=0)
         centre_of[members] = options[int(np.argmin(totals))]
     return centre_of
+
+
+def unit_members(label: np.ndarray) -> list[np.ndarray]:
+    """The nodes of each unit (sorted), in the order of the unit labels; O(n log n)."""
+    order = np.argsort(label, kind="stable")
+    _, starts = np.unique(label[order], return_index=True)
+    return np.split(order, starts[1:])
