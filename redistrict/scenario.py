@@ -118,9 +118,14 @@ class Scenario:
                 object.__setattr__(self, key, str(value))
         if isinstance(self.weights, dict):
             object.__setattr__(self, "weights", Weights(**self.weights))
+        from .model.strategy import METHODS
         from .problem import check_bounds
 
         check_bounds(self.lower, self.upper)
+        if self.method not in METHODS:
+            raise InputError(f"Scenario '{self.name}': method must be one of {', '.join(METHODS)}, not '{self.method}'.")
+        if self.workers is not None and self.workers < 1:
+            raise InputError(f"Scenario '{self.name}': workers must be at least 1, not {self.workers}.")
 
     # -- variations -----------------------------------------------------------------------------
 

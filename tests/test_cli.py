@@ -191,3 +191,18 @@ def test_time_limit_gives_exit_4_with_a_plan_marked_not_optimal(tmp_path, capsys
     assert report["status"] == "timed_out" and report["verification"]["ok"] and abs(report["gap"] - 0.05) < 1e-9
     assert "NOT proved optimal" in report["message"] and (out / "map.html").exists() and (out / "assignment.csv").exists()
     assert "timed_out" in stdout
+
+
+def test_split_of_the_whole_sample_solves_each_subdistrict_as_a_piece(tmp_path, capsys):
+    out = tmp_path / "whole"
+    code, stdout, err = run(["split", BLOCKS, "--method", "heuristic", "--workers", "1", "--time-limit", "30", "--out", out], capsys)
+    assert code == 0, err
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["status"] == "heuristic" and report["verification"]["ok"] and report["best_bound"] is None
+    assert sorted((p["piece"], p["k"]) for p in report["pieces"]) == [("subdistrict 昱东", 6), ("subdistrict 昱中", 5)]
+    assert "not proved optimal" in report["message"] and "pieces (solved independently)" in stdout
+
+
+def test_an_unknown_method_is_an_input_error(tmp_path, capsys):
+    code, _, err = run(["split", BLOCKS, "--method", "fastest", "--out", tmp_path / "x"], capsys)
+    assert code == 2 and "method must be one of auto, exact, heuristic" in err

@@ -180,3 +180,19 @@ def test_progress_reports_reach_the_caller_and_read_well(grid_file):
     line = progress_text({"phase": "objective", "round": 3, "incumbent": 200.0, "bound": 150.0})
     assert line == "objective round 3 · incumbent 200.00 · bound 150.00 · gap 25.0%"
     assert progress_text({"phase": "objective", "round": 1, "incumbent": None, "bound": None}) == "objective round 1"
+
+
+def test_method_and_workers_go_through_toml_and_are_checked(tmp_path):
+    import pytest
+
+    from redistrict.errors import InputError
+    from redistrict.scenario import Scenario, load_scenarios, save_scenarios
+
+    s = Scenario("heuristic", "blocks.geojson", method="heuristic", workers=1)
+    path = save_scenarios(tmp_path / "s.toml", [s])
+    (back,) = load_scenarios(path)
+    assert back.method == "heuristic" and back.workers == 1
+    with pytest.raises(InputError, match="method must be one of auto, exact, heuristic"):
+        Scenario("bad", "blocks.geojson", method="fast")
+    with pytest.raises(InputError, match="workers must be at least 1"):
+        Scenario("bad", "blocks.geojson", workers=0)
