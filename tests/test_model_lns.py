@@ -65,3 +65,29 @@ def test_the_deadline_stops_the_search():
     result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=started + 1.0)
     assert time.perf_counter() - started < 4.0
     assert result.stopped_by_time and result.objective <= plan_objective(data, start) + 1e-9
+
+
+class _SquaredDistance:
+    """households × squared distance between the random sites of ``delaunay_input``."""
+
+    def __init__(self, seed: int, n: int):
+        self.points = np.random.default_rng(seed).random((n, 2))
+
+    def __call__(self, nodes, centres):
+        return ((self.points[nodes] - self.points[centres]) ** 2).sum(axis=1)
+
+
+def test_neighbourhoods_keep_a_few_good_centres_per_unit_and_the_current_ones():
+    from redistrict.model.data import restrict
+    from redistrict.model.lns import CENTRES_PER_UNIT, _fewer_centres
+
+    data = delaunay_input(2, 120, 4, 0.3, assign_cost=_SquaredDistance(2, 120), cut_weight=0.0)
+    plan = centres_of(data, construct_plan(data, seed=0))
+    hood = np.unique(plan)[:2]
+    nodes = np.flatnonzero(np.isin(plan, hood))
+    local = np.searchsorted(nodes, plan[nodes])
+    sub = _fewer_centres(restrict(data, nodes, 2), local)
+    assert set(np.unique(local).tolist()) <= set(sub.candidates.tolist())
+    assert len(sub.candidates) <= 2 * (CENTRES_PER_UNIT + 1) < len(nodes)
+    solution = solve_model(sub, start=local, start_heuristic=False)
+    assert solution.objective <= plan_objective(sub, local) + 1e-9
