@@ -158,3 +158,21 @@ def test_the_report_has_a_row_per_piece(tmp_path):
     text = render_markdown(report_data(plan, layer.blocks, lang="en"), "en", png=None, map_html=None)
     section = text.split("## Pieces")[1]
     assert "| subdistrict 西 | 9 | 900 | 3 | exact | optimal |" in section and "| subdistrict 东 | 9 | 900 | 3 | exact | optimal |" in section
+
+
+def test_when_the_exact_search_finds_nothing_the_constructed_plan_is_returned_as_not_optimal(monkeypatch):
+    import dataclasses
+
+    import redistrict.model.strategy as strategy
+
+    real = strategy.solve_model
+
+    def empty(data, **kwargs):  # as if the limit stopped the exact search before its first plan
+        return dataclasses.replace(real(data, **kwargs), status="no_solution", centre_of=None, objective=None)
+
+    monkeypatch.setattr(strategy, "solve_model", empty)
+    layer, graph = two_subdistricts()
+    problem = Problem.from_layer(layer, graph, lower=300, upper=300)
+    plan = solve(problem, workers=1, time_limit=10)
+    assert plan.status == "timed_out" and plan.ok and "NOT proved optimal" in plan.message
+    assert all("fallback" in r["improvement"] for r in plan.pieces)
