@@ -325,8 +325,9 @@ def _solve_pieces(ctx: _Context, data, progress) -> Plan:
     _check_locks_within_pieces(ctx, data, pieces)
     workers = default_workers() if o.workers is None else o.workers
     budgets = piece_budgets(pieces, o.time_limit, 1 if o.scheduler is None and workers <= 1 else max(workers, 1))
+    ends_at = None if o.time_limit is None else time.time() + o.time_limit
     tasks = [
-        PieceTask(restrict(data, piece.nodes, piece.k), o.method, budget, o.solver, o.mip_gap, o.threads, o.formulation, o.seed)
+        PieceTask(restrict(data, piece.nodes, piece.k), o.method, budget, o.solver, o.mip_gap, o.threads, o.formulation, o.seed, ends_at)
         for piece, budget in zip(pieces, budgets, strict=True)
     ]
     try:

@@ -48,6 +48,16 @@ class PieceTask:
     threads: int | None = None
     formulation: str | None = None
     seed: int = 0
+    #: the whole run's end (``time.time()``, comparable across processes): a piece that starts
+    #: late gets no more than what is left, however large its share
+    ends_at: float | None = None
+
+    def budget(self) -> float | None:
+        """Seconds this piece may use from now."""
+        if self.ends_at is None:
+            return self.time_limit
+        left = max(self.ends_at - time.time(), 0.0)
+        return left if self.time_limit is None else min(self.time_limit, left)
 
 
 @dataclass(frozen=True)
@@ -81,7 +91,8 @@ def solve_piece(task: PieceTask, progress: Callable[[dict], None] | None = None)
     t0 = time.perf_counter()
     data = task.data
     method, why = choose_method(data, task.method)
-    deadline = None if task.time_limit is None else t0 + task.time_limit
+    budget = task.budget()
+    deadline = None if budget is None else t0 + budget
     construct_by = None if deadline is None else max(deadline, t0 + CONSTRUCT_MIN_SECONDS)
     label = construct_plan(data, seed=task.seed, deadline=construct_by)
     first = None if label is None else time.perf_counter() - t0
@@ -125,7 +136,7 @@ def _exact(task, data, start, t0, deadline, why, first, progress) -> PieceResult
     info: dict = {}
     warm = start is not None and worth_a_start(data)
     if warm and data.k >= 2:
-        share = None if deadline is None else time.perf_counter() + EXACT_LNS_SHARE * task.time_limit
+        share = None if deadline is None else time.perf_counter() + EXACT_LNS_SHARE * (deadline - t0)
         start, info = _improve(task, data, start, share, progress)
     left = None if deadline is None else max(deadline - time.perf_counter(), 1.0)
     kwargs = {"formulation": task.formulation} if task.formulation else {}
