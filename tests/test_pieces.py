@@ -176,3 +176,22 @@ def test_when_the_exact_search_finds_nothing_the_constructed_plan_is_returned_as
     plan = solve(problem, workers=1, time_limit=10)
     assert plan.status == "timed_out" and plan.ok and "NOT proved optimal" in plan.message
     assert all("fallback" in r["improvement"] for r in plan.pieces)
+
+
+def test_pieces_on_a_dask_cluster_by_address_give_the_same_plan():
+    import logging
+
+    from distributed import LocalCluster
+
+    layer, graph = two_subdistricts()
+    problem = Problem.from_layer(layer, graph, lower=300, upper=300)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+        remote = solve(problem, scheduler=cluster.scheduler_address)
+    here = solve(problem, workers=1)
+    assert remote.status == here.status == "optimal" and remote.assignment.equals(here.assignment)
+
+
+def test_a_scheduler_that_is_not_an_address_is_an_input_error():
+    layer, graph = two_subdistricts()
+    with pytest.raises(InputError, match="tcp://HOST:8786"):
+        solve(Problem.from_layer(layer, graph, lower=300, upper=300), scheduler="somewhere")
