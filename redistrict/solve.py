@@ -48,30 +48,24 @@ class _Contracted:
 
 
 def _contract(problem: Problem) -> _Contracted:
+    """Keep-together groups merged into single nodes; O(blocks + edges) with numpy."""
     graph = problem.graph
-    group_of = {}
-    for block in sorted(graph.nodes, key=str):
-        group_of[block] = ("g", problem.keep_together[block]) if block in problem.keep_together else ("b", block)
-    groups: dict = {}
-    for block, key in group_of.items():
-        groups.setdefault(key, []).append(block)
-    for key, blocks in groups.items():
-        if key[0] == "g" and len(blocks) > 1 and not nx.is_connected(graph.subgraph(blocks)):
-            raise InputError(f"Keep-together group '{key[1]}' ({', '.join(blocks)}) is not connected on the adjacency graph, so it cannot form part of one contiguous unit; raise --snap or add an override edge.", ids=blocks)
-    members = list(groups.values())
+    members = _groups(problem)
     index = {block: i for i, blocks in enumerate(members) for block in blocks}
-    weights = np.array([sum(graph.nodes[b]["households"] for b in blocks) for blocks in members], dtype=np.int64)
-    x = np.empty(len(members))
-    y = np.empty(len(members))
-    community: list[str | None] = []
-    for i, blocks in enumerate(members):
-        hh = np.array([graph.nodes[b]["households"] for b in blocks], dtype=float)
-        w = hh if hh.sum() > 0 else np.ones(len(blocks))
-        x[i] = float(np.average([graph.nodes[b]["x"] for b in blocks], weights=w))
-        y[i] = float(np.average([graph.nodes[b]["y"] for b in blocks], weights=w))
-        comms = pd.Series(hh, index=[graph.nodes[b].get("community") or "" for b in blocks]).groupby(level=0).sum()
-        top = comms.idxmax() if len(comms) else ""
-        community.append(top or None)
+    blocks = list(index)
+    node = np.fromiter((index[b] for b in blocks), dtype=np.int64, count=len(blocks))
+    attrs = graph.nodes
+    hh = np.fromiter((attrs[b]["households"] for b in blocks), dtype=float, count=len(blocks))
+    bx = np.fromiter((attrs[b]["x"] for b in blocks), dtype=float, count=len(blocks))
+    by = np.fromiter((attrs[b]["y"] for b in blocks), dtype=float, count=len(blocks))
+    n = len(members)
+    weights = np.bincount(node, weights=hh, minlength=n)
+    empty = weights[node] <= 0  # a group without households: plain mean of its blocks
+    w = np.where(empty, 1.0, hh)
+    total_w = np.bincount(node, weights=w, minlength=n)
+    x = np.bincount(node, weights=w * bx, minlength=n) / total_w
+    y = np.bincount(node, weights=w * by, minlength=n) / total_w
+    community = [_top_community(graph, group) for group in members]
     lengths: dict[tuple[int, int], float] = {}
     for a, b, data in graph.edges(data=True):
         i, j = index[a], index[b]
@@ -80,7 +74,32 @@ def _contract(problem: Problem) -> _Contracted:
             lengths[key] = lengths.get(key, 0.0) + float(data.get("length", 0.0))
     keys = sorted(lengths)
     edges = np.array(keys, dtype=np.int64).reshape(-1, 2)
-    return _Contracted(members, weights, x, y, community, edges, np.array([lengths[k] for k in keys]))
+    return _Contracted(members, weights.astype(np.int64), x, y, community, edges, np.array([lengths[k] for k in keys]))
+
+
+def _groups(problem: Problem) -> list[list[str]]:
+    """Blocks per contracted node: each keep-together group (checked connected), else one block."""
+    graph = problem.graph
+    groups: dict = {}
+    for block in sorted(graph.nodes, key=str):
+        key = ("g", problem.keep_together[block]) if block in problem.keep_together else ("b", block)
+        groups.setdefault(key, []).append(block)
+    for key, blocks in groups.items():
+        if key[0] == "g" and len(blocks) > 1 and not nx.is_connected(graph.subgraph(blocks)):
+            raise InputError(f"Keep-together group '{key[1]}' ({', '.join(blocks)}) is not connected on the adjacency graph, so it cannot form part of one contiguous unit; raise --snap or add an override edge.", ids=blocks)
+    return list(groups.values())
+
+
+def _top_community(graph: nx.Graph, blocks: list[str]) -> str | None:
+    """The community holding most of a group's households (a single block: its own)."""
+    if len(blocks) == 1:
+        return graph.nodes[blocks[0]].get("community") or None
+    totals: dict[str, float] = {}
+    for b in blocks:
+        name = graph.nodes[b].get("community") or ""
+        totals[name] = totals.get(name, 0.0) + float(graph.nodes[b]["households"])
+    top = max(sorted(totals), key=lambda name: totals[name])
+    return top or None
 
 
 def _centre_sites(problem: Problem, contracted: _Contracted) -> tuple[np.ndarray | None, dict[int, dict]]:
@@ -600,9 +619,10 @@ def _suggest_relaxation(problem: Problem, diagnosis: Diagnosis) -> None:
 def _name_units(problem: Problem, c: _Contracted, centre_of: np.ndarray, sites: dict[int, dict]) -> tuple[pd.Series, dict[str, dict]]:
     """Unit ids U1..Uk ordered north→south, west→east; names from the centre's community."""
     centres = sorted(set(int(v) for v in centre_of))
+    order_nodes = np.argsort(centre_of, kind="stable")
+    starts = np.searchsorted(centre_of[order_nodes], centres)
     location = {}
-    for centre in centres:
-        nodes = np.flatnonzero(centre_of == centre)
+    for centre, nodes in zip(centres, np.split(order_nodes, starts[1:]), strict=True):
         w = c.weights[nodes].astype(float)
         w = w if w.sum() > 0 else np.ones(len(nodes))
         location[centre] = (-np.average(c.y[nodes], weights=w), np.average(c.x[nodes], weights=w))
