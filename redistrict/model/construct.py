@@ -81,24 +81,30 @@ def _subtree_sums(order: np.ndarray, parent: np.ndarray, values: np.ndarray) -> 
 
 
 def _side_counts(s: np.ndarray, total: int, k: int, lower: int, upper: int) -> tuple[np.ndarray, np.ndarray]:
-    """For each cut weight ``s``, the k₁ closest to k/2 that fits both sides by count (0: none),
-    and its room (the smaller per-unit slack of the two sides).
+    """For each cut weight ``s``, the k₁ that fits both sides by count with the most room
+    (0: none fits), and that room: the smaller per-unit slack of the two sides.
 
     k₁ fits when ``k₁·L ≤ s ≤ k₁·U`` and ``(k − k₁)·L ≤ W − s ≤ (k − k₁)·U``, i.e. k₁ lies in
-    ``[max(⌈s/U⌉, k − ⌊(W−s)/L⌋, 1), min(⌊s/L⌋, k − ⌈(W−s)/U⌉, k − 1)]``; O(n), whatever k is.
+    ``[max(⌈s/U⌉, k − ⌊(W−s)/L⌋, 1), min(⌊s/L⌋, k − ⌈(W−s)/U⌉, k − 1)]``.  The best k₁ is near
+    ``s / ((L+U)/2)``; its neighbours and the range ends are tried.  O(n), whatever k is.
     """
     s = s.astype(np.float64)
     rest = total - s
-    big = float(k)
-    lo = np.maximum.reduce([np.ceil(s / upper), k - (np.floor(rest / lower) if lower > 0 else np.full_like(s, big)), np.ones_like(s)])
-    hi = np.minimum.reduce([np.floor(s / lower) if lower > 0 else np.full_like(s, big), k - np.ceil(rest / upper), np.full_like(s, k - 1.0)])
-    k1 = np.clip(np.round(k / 2), lo, hi)
+    inf = np.full_like(s, float(k))
+    lo = np.maximum.reduce([np.ceil(s / upper), k - (np.floor(rest / lower) if lower > 0 else inf), np.ones_like(s)])
+    hi = np.minimum.reduce([np.floor(s / lower) if lower > 0 else inf, k - np.ceil(rest / upper), np.full_like(s, k - 1.0)])
     ok = lo <= hi
-    k1 = np.where(ok, k1, 0).astype(np.int64)
-    k2 = np.maximum(k - k1, 1)
-    safe = np.maximum(k1, 1)
-    room = np.minimum(np.minimum(s / safe - lower, upper - s / safe), np.minimum(rest / k2 - lower, upper - rest / k2))
-    return k1, np.where(ok, room, -np.inf)
+    best_k1 = np.zeros(len(s), dtype=np.int64)
+    best_room = np.full(len(s), -np.inf)
+    guess = np.round(s / ((lower + upper) / 2))
+    for option in (guess - 1, guess, guess + 1, lo, hi):
+        k1 = np.clip(option, lo, np.maximum(lo, hi))
+        k2 = np.maximum(k - k1, 1)
+        safe = np.maximum(k1, 1)
+        room = np.minimum(np.minimum(s / safe - lower, upper - s / safe), np.minimum(rest / k2 - lower, upper - rest / k2))
+        better = ok & (room > best_room)
+        best_k1[better], best_room[better] = k1[better].astype(np.int64), room[better]
+    return best_k1, best_room
 
 
 def _separates(p: _Pieces, nodes: np.ndarray, inside: np.ndarray) -> bool:
@@ -141,8 +147,10 @@ def _split(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, dead
         valid = np.flatnonzero(k1 > 0)
         if not len(valid):
             continue
-        balance = np.minimum(k1[valid], k - k1[valid])
-        ranked = valid[np.lexsort((-room[valid], -balance))]
+        # the roomiest cut among the reasonably balanced ones (a quarter of the units or more on
+        # each side keeps the recursion shallow); room first keeps both sides' averages central
+        balanced = np.minimum(k1[valid], k - k1[valid]) >= max(1, k // 4)
+        ranked = valid[np.lexsort((-room[valid], ~balanced))]
         for v in ranked[:8].tolist():
             inside = _in_subtree(order, parent, v)
             if not _separates(p, nodes, inside):
