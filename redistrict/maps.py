@@ -111,6 +111,11 @@ _CSS = """
 # --- text -----------------------------------------------------------------------------------------
 
 
+#: above this many blocks the map's block layer is lightened (no per-block popup or style)
+LARGE_LAYER = 5000
+BLOCK_STYLE = {"color": "#4d4d4d", "weight": 0.8, "opacity": 0.8, "fill": True, "fillColor": "#000000", "fillOpacity": 0.0}
+
+
 def present(value: object) -> bool:
     """False for None, NaN and pd.NA (missing data), True for anything else."""
     return not (value is None or (np.ndim(value) == 0 and bool(pd.isna(value))))
@@ -224,7 +229,7 @@ class _Layer(MacroElement):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.geoJSON({{ this.data_json }}, {
             pane: {{ this.pane|tojson }},
-            style: function (f) { return f.properties._style; },
+            style: function (f) { return f.properties._style || {{ this.style_json }}; },
             pointToLayer: function (f, latlng) {
                 if (f.properties._label) {
                     return L.marker(latlng, {pane: {{ this.pane|tojson }}, keyboard: false,
@@ -241,12 +246,14 @@ class _Layer(MacroElement):
         """
     )
 
-    def __init__(self, data: dict, pane: str) -> None:
+    def __init__(self, data: dict, pane: str, style: dict | None = None) -> None:
         super().__init__()
         self._name = "RedistrictLayer"
         self.data = data
         self.data_json = js_literal(data)
         self.pane = pane
+        #: the style of features without their own (large layers leave it out of every block)
+        self.style_json = js_literal(style or {})
 
 
 class _Control(MacroElement):
@@ -291,9 +298,9 @@ class _Background(MacroElement):
     )
 
 
-def _features(gdf: gpd.GeoDataFrame, props: list[dict]) -> dict:
-    """A FeatureCollection of ``gdf``'s geometry (lon/lat, 1e-6°) with the given properties only."""
-    geoms = shapely.set_precision(gdf.geometry.values, 1e-6)
+def _features(gdf: gpd.GeoDataFrame, props: list[dict], precision: float = 1e-6) -> dict:
+    """A FeatureCollection of ``gdf``'s geometry (lon/lat, to ``precision`` degrees) with the given properties only."""
+    geoms = shapely.set_precision(gdf.geometry.values, precision)
     features = []
     for geom, prop in zip(geoms, props, strict=True):
         if geom is None or geom.is_empty:
@@ -444,7 +451,11 @@ class MapData:
         return _features(self._wgs(self.units, gcj), props)
 
     def block_features(self, gcj: bool) -> dict:
+        """Blocks with a tooltip and a popup each; above :data:`LARGE_LAYER` blocks only the
+        tooltip, the layer's shared style and coordinates to 1e-5° (~1 m), so a city-wide map stays
+        a file a browser opens (the unit table is in the unit's own tooltip)."""
         t = self.t
+        large = len(self.blocks) > LARGE_LAYER
         units = self.plan.units.set_index("unit_id")
         props = []
         for _, row in self.blocks.iterrows():
@@ -457,13 +468,16 @@ class MapData:
                 (t["unit"], f'{esc(unit["name"])} ({esc(row["unit_id"])})'),
             ]
             name = esc(row.get("name")) if present(row.get("name")) else esc(row["block_id"])
+            if large:
+                props.append({"_tip": _table(block_rows, f'{t["block"]} {name}')})
+                continue
             unit_row = unit.to_dict() | {"unit_id": row["unit_id"]}
             props.append({
-                "_style": {"color": "#4d4d4d", "weight": 0.8, "opacity": 0.8, "fill": True, "fillColor": "#000000", "fillOpacity": 0.0},
+                "_style": BLOCK_STYLE,
                 "_tip": _table(block_rows, f'{t["block"]} {name}'),
                 "_popup": _table(block_rows, f'{t["block"]} {name}') + "<hr>" + _table(self.unit_rows(unit_row), f'{t["unit"]} {self.unit_title(unit_row)}'),
             })
-        return _features(self._wgs(self.blocks, gcj), props)
+        return _features(self._wgs(self.blocks, gcj), props, 1e-5 if large else 1e-6)
 
     def label_features(self, gcj: bool) -> dict:
         t = self.t
@@ -591,9 +605,9 @@ def _draw(m: folium.Map, data: MapData, *, current: bool, basemap: str, lang: st
     for name, z, events in _PANES:
         m.add_child(CustomPane(name, z_index=z, pointer_events=events))
 
-    def group(label: str, features: dict, pane: str, show: bool = True) -> None:
+    def group(label: str, features: dict, pane: str, show: bool = True, style: dict | None = None) -> None:
         fg = folium.FeatureGroup(name=label, show=show)
-        fg.add_child(_Layer(features, pane))
+        fg.add_child(_Layer(features, pane, style))
         m.add_child(fg)
 
     group(t["units"], data.unit_features(gcj), "rd-units")
@@ -601,7 +615,7 @@ def _draw(m: folium.Map, data: MapData, *, current: bool, basemap: str, lang: st
         group(t["current"], data.current_features(gcj), "rd-current")
     if data.barriers is not None:
         group(t["barriers"], data.barrier_features(gcj), "rd-barriers")
-    group(t["blocks"], data.block_features(gcj), "rd-blocks")
+    group(t["blocks"], data.block_features(gcj), "rd-blocks", style=BLOCK_STYLE)
     if data.offices is not None:
         group(t["offices"], data.office_features(gcj), "rd-offices")
     group(t["labels"], data.label_features(gcj), "rd-labels")

@@ -220,3 +220,24 @@ def test_map_of_a_plan_without_a_unit_table_is_an_error(solved):
 
     with pytest.raises(InputError, match="no units"):
         maps.plan_map(Plan("infeasible", {}), layer.blocks)
+
+
+def test_a_large_layer_gets_a_lighter_block_layer(solved, monkeypatch):
+    plan, layer, _, sites = solved
+    full = maps.render_html(maps.plan_map(plan, layer.blocks, offices=sites))
+    monkeypatch.setattr(maps, "LARGE_LAYER", 3)  # as if this 16-block layer were a city
+    m = maps.plan_map(plan, layer.blocks, offices=sites)
+    light = maps.render_html(m)
+    blocks = next(layer_ for layer_ in _layers(m) if layer_.pane == "rd-blocks")
+    props = [f["properties"] for f in blocks.data["features"]]
+    assert len(props) == 16 and all(set(p) == {"_tip"} for p in props)
+    assert json.loads(blocks.style_json) == maps.BLOCK_STYLE
+    assert len(light) < len(full)
+    assert XSS not in light  # still escaped
+
+
+def _layers(m):
+    for child in m._children.values():
+        for sub in getattr(child, "_children", {}).values():
+            if isinstance(sub, maps._Layer):
+                yield sub
