@@ -129,8 +129,11 @@ def _run_processes(tasks, workers, names, progress) -> list[PieceResult]:
                 i = futures[future]
                 results[i] = future.result()
                 _report_done(progress, done, names, i, started)
-        except BaseException:
+        except BaseException:  # Ctrl-C or a failed piece: stop every worker now, not when it is done
+            workers = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
+            for process in workers:
+                process.terminate()
             raise
     return results  # type: ignore[return-value]
 

@@ -163,6 +163,47 @@ def test_ctrl_c_stops_the_solver_at_once_and_writes_nothing(out):
     assert leftovers(out.parent) == []
 
 
+def test_ctrl_c_while_pieces_run_in_worker_processes_stops_them_all(out):
+    """The whole sample: two subdistricts solved in two worker processes.  SIGINT to the main
+    process alone (as from a supervisor) still stops at once and leaves no worker behind."""
+    before = snapshot(out)
+    run = Run(["split", *SAMPLE, "--workers", "2", "--time-limit", "600", "--out", str(out), "--force"], out.parent)
+    assert run.wait_for("<Problem", timeout=30) is not None, run.text()
+    time.sleep(4.0)  # the workers are solving their pieces
+    children = _children(run.proc.pid)
+    assert children, "the pieces should run in worker processes"
+    seconds = run.kill(signal.SIGINT)
+    assert run.proc.returncode == 130, run.text()
+    assert seconds < 5, f"Ctrl-C took {seconds:.1f} s"
+    assert "interrupted (Ctrl-C): nothing was written" in run.text() and "Traceback" not in run.text()
+    assert snapshot(out) == before
+    time.sleep(1.0)
+    assert [pid for pid in children if _alive(pid)] == []
+
+
+def _alive(pid: int) -> str | None:
+    """The command line of a running (not zombie) process, or None."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return None
+    return None if state in ("Z", "X") else command
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
 def test_a_run_killed_while_writing_leaves_the_previous_result(out, signum):
     before = snapshot(out)
