@@ -111,7 +111,7 @@ _CSS = """
 # --- text -----------------------------------------------------------------------------------------
 
 
-#: above this many blocks the map's block layer is lightened (no per-block popup or style)
+#: above this many blocks the map is lightened: no per-block popup or style, drawn on a canvas
 LARGE_LAYER = 5000
 BLOCK_STYLE = {"color": "#4d4d4d", "weight": 0.8, "opacity": 0.8, "fill": True, "fillColor": "#000000", "fillOpacity": 0.0}
 
@@ -652,7 +652,7 @@ def plan_map(
     data = MapData(plan, blocks, offices, barriers, lang)
     title_text = esc(title if title is not None else (plan.problem.get("name") or TEXT[lang]["plan"]))
     figure = Figure(title=title_text)
-    m = OfflineMap(location=[0, 0], zoom_start=14, tiles=None, control_scale=True, prefer_canvas=False)
+    m = OfflineMap(location=[0, 0], zoom_start=14, tiles=None, control_scale=True, prefer_canvas=len(data.blocks) > LARGE_LAYER)
     figure.add_child(m)
     _draw(m, data, current=current, basemap=basemap, lang=lang, title=title, tianditu_key=tianditu_key)
     return m

@@ -233,6 +233,7 @@ def test_a_large_layer_gets_a_lighter_block_layer(solved, monkeypatch):
     assert len(props) == 16 and all(set(p) == {"_tip"} for p in props)
     assert json.loads(blocks.style_json) == maps.BLOCK_STYLE
     assert len(light) < len(full)
+    assert '"preferCanvas": true' in light and '"preferCanvas": false' in full  # drawn on a canvas
     assert XSS not in light  # still escaped
 
 
