@@ -13,15 +13,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
-from multiprocessing import current_process, get_context
 
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .errors import InputError
+from .model.parallel import may_start_workers, worker_pool
 from .model.strategy import PieceResult, PieceTask, solve_piece
 from .problem import allocate_units, piece_label
 
@@ -95,7 +95,7 @@ def run_pieces(
     """Solve every piece: in this process (one worker or one piece), in worker processes, or on
     the Dask cluster at ``scheduler`` (``tcp://…``).  Results come back in the tasks' order."""
     workers = default_workers() if workers is None else workers
-    if current_process().daemon:
+    if not may_start_workers():
         workers = 1  # inside a worker process (a sweep's Dask worker): it may not start children
     if scheduler:
         return _run_dask(tasks, scheduler, names, progress)
@@ -122,19 +122,12 @@ def _report_done(progress, done: int, names: list[str], index: int, started: flo
 def _run_processes(tasks, workers, names, progress) -> list[PieceResult]:
     started = time.perf_counter()
     results: list[PieceResult | None] = [None] * len(tasks)
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=get_context("spawn")) as pool:
+    with worker_pool(min(workers, len(tasks))) as pool:  # Ctrl-C or a failed piece stops every worker
         futures = {pool.submit(solve_piece, task): i for i, task in enumerate(tasks)}
-        try:
-            for done, future in enumerate(as_completed(futures), start=1):
-                i = futures[future]
-                results[i] = future.result()
-                _report_done(progress, done, names, i, started)
-        except BaseException:  # Ctrl-C or a failed piece: stop every worker now, not when it is done
-            workers = list((getattr(pool, "_processes", None) or {}).values())
-            pool.shutdown(wait=False, cancel_futures=True)
-            for process in workers:
-                process.terminate()
-            raise
+        for done, future in enumerate(as_completed(futures), start=1):
+            i = futures[future]
+            results[i] = future.result()
+            _report_done(progress, done, names, i, started)
     return results  # type: ignore[return-value]
 
 

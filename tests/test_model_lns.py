@@ -91,3 +91,23 @@ def test_neighbourhoods_keep_a_few_good_centres_per_unit_and_the_current_ones():
     assert len(sub.candidates) <= 2 * (CENTRES_PER_UNIT + 1) < len(nodes)
     solution = solve_model(sub, start=local, start_heuristic=False)
     assert solution.objective <= plan_objective(sub, local) + 1e-9
+
+
+def test_neighbourhoods_in_worker_processes_keep_every_rule_and_never_worsen():
+    data = delaunay_input(5, 80, 8, 0.25, assign_cost=_SquaredDistance(5, 80), cut_weight=0.0)
+    start = centres_of(data, construct_plan(data, seed=0))
+    result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=time.perf_counter() + 30, sizes=(2,), workers=2)
+    assert result.objective <= plan_objective(data, start) + 1e-9 and result.improved > 0
+    assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
+
+
+def test_batches_hold_disjoint_neighbourhoods_and_keep_the_rest_in_order():
+    from collections import deque
+
+    from redistrict.model.lns import _next_batch
+
+    hoods = deque([(0, 1), (1, 2), (2, 3), (3, 4), (5, 6)])
+    assert _next_batch(hoods, set(), 2) == [(0, 1), (2, 3)]
+    assert list(hoods) == [(1, 2), (3, 4), (5, 6)]
+    assert _next_batch(hoods, {3}, 2) == [(1, 2), (5, 6)]  # (3, 4) has a redrawn unit: next pass
+    assert list(hoods) == []

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .data import ModelInput, ModelSolution, restrict
+from .parallel import may_start_workers, worker_pool
 
 #: seconds one neighbourhood's exact solve may take
 NEIGHBOURHOOD_SECONDS = 5.0
@@ -88,16 +90,25 @@ def improve(
     threads: int | None = None,
     sizes: tuple[int, ...] = SIZES,
     progress: Callable[[dict], None] | None = None,
+    workers: int = 1,
 ) -> LnsResult:
     """Improve ``centre_of`` (centre node of every node) by exact neighbourhood re-solves.
 
     ``objective_of(data, centre_of)`` is the engine's objective of a plan; ``solve`` is
     :func:`solve_model`.  Stops at ``deadline`` (a ``time.perf_counter()`` value) or when no
-    neighbourhood of the largest size improves.
+    neighbourhood of the largest size improves.  With ``workers > 1``, batches of disjoint
+    neighbourhoods are solved in that many worker processes (``solve_model`` there) and applied
+    in batch order, so the result does not depend on which worker finishes first.
     """
-    search = _Search(data, centre_of, solve=solve, objective_of=objective_of, deadline=deadline, solver=solver, threads=threads, progress=progress)
+    if workers > 1 and may_start_workers():
+        with worker_pool(workers) as pool:
+            return _run(_Search(data, centre_of, solve=solve, objective_of=objective_of, deadline=deadline, solver=solver, threads=threads, progress=progress, pool=pool, workers=workers), sizes)
+    return _run(_Search(data, centre_of, solve=solve, objective_of=objective_of, deadline=deadline, solver=solver, threads=threads, progress=progress), sizes)
+
+
+def _run(search: _Search, sizes: tuple[int, ...]) -> LnsResult:
     for size in sizes:
-        if data.k < size:
+        if search.data.k < size:
             break
         while search.sweep(size):
             pass
@@ -142,8 +153,9 @@ def _fewer_centres(sub: ModelInput, local: np.ndarray) -> ModelInput:
 class _Search:
     """The plan being improved, and which neighbourhoods were tried since their units last changed."""
 
-    def __init__(self, data, centre_of, *, solve, objective_of, deadline, solver, threads, progress) -> None:
+    def __init__(self, data, centre_of, *, solve, objective_of, deadline, solver, threads, progress, pool=None, workers: int = 1) -> None:
         self.data, self.solve, self.objective_of = data, solve, objective_of
+        self.pool, self.workers = pool, workers
         self.deadline, self.solver, self.threads, self.progress = deadline, solver, threads, progress
         self.t0 = time.perf_counter()
         self.plan = np.asarray(centre_of, dtype=np.int64).copy()
@@ -162,35 +174,51 @@ class _Search:
         return self.result.stopped_by_time
 
     def sweep(self, size: int) -> bool:
-        """One pass over the untried neighbourhoods of ``size`` units; True when a move was accepted."""
-        hoods = [h for h in neighbourhoods(unit_graph(self.data, self.plan), size) if self._key(h) not in self.tried]
+        """One pass over the untried neighbourhoods of ``size`` units; True when a move was accepted.
+
+        Neighbourhoods go in batches of up to ``workers`` disjoint ones; one whose units were
+        redrawn earlier in the pass is left for the next pass (its key has changed)."""
+        hoods = deque(h for h in neighbourhoods(unit_graph(self.data, self.plan), size) if self._key(h) not in self.tried)
         if size >= 3 and len(hoods) > MAX_TRIPLES:
             rng = np.random.default_rng(len(hoods))
-            hoods = [hoods[i] for i in sorted(rng.choice(len(hoods), MAX_TRIPLES, replace=False).tolist())]
+            hoods = deque(hoods[i] for i in sorted(rng.choice(len(hoods), MAX_TRIPLES, replace=False).tolist()))
         changed = False
         touched: set[int] = set()
-        for hood in hoods:
+        while hoods:
             if self.out_of_time():
                 return False
-            if touched & set(hood):
-                continue  # a unit already redrawn in this pass: retried in the next one
-            if self.try_hood(hood):
-                touched.update(hood)
-                touched.update(self.plan[np.isin(self.plan, hood)].tolist())
-                changed = True
+            batch = _next_batch(hoods, touched, self.workers)
+            for hood, accepted in zip(batch, self.try_batch(batch), strict=True):
+                if accepted:
+                    touched.update(hood)
+                    touched.update(self.plan[np.isin(self.plan, hood)].tolist())
+                    changed = True
         return changed
 
-    def try_hood(self, hood: tuple[int, ...]) -> bool:
-        """Re-solve the units of ``hood`` exactly; keep the result when strictly better."""
-        plan, data = self.plan, self.data
-        nodes = np.flatnonzero(np.isin(plan, hood))
-        sub = _fewer_centres(restrict(data, nodes, len(hood)), np.searchsorted(nodes, plan[nodes]))
-        local = np.searchsorted(nodes, plan[nodes])
-        before = self.objective_of(sub, local)
+    def try_batch(self, batch: list[tuple[int, ...]]) -> list[bool]:
+        """Re-solve each (disjoint) neighbourhood exactly; keep each result that is strictly better."""
+        if not batch:
+            return []
         limit = NEIGHBOURHOOD_SECONDS if self.deadline is None else min(NEIGHBOURHOOD_SECONDS, self.deadline - time.perf_counter())
+        limit = max(limit, 0.05)
+        subs = [self._sub(hood) for hood in batch]
+        if self.pool is None:
+            solutions = [self.solve(sub, solver=self.solver, threads=self.threads, time_limit=limit, start=local, start_heuristic=False, small=True) for _, sub, local in subs]
+        else:
+            futures = [self.pool.submit(_solve_here, _dense(sub), local, limit, self.solver, self.threads) for _, sub, local in subs]
+            solutions = [f.result() for f in futures]
+        return [self._apply(hood, nodes, sub, local, solution) for hood, (nodes, sub, local), solution in zip(batch, subs, solutions, strict=True)]
+
+    def _sub(self, hood: tuple[int, ...]) -> tuple[np.ndarray, ModelInput, np.ndarray]:
+        nodes = np.flatnonzero(np.isin(self.plan, hood))
+        local = np.searchsorted(nodes, self.plan[nodes])
+        return nodes, _fewer_centres(restrict(self.data, nodes, len(hood)), local), local
+
+    def _apply(self, hood, nodes, sub, local, solution) -> bool:
+        plan = self.plan
         self.result.tried += 1
-        solution = self.solve(sub, solver=self.solver, threads=self.threads, time_limit=max(limit, 0.05), start=local, start_heuristic=False, small=True)
         self.tried.add(self._key(hood))
+        before = self.objective_of(sub, local)
         if not solution.has_plan or solution.objective >= before - 1e-9 * max(1.0, abs(before)):
             return False
         old = set(plan[nodes].tolist())
@@ -199,7 +227,7 @@ class _Search:
             self.version[u] = self.version.get(u, 0) + 1
         self.result.improved += 1
         if self.progress is not None:
-            self.progress({"phase": f"improve ({len(hood)}-unit neighbourhoods)", "round": self.result.tried, "elapsed": time.perf_counter() - self.t0, "incumbent": self.objective_of(data, plan), "bound": None})
+            self.progress({"phase": f"improve ({len(hood)}-unit neighbourhoods)", "round": self.result.tried, "elapsed": time.perf_counter() - self.t0, "incumbent": self.objective_of(self.data, plan), "bound": None})
         return True
 
     def finish(self) -> LnsResult:
@@ -207,3 +235,41 @@ class _Search:
         self.result.objective = self.objective_of(self.data, self.plan)
         self.result.seconds = time.perf_counter() - self.t0
         return self.result
+
+
+def _next_batch(hoods: deque, touched: set[int], size: int, window: int = 64) -> list[tuple[int, ...]]:
+    """Up to ``size`` disjoint neighbourhoods from the front of ``hoods`` (popped), skipping those
+    with a unit redrawn in this pass; the ones passed over stay at the front, in order."""
+    batch: list[tuple[int, ...]] = []
+    used: set[int] = set()
+    held: list[tuple[int, ...]] = []
+    while hoods and len(batch) < size and len(held) < window:
+        hood = hoods.popleft()
+        if touched & set(hood):
+            continue  # retried in the next pass
+        if used & set(hood):
+            held.append(hood)
+            continue
+        batch.append(hood)
+        used.update(hood)
+    hoods.extendleft(reversed(held))
+    return batch
+
+
+def _dense(sub: ModelInput) -> ModelInput:
+    """The neighbourhood with its assignment costs as a small matrix (cheap to send to a worker)."""
+    if not callable(sub.assign_cost):
+        return sub
+    from .hess import assignment_costs
+
+    cands = np.asarray(sub.candidates)
+    node = np.repeat(np.arange(sub.n), len(cands))
+    costs = assignment_costs(sub, node, np.tile(cands, sub.n)).reshape(sub.n, len(cands))
+    return dataclasses.replace(sub, assign_cost=costs)
+
+
+def _solve_here(sub: ModelInput, start: np.ndarray, limit: float, solver: str, threads: int | None) -> ModelSolution:
+    """One neighbourhood, in a worker process."""
+    from .backends import solve_model
+
+    return solve_model(sub, solver=solver, threads=threads, time_limit=limit, start=start, start_heuristic=False, small=True)
