@@ -365,8 +365,14 @@ def _solve_pieces(ctx: _Context, data, progress) -> Plan:
     objective = float(sum(r.objective for r in results))
     bounds = [r.bound for r in results]
     bound = float(sum(bounds)) if all(b is not None for b in bounds) else None
-    solver_info["bound_method"] = "sum of the pieces' exact-model bounds" if bound is not None else None
+    solver_info["bound_method"] = _bound_method(results) if bound is not None else None
     return _finish(ctx, centre_of, status, objective, bound, solver_info, pieces=rows, results=results)
+
+
+def _bound_method(results) -> str:
+    """How the plan's bound was obtained, in words."""
+    kinds = {"the exact model's dual bound" if r.method == "exact" else "the LP relaxation (integrality and contiguity relaxed)" for r in results}
+    return ("the sum over the pieces of " if len(results) > 1 else "") + " and ".join(sorted(kinds))
 
 
 def _check_locks_within_pieces(ctx: _Context, data, pieces) -> None:
@@ -498,7 +504,8 @@ def _message(ctx: _Context, status: str, units: pd.DataFrame, gap: float | None,
     if status == "timed_out":
         return f"Time limit reached: the best verified plan of {k} units within {bounds} households, NOT proved optimal{gap_text}. Raise --time-limit to close the gap."
     if status == "heuristic":
-        return f"Plan of {k} contiguous units within {bounds} households by the heuristic; not proved optimal, {_local_optimum_text(results)}."
+        bound_text = f"at most {gap:.1%} above the optimum (gap against a valid lower bound)" if gap is not None else "no bound"
+        return f"Plan of {k} contiguous units within {bounds} households by the heuristic; not proved optimal: {bound_text}; {_local_optimum_text(results)}."
     return f"Plan of {k} units within the bounds, within the asked-for gap{gap_text}; not proved optimal."
 
 
@@ -508,9 +515,9 @@ def _local_optimum_text(results) -> str:
     sizes = [set(r.improvement.get("local_optimum_for", [])) for r in heuristic]
     common = set.intersection(*sizes) if sizes else set()
     if not common:
-        return "no bound; the improvement was stopped by the time limit before every 2-unit neighbourhood was tried"
+        return "the improvement was stopped by the time limit before every 2-unit neighbourhood was tried"
     best = max(common)
-    return f"no bound; no {'2- or 3-unit' if best >= 3 else '2-unit'} neighbourhood improves it"
+    return f"no {'2- or 3-unit' if best >= 3 else '2-unit'} neighbourhood improves it"
 
 
 #: seconds each step of the relaxed search may take when the caller set no time limit

@@ -2,7 +2,8 @@
 
 - **heuristic**: :func:`~redistrict.model.construct.construct_plan` gives a valid plan in
   seconds, :func:`~redistrict.model.lns.improve` re-solves neighbourhoods of 2 and 3 units
-  exactly until none improves or the time is up.  No bound, no optimality claim.
+  exactly until none improves or the time is up.  A bound only where the LP relaxation
+  (:mod:`redistrict.model.bounds`) solves in its share of the time; never an optimality claim.
 - **exact**: the same construction gives the exact model its incumbent — improved first by the
   search above for up to :data:`EXACT_LNS_SHARE` of the time where the exact model is known to
   find good plans slowly (every node a candidate centre and an assignment cost); :func:`~redistrict.model.backends.solve_model` then proves optimality or reports
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .backends import plan_objective, solve_model
+from .bounds import lp_bound
 from .construct import centres_of, construct_plan
 from .data import ModelInput, ModelSolution
 from .lns import improve
@@ -32,6 +34,8 @@ METHODS = ("auto", "exact", "heuristic")
 EXACT_MAX_NODES = 150
 #: exact: share of the time limit the improvement may use before the exact search starts
 EXACT_LNS_SHARE = 0.3
+#: heuristic: the LP bound may use this share of the time, and at most this many seconds
+BOUND_SHARE, BOUND_MAX_SECONDS = 0.1, 30.0
 #: construction gets at least this many seconds, whatever is left of the limit
 CONSTRUCT_MIN_SECONDS = 5.0
 
@@ -119,10 +123,14 @@ def _improve(task: PieceTask, data: ModelInput, start: np.ndarray, deadline: flo
 
 
 def _heuristic(task, data, start, t0, deadline, why, first, progress) -> PieceResult:
+    """Construction, a valid lower bound where the LP solves in its share of time, improvement."""
     if start is None:
         return PieceResult("no_solution", None, None, None, None, "heuristic", why, time.perf_counter() - t0, message=_no_construction(data))
+    left = BOUND_MAX_SECONDS if deadline is None else min(BOUND_MAX_SECONDS, BOUND_SHARE * (deadline - time.perf_counter()))
+    bound = lp_bound(data, time_limit=left) if task.solver == "highs" else None
     plan, info = _improve(task, data, start, deadline, progress)
-    return PieceResult("heuristic", None, plan, plan_objective(data, plan), None, "heuristic", why, time.perf_counter() - t0, first, info)
+    info["bound_method"] = "LP relaxation (integrality and contiguity relaxed)" if bound is not None else None
+    return PieceResult("heuristic", None, plan, plan_objective(data, plan), bound, "heuristic", why, time.perf_counter() - t0, first, info)
 
 
 def _exact(task, data, start, t0, deadline, why, first, progress) -> PieceResult:
