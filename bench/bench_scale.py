@@ -25,7 +25,11 @@ edges between subdistricts removed, so it may fall into several connected pieces
 
 Every solver call runs in a fresh process (``--one`` mode of this script), so its peak memory
 (``ru_maxrss`` from ``os.wait4``, loading the problem included) is its own; the seconds are the
-solver call alone.  The metrics are the harness's own, identical for both tools:
+solver call alone.  ``ru_maxrss`` is the largest *single* process of the child's tree, so with
+worker processes (ours' pieces) it understates the memory in use at once: the harness also
+samples the summed RSS of the child and all its descendants every 0.25 s (psutil, when
+installed) and reports that peak as ``tree_peak_mb`` (shared pages counted once per process, so
+an upper bound; a peak shorter than the sampling interval can be missed).  The metrics are the harness's own, identical for both tools:
 
 * compactness: sum over units, over their blocks, of households x squared distance (km^2) from
   the block's (x, y) to the unit's household-weighted centroid;
@@ -418,7 +422,7 @@ def spawn(spec: dict, cap: float, load_timeout: float, log: Path) -> dict:
         with open(log, "ab") as sink:
             proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--one", str(spec_path)], stdout=sink, stderr=sink, start_new_session=True)
         try:
-            status, usage, killed = wait_or_kill(proc.pid, Path(spec["result"] + ".started"), cap, load_timeout)
+            status, usage, killed, tree_mb = wait_or_kill(proc.pid, Path(spec["result"] + ".started"), cap, load_timeout)
         except BaseException:  # Ctrl-C: the child is in its own session, so stop it here
             os.killpg(proc.pid, signal.SIGKILL)
             os.wait4(proc.pid, 0)
@@ -426,6 +430,7 @@ def spawn(spec: dict, cap: float, load_timeout: float, log: Path) -> dict:
         proc.returncode = os.waitstatus_to_exitcode(status)
         result = json.loads(Path(spec["result"]).read_text()) if Path(spec["result"]).exists() else {"tool": spec["tool"]}
     result["peak_mb"] = peak_rss_mb(usage)
+    result["tree_peak_mb"] = tree_mb
     if killed:
         result.update(status="killed", error=f"killed after the {killed} ({cap if killed == 'cap' else load_timeout:g} s)", seconds=cap if killed == "cap" else None)
     elif "status" not in result:
@@ -435,12 +440,17 @@ def spawn(spec: dict, cap: float, load_timeout: float, log: Path) -> dict:
 
 def wait_or_kill(pid: int, started_file: Path, cap: float, load_timeout: float):
     """Wait for the child; SIGKILL its group ``cap`` s after it started its solver (or when
-    building the problem takes over ``load_timeout`` s).  Returns (status, rusage, killed)."""
+    building the problem takes over ``load_timeout`` s).  Returns (status, rusage, killed,
+    the tree's sampled peak RSS in MB)."""
     deadline, started = time.time() + load_timeout, None
+    tree, next_sample = TreeMemory(pid), 0.0
     while True:
         done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
-            return status, usage, None
+            return status, usage, None, tree.peak_mb
+        if time.time() >= next_sample:
+            tree.sample()
+            next_sample = time.time() + 0.25
         if started is None and started_file.exists():
             started = float(started_file.read_text() or time.time())
             deadline = started + cap
@@ -448,8 +458,37 @@ def wait_or_kill(pid: int, started_file: Path, cap: float, load_timeout: float):
             killed = "cap" if started is not None else "load timeout"
             os.killpg(pid, signal.SIGKILL)
             _, status, usage = os.wait4(pid, 0)
-            return status, usage, killed
+            return status, usage, killed, tree.peak_mb
         time.sleep(0.05)
+
+
+class TreeMemory:
+    """Peak summed RSS (MB) of a process and all its descendants, sampled on demand (psutil)."""
+
+    def __init__(self, pid: int):
+        try:
+            import psutil
+        except ImportError:
+            self.root = None
+        else:
+            self.psutil, self.root = psutil, psutil.Process(pid)
+        self.peak_mb: float | None = None
+
+    def sample(self) -> None:
+        """Add up the tree's RSS now and keep the maximum."""
+        if self.root is None:
+            return
+        total = 0
+        try:
+            procs = [self.root] + self.root.children(recursive=True)
+        except self.psutil.Error:
+            return
+        for proc in procs:
+            try:
+                total += proc.memory_info().rss
+            except self.psutil.Error:  # it ended meanwhile
+                pass
+        self.peak_mb = max(self.peak_mb or 0.0, round(total / 2**20, 1))
 
 
 def run_case(case: Case, args: argparse.Namespace, opts: dict) -> dict:
@@ -458,7 +497,7 @@ def run_case(case: Case, args: argparse.Namespace, opts: dict) -> dict:
         ensure_city(case, opts)
     base = {"case": case.name, "opts": opts, "room": args.room}
     log = Path(opts["workdir"]) / "bench_scale.log"
-    out: dict = {"case": case.name, "description": case.description, "objective": case.objective}
+    out: dict = {"case": case.name, "description": case.description, "objective": case.objective, "code": code_version()}
     piece_ks = None
     if "ours" in args.tools:
         spec = dict(base, tool="ours", time_limit=args.time_limit, method=args.method, solver=args.solver, threads=args.threads, workers=args.workers)
@@ -474,6 +513,31 @@ def run_case(case: Case, args: argparse.Namespace, opts: dict) -> dict:
             out.setdefault("problem", runs[-1].get("problem"))
         out["gerrychain"] = {"runs": runs, "summary": summarise_gc(runs, case.objective, args.cap)}
     return out
+
+
+def code_version() -> dict:
+    """Which engine the children import and its git commit (the engine may be edited while a
+    benchmark runs; each child imports the code as it is then).  For a checkout: HEAD and the
+    engine files changed on top of it.  For a snapshot elsewhere on ``PYTHONPATH`` (e.g.
+    ``git archive HEAD redistrict | tar -x -C /tmp/snap`` with the hash in ``/tmp/snap/COMMIT``):
+    that hash, and nothing uncommitted."""
+    try:
+        where = subprocess.run([sys.executable, "-c", "import redistrict; print(redistrict.__file__)"], capture_output=True, text=True, timeout=120, cwd=HERE).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        where = ""
+    source = Path(where).resolve().parent.parent if where else HERE.parent
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=source, capture_output=True, text=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    out = {"source": str(source), "at": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if (source / "COMMIT").exists():
+        return out | {"commit": (source / "COMMIT").read_text().strip(), "dirty": []}
+    dirty = [line.split(maxsplit=1)[-1] for line in git("status", "--porcelain", "--", "redistrict").splitlines() if line.strip()]
+    return out | {"commit": git("rev-parse", "--short", "HEAD").strip() or None, "dirty": dirty}
 
 
 def summarise_gc(runs: list[dict], objective: str, cap: float) -> dict:
@@ -496,6 +560,7 @@ def summarise_gc(runs: list[dict], objective: str, cap: float) -> dict:
         "first_plan_seconds": first, "median_seconds": statistics.median(times) if times else None,
         "best_seed": best["seed"] if best else None, "best_metrics": best["metrics"] if best else None,
         "median_peak_mb": statistics.median(r["peak_mb"] for r in runs) if runs else None,
+        "median_tree_peak_mb": statistics.median(r["tree_peak_mb"] for r in runs) if runs and all(r.get("tree_peak_mb") is not None for r in runs) else None,
         "version": next((r["version"] for r in runs if "version" in r), None),
     }
 
@@ -522,8 +587,10 @@ def case_header(result: dict) -> str:
         return f"### {result['case']}: {result['description']}\n\n(no problem was built)"
     ks = p.get("piece_ks") or []
     shown = ", ".join(map(str, ks[:12])) + (f", … ({len(ks)} pieces)" if len(ks) > 12 else "")
+    code = result.get("code") or {}
+    ran = f"\n\nran against {code.get('commit')}" + (f" + uncommitted {', '.join(code['dirty'])}" if code.get("dirty") else "") + f" at {code.get('at')}" if code else ""
     return (
-        f"### {result['case']}: {result['description']}\n\n{p['blocks']:,} blocks, {p['edges']:,} edges, "
+        f"### {result['case']}: {result['description']}{ran}\n\n{p['blocks']:,} blocks, {p['edges']:,} edges, "
         f"{p['households']:,} households, {p['pieces']} piece(s), bounds {p['lower']:,}–{p['upper']:,}, "
         f"k = {p['k']} (per piece: {shown}); objective: {result['objective']}"
     )
@@ -557,7 +624,8 @@ def case_table(result: dict) -> str:
         ("cut edges", fmt(om.get("cut_edges"), ","), fmt(gm.get("cut_edges"), ","), ratio(om.get("cut_edges"), gm.get("cut_edges"))),
         ("bound (model objective)", fmt(ours.get("best_bound"), ",.1f"), "-", ""),
         ("gap", "-" if ours.get("gap") is None else f"{ours['gap']:.2%}", "-", ""),
-        ("peak MB", fmt(ours.get("peak_mb"), ",.0f"), fmt(gc.get("median_peak_mb"), ",.0f") + (" (median)" if gc else ""), ""),
+        ("peak MB (largest process)", fmt(ours.get("peak_mb"), ",.0f"), fmt(gc.get("median_peak_mb"), ",.0f") + (" (median)" if gc else ""), ""),
+        ("peak MB (process tree, sampled)", fmt(ours.get("tree_peak_mb"), ",.0f"), fmt(gc.get("median_tree_peak_mb"), ",.0f") + (" (median)" if gc else ""), ""),
     ]
     lines = ["| metric | redistrict | GerryChain | ours/GC |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
