@@ -33,8 +33,10 @@ from .data import ModelInput
 
 #: trees drawn for one split before the construction restarts
 TREES_PER_SPLIT = 40
-#: whole constructions tried (each with its own seed) when no deadline stops it earlier
+#: whole constructions tried (each with its own seed) when there is no deadline; with one,
+#: restarts go on until it (at most :data:`MAX_RESTARTS`)
 RESTARTS = 10
+MAX_RESTARTS = 1000
 #: times a set is cut again when one of its sides could not be split (backtracking)
 RETRIES_PER_LEVEL = 3
 
@@ -194,7 +196,7 @@ def _partition(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, 
     return None
 
 
-def construct_plan(data: ModelInput, *, seed: int = 0, deadline: float | None = None, restarts: int = RESTARTS) -> np.ndarray | None:
+def construct_plan(data: ModelInput, *, seed: int = 0, deadline: float | None = None, restarts: int | None = None) -> np.ndarray | None:
     """Unit label (0..k−1) of every node of a valid contiguous plan, or None if none was found.
 
     Deterministic for a given ``seed`` (unless the ``deadline``, a ``time.perf_counter()``
@@ -203,6 +205,8 @@ def construct_plan(data: ModelInput, *, seed: int = 0, deadline: float | None = 
     """
     p = _Pieces(data)
     nodes = np.arange(data.n, dtype=np.int64)
+    if restarts is None:
+        restarts = RESTARTS if deadline is None else MAX_RESTARTS
     for attempt in range(restarts):
         if deadline is not None and time.perf_counter() > deadline and attempt > 0:
             break

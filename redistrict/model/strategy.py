@@ -15,6 +15,7 @@ Works on arrays only (a :class:`ModelInput`), so a worker process can run it.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ EXACT_MAX_NODES = 150
 EXACT_LNS_SHARE = 0.3
 #: heuristic: the LP bound may use this share of the time, and at most this many seconds
 BOUND_SHARE, BOUND_MAX_SECONDS = 0.1, 30.0
+#: an exact search with less time than this left is not started (the constructed plan stands)
+MIN_EXACT_SECONDS = 0.5
 #: construction gets at least this many seconds, whatever is left of the limit
 CONSTRUCT_MIN_SECONDS = 5.0
 
@@ -79,6 +82,8 @@ class PieceResult:
     first_plan_seconds: float | None = None
     improvement: dict = field(default_factory=dict)
     message: str = ""
+    #: wall-clock time (``time.time()``) at which the piece had its first verified plan
+    first_plan_at: float | None = None
 
 
 def choose_method(data: ModelInput, method: str) -> tuple[str, str]:
@@ -92,6 +97,13 @@ def choose_method(data: ModelInput, method: str) -> tuple[str, str]:
 
 def solve_piece(task: PieceTask, progress: Callable[[dict], None] | None = None) -> PieceResult:
     """Solve one connected piece by its method within its time limit."""
+    result = _solve_piece(task, progress)
+    if result.first_plan_seconds is None:
+        return result
+    return dataclasses.replace(result, first_plan_at=time.time() - result.seconds + result.first_plan_seconds)
+
+
+def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> PieceResult:
     t0 = time.perf_counter()
     data = task.data
     method, why = choose_method(data, task.method)
@@ -146,7 +158,11 @@ def _exact(task, data, start, t0, deadline, why, first, progress) -> PieceResult
     if warm and data.k >= 2:
         share = None if deadline is None else time.perf_counter() + EXACT_LNS_SHARE * (deadline - t0)
         start, info = _improve(task, data, start, share, progress)
-    left = None if deadline is None else max(deadline - time.perf_counter(), 1.0)
+    left = None if deadline is None else deadline - time.perf_counter()
+    if left is not None and left < MIN_EXACT_SECONDS and start is not None:
+        info["fallback"] = f"no time left for the exact search ({max(left, 0):.1f} s); the constructed plan is returned"
+        return PieceResult("feasible", None, start, plan_objective(data, start), None, "exact", why, time.perf_counter() - t0, first, info)
+    left = None if left is None else max(left, MIN_EXACT_SECONDS)
     kwargs = {"formulation": task.formulation} if task.formulation else {}
     solution = solve_model(data, solver=task.solver, time_limit=left, mip_gap=task.mip_gap, threads=task.threads, progress=progress, start=start if warm else None, **kwargs)
     if solution.has_plan or start is None or solution.status == "infeasible":
