@@ -181,6 +181,20 @@ def test_ctrl_c_while_pieces_run_in_worker_processes_stops_them_all(out):
     assert [pid for pid in children if _alive(pid)] == []
 
 
+def test_workers_end_when_the_run_is_killed(out):
+    """kill -9 of a run with pieces in worker processes: the workers notice and exit (no orphans)."""
+    run = Run(["split", *SAMPLE, "--workers", "2", "--time-limit", "600", "--out", str(out), "--force"], out.parent)
+    assert run.wait_for("<Problem", timeout=30) is not None, run.text()
+    time.sleep(4.0)
+    children = _children(run.proc.pid)
+    assert children, "the pieces should run in worker processes"
+    run.kill(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and [pid for pid in children if _alive(pid)]:
+        time.sleep(0.2)
+    assert [pid for pid in children if _alive(pid)] == []
+
+
 def _alive(pid: int) -> str | None:
     """The command line of a running (not zombie) process, or None."""
     try:

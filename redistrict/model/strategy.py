@@ -24,7 +24,7 @@ import numpy as np
 
 from .backends import plan_objective, solve_model
 from .bounds import lp_bound
-from .construct import centres_of, construct_plan
+from .construct import RESTARTS, centres_of, construct_plan
 from .data import ModelInput, ModelSolution
 from .lns import improve
 from .start import worth_a_start
@@ -110,7 +110,9 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
     budget = task.budget()
     deadline = None if budget is None else t0 + budget
     construct_by = None if deadline is None else max(deadline, t0 + CONSTRUCT_MIN_SECONDS)
-    label = construct_plan(data, seed=task.seed, deadline=construct_by)
+    # the heuristic restarts until its deadline (it has no other way to a plan); the exact search
+    # tries a few constructions only, since it can prove infeasibility itself
+    label = construct_plan(data, seed=task.seed, deadline=construct_by, restarts=None if method == "heuristic" else RESTARTS)
     first = None if label is None else time.perf_counter() - t0
     start = None if label is None else centres_of(data, label)
     if start is not None and progress is not None:
