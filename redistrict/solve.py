@@ -459,7 +459,12 @@ def _roomier_pieces(ctx: _Context, failed) -> str:
     """A hint for pieces whose unit count sits close to a bound: one more unit each, via --k
     (a given total is shared out so that the tightest pieces get the extra units)."""
     p = ctx.problem
-    tight = [piece for piece in failed if unit_count_range(piece.households, p.lower, p.upper, piece.blocks) and piece.k + 1 <= unit_count_range(piece.households, p.lower, p.upper, piece.blocks)[1] and unit_room(piece.households, piece.k + 1, p.lower, p.upper) > unit_room(piece.households, piece.k, p.lower, p.upper)]
+    def roomier(piece) -> bool:
+        """One more unit still fits the piece and sits further from the bounds."""
+        fits = unit_count_range(piece.households, p.lower, p.upper, piece.blocks)
+        return fits is not None and piece.k + 1 <= fits[1] and unit_room(piece.households, piece.k + 1, p.lower, p.upper) > unit_room(piece.households, piece.k, p.lower, p.upper)
+
+    tight = [piece for piece in failed if roomier(piece)]
     if not tight:
         return ""
     detail = "; ".join(f"{piece.name}: {piece.k} units average {piece.households / piece.k:,.0f}, {piece.k + 1} would average {piece.households / (piece.k + 1):,.0f}" for piece in tight[:6])
