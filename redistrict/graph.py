@@ -130,6 +130,7 @@ def build_graph(
         raise InputError(f"snap must be a distance in metres ≥ 0, got {snap}.")
     if blocks.crs is None or not blocks.crs.is_projected:
         raise InputError("build_graph needs blocks in a metric (projected) CRS; use load_blocks or .to_crs(...).")
+    _check_blocks(blocks)
     if barriers is not None:
         barriers = _barriers_in(barriers, blocks.crs)
     ids = blocks.index.astype(str).to_numpy()
@@ -153,6 +154,29 @@ def build_graph(
     added, removed = _apply_overrides(graph, overrides or [], centroids, ids)
     graph.graph.update(barrier_removed=removed_by_barrier, overrides_added=added, overrides_removed=removed)
     return graph
+
+
+def _check_blocks(blocks: gpd.GeoDataFrame) -> None:
+    """Ids and household counts a graph can be built on (a frame that did not come through
+    ``load_blocks`` is checked here): unique, present ids; whole, finite counts ≥ 0."""
+    ids = pd.Series(blocks.index, dtype=object)
+    missing = ids.isna() | (ids.astype(str).str.strip() == "")
+    if missing.any():
+        raise InputError(f"{int(missing.sum())} block(s) have no id (rows {format_ids(np.flatnonzero(missing.to_numpy()) + 1)}); give every block a unique id.")
+    text = ids.astype(str)
+    dup = sorted(set(text[text.duplicated()]))
+    if dup:
+        raise InputError(f"Block ids occur more than once: {format_ids(dup)}. Block ids must be unique.", ids=dup)
+    if "households" not in blocks:
+        raise InputError("build_graph needs a 'households' column (as in BlockLayer.blocks).")
+    values = blocks["households"]
+    number = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    is_bool = values.map(lambda v: isinstance(v, bool | np.bool_)).to_numpy(dtype=bool)
+    with np.errstate(invalid="ignore"):
+        bad = is_bool | ~np.isfinite(number) | (number < 0) | (number != np.round(number))
+    if bad.any():
+        shown = ", ".join(f"{b}={v!r}" for b, v in list(zip(blocks.index[bad], values[bad], strict=True))[:5])
+        raise InputError(f"Household counts must be whole numbers ≥ 0; {int(bad.sum())} are not: {shown}.", ids=list(blocks.index[bad]))
 
 
 def _barriers_in(barriers, crs) -> gpd.GeoDataFrame:
@@ -227,22 +251,86 @@ def _candidate_pairs(geoms, *, adjacency: str, snap: float, min_frontage: float)
     # Pairs across a gap: the frontage, i.e. how much of each boundary lies within `snap` of the
     # other block *facing* one of its sides (see _facing_zones); the smaller of the two
     # directions, so a corner does not count as a frontage.
+    # Only frontage from which the way straight across crosses no third block counts
+    # (see _clear_frontage): a 15 m strip between two blocks is their neighbour, not a gap.
     g = np.flatnonzero(~touching)
+    clear_line = np.ones(len(left), dtype=bool)
     if len(g):
         involved = np.unique(np.concatenate([left[g], right[g]]))
         zones = np.empty(len(geoms), dtype=object)
         zones[involved] = _facing_zones(geoms[involved], snap)
-        a_near = shapely.length(shapely.intersection(boundaries[left[g]], zones[right[g]]))
-        b_near = shapely.length(shapely.intersection(boundaries[right[g]], zones[left[g]]))
-        length[g] = np.minimum(a_near, b_near)
+        a_front = shapely.intersection(boundaries[left[g]], zones[right[g]])
+        b_front = shapely.intersection(boundaries[right[g]], zones[left[g]])
+        a_clear = _clear_frontage(tree, geoms, a_front, left[g], right[g])
+        b_clear = _clear_frontage(tree, geoms, b_front, right[g], left[g])
+        length[g] = np.minimum(a_clear, b_clear)
+        if adjacency == "queen":
+            nearest = shapely.shortest_line(geoms[left[g]], geoms[right[g]])
+            clear_line[g] = ~_blocked(tree, geoms, nearest, left[g], right[g])
     if adjacency == "rook":
-        # Rook: a shared line (not a single point) or enough frontage across the road.
+        # Rook: a shared line (not a single point) or enough clear frontage across the road.
         adjacent = np.where(touching, length > 1e-6, length >= min_frontage)
         # Polygons that overlap share area rather than boundary; they are adjacent too.
         adjacent |= touching & ~shapely.touches(geoms[left], geoms[right])
     else:
-        adjacent = np.ones(len(left), dtype=bool)
+        # Queen: any contact, but across a gap only through empty space.
+        adjacent = touching | clear_line | (length > 1e-6)
     return left[adjacent], right[adjacent], length[adjacent], ~touching[adjacent]
+
+
+#: Spacing (m) of the sample points along a frontage whose way across may be blocked.
+_SAMPLE_STEP_M = 2.0
+#: How far (m) each end of a way across is trimmed, so that touching a neighbour's edge at its
+#: start or end never counts as crossing that neighbour.
+_TRIM_M = 0.05
+
+
+def _clear_frontage(tree, geoms, fronts, own: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Per pair, the length of ``fronts`` (block ``own``'s boundary facing block ``other``) from
+    which the shortest way to ``other`` crosses empty space only — no third block.
+
+    The gap between two blocks is road only if nothing lies in it.  Pairs whose corridor (the
+    hull of the frontage and the block across) meets no third block are clear as they are; the
+    others are sampled every ~2 m along the frontage, each sample's shortest segment to the
+    other block tested against the blocks' STRtree.
+    """
+    clear = shapely.length(fronts)
+    corridor = shapely.convex_hull(shapely.union(fronts, shapely.boundary(geoms[other])))
+    pair, hit = tree.query(corridor, predicate="intersects")
+    suspect = np.unique(pair[(hit != own[pair]) & (hit != other[pair])])
+    if len(suspect) == 0:
+        return clear
+    lines = shapely.segmentize(fronts[suspect], _SAMPLE_STEP_M)
+    parts, part_owner = shapely.get_parts(lines, return_index=True)
+    coords, coord_part = shapely.get_coordinates(parts, return_index=True)
+    same = coord_part[:-1] == coord_part[1:]
+    start, end = coords[:-1][same], coords[1:][same]
+    owner = part_owner[coord_part[:-1][same]]
+    weight = np.hypot(*(end - start).T)
+    mids = shapely.points((start + end) / 2)
+    ways = shapely.shortest_line(mids, geoms[other[suspect]][owner])
+    blocked = _blocked(tree, geoms, ways, own[suspect][owner], other[suspect][owner])
+    clear[suspect] = np.bincount(owner, weights=weight * ~blocked, minlength=len(suspect))
+    return clear
+
+
+def _blocked(tree, geoms, ways, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether each segment ``ways[i]`` (from block ``a[i]`` to block ``b[i]``) runs through the
+    inside of a third block, or along its edge (a road of no width); touching it at one point
+    (a corner) does not count."""
+    ends = shapely.get_coordinates(ways).reshape(-1, 2, 2)
+    vec = ends[:, 1] - ends[:, 0]
+    span = np.hypot(*vec.T)
+    trim = np.where(span > 4 * _TRIM_M, _TRIM_M / np.maximum(span, 1e-12), 0.0)[:, None]
+    trimmed = shapely.linestrings(np.stack([ends[:, 0] + trim * vec, ends[:, 1] - trim * vec], axis=1))
+    way, hit = tree.query(trimmed, predicate="intersects")
+    third = (hit != a[way]) & (hit != b[way])
+    way, hit = way[third], hit[third]
+    inside = shapely.relate_pattern(trimmed[way], geoms[hit], "T********")
+    inside |= shapely.relate_pattern(trimmed[way], geoms[hit], "*1*******")  # along its edge
+    blocked = np.zeros(len(ways), dtype=bool)
+    blocked[way[inside]] = True
+    return blocked
 
 
 def _facing_zones(geoms, snap: float) -> np.ndarray:

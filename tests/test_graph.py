@@ -320,3 +320,77 @@ def test_multipolygon_and_courtyard_blocks_snap_across_roads():
     graph = build_graph(blocks, snap=25)
     assert edge_set(graph) == {frozenset(("m", "h")), frozenset(("m", "far"))}
     assert graph.edges["m", "h"]["length"] >= 100
+
+
+# --- snap edges cross empty space only --------------------------------------------------------
+
+
+def strip_layout(strip_length: float = 100.0) -> gpd.GeoDataFrame:
+    """A | 5 m | S (15 m wide, ``strip_length`` long) | 5 m | B: A and B lie 25 m apart."""
+    x, y = ORIGIN
+    geoms = [box(x, y, x + 100, y + 100), box(x + 105, y, x + 120, y + strip_length), box(x + 125, y, x + 225, y + 100)]
+    return gpd.GeoDataFrame({"households": [10, 1, 10]}, index=["A", "S", "B"], geometry=geoms, crs=UTM50)
+
+
+@pytest.mark.parametrize("adjacency", ["rook", "queen"])
+def test_snap_never_jumps_over_a_block_in_the_gap(adjacency):
+    graph = build_graph(strip_layout(), snap=25, adjacency=adjacency)
+    assert edge_set(graph) == {frozenset(("A", "S")), frozenset(("S", "B"))}
+
+
+def test_snap_counts_only_the_open_part_of_a_frontage():
+    # S fills half the road between A and B; across the other 50 m they face each other over
+    # empty road, so they are neighbours with 50 m of frontage (not 100).
+    graph = build_graph(strip_layout(50.0), snap=25)
+    assert graph.has_edge("A", "B")
+    assert graph.edges["A", "B"]["length"] == pytest.approx(50.0, abs=2.5)
+    # ... and with only 20 m open, below --min-frontage 30, they are not.
+    assert not build_graph(strip_layout(80.0), snap=25).has_edge("A", "B")
+
+
+def test_verifier_rejects_a_unit_that_jumps_over_the_strip():
+    from redistrict.verify import verify_plan
+
+    graph = build_graph(strip_layout(), snap=25)
+    report = verify_plan(graph, {"A": "U1", "B": "U1", "S": "U2"})
+    assert [v.kind for v in report.violations] == ["not_contiguous"]
+
+
+def test_block_in_a_hole_is_not_bridged_across_the_thin_ring_around_it():
+    x, y = ORIGIN
+    court = box(x, y, x + 300, y + 300).difference(box(x + 8, y + 8, x + 292, y + 292))  # an 8 m wall
+    blocks = gpd.GeoDataFrame(
+        {"households": [5, 7, 9]},
+        index=["court", "inner", "east"],
+        geometry=[court, box(x + 12, y + 12, x + 288, y + 288), box(x + 305, y, x + 400, y + 300)],
+        crs=UTM50,
+    )
+    for adjacency in ("rook", "queen"):
+        graph = build_graph(blocks, snap=25, adjacency=adjacency)
+        assert edge_set(graph) == {frozenset(("court", "inner")), frozenset(("court", "east"))}, adjacency
+
+
+def test_blocks_touching_the_road_edge_do_not_block_it(blocks3):
+    # the 3×3 grid's roads are empty: every rook pair keeps at least its 100 m facing side,
+    # though the blocks at the crossings touch the ends of each road
+    graph = build_graph(blocks3, snap=25)
+    assert graph.number_of_edges() == 12
+    assert all(length >= 100.0 - 1e-6 for *_, length in graph.edges(data="length"))
+
+
+@pytest.mark.parametrize("value", [5.5, True, float("inf"), -3])
+def test_blocks_given_directly_need_whole_household_counts(value):
+    # build_graph on a frame that did not come through load_blocks: nothing is truncated
+    blocks = utm_blocks(2, 2, households=[1, 1, 1, 1])
+    blocks["households"] = blocks["households"].astype(object)
+    blocks.loc["r0c0", "households"] = value
+    with pytest.raises(InputError, match="whole numbers ≥ 0") as info:
+        build_graph(blocks)
+    assert info.value.ids == ["r0c0"]
+
+
+def test_blocks_given_directly_need_unique_ids():
+    blocks = utm_blocks(1, 2)
+    blocks.index = ["x", "x"]
+    with pytest.raises(InputError, match="more than once: x"):
+        build_graph(blocks)
