@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .charts import cjk_font, use_font
 from .errors import InputError
+from .labels import status_word, words
 from .scenario import ScenarioResult
 
 #: The comparison table's columns, in order, with what each means (README and notebook use this).
@@ -31,6 +33,29 @@ COLUMNS = {
     "seconds": "wall-clock seconds of the run",
     "lower": "household lower bound", "upper": "household upper bound",
     "message": "the outcome in a sentence, or the error",
+}
+
+
+#: :data:`COLUMNS` in Chinese, for pages drawn with ``lang="zh"``.
+COLUMNS_ZH = {
+    "scenario": "方案名称",
+    "status": "求解状态：最优、可行、达到时间上限、放宽范围、无可行方案、未找到方案或无法运行",
+    "units": "单元数",
+    "households_min": "最小单元的户数",
+    "households_max": "最大单元的户数",
+    "spread": "最大单元与最小单元的户数差",
+    "out_of_bounds": "超出户数范围的单元数（仅放宽范围时）",
+    "max_violation": "单元户数超出范围的最大值",
+    "mean_polsby_popper": "单元形状的平均 Polsby-Popper 紧凑度（圆为 1）",
+    "boundary_km": "单元之间的边界长度（公里，按相邻小区的共用边计）",
+    "households_moved": "所在单元的中心位于其他社区的户数",
+    "mean_distance_m": "至本单元办公用房（无办公用房时为中心小区）的户数加权平均距离",
+    "max_distance_m": "小区至本单元办公用房（或中心小区）的最远距离",
+    "funding_yuan": "按安徽 2007 年标准，方案每年需要的居委会经费",
+    "gap": "方案与已证明下界的相对差距（0 为最优）",
+    "seconds": "运行用时（秒）",
+    "lower": "户数下限", "upper": "户数上限",
+    "message": "结果说明或错误信息",
 }
 
 
@@ -110,33 +135,45 @@ def households_per_unit(results: list[ScenarioResult]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=UNIT_COLUMNS)
 
 
-def plot_households(data: list[ScenarioResult] | pd.DataFrame, ax=None):
+def plot_households(data: list[ScenarioResult] | pd.DataFrame, ax=None, *, lang: str | None = None):
     """Households of every unit, one column of dots per scenario, with each scenario's bounds.
 
     ``data``: results, or the table of :func:`households_per_unit` (what a sweep keeps).
+    ``lang``: ``zh`` or ``en`` (default: the first result's scenario language, else ``zh``).
+    Without ``ax`` the chart is a new figure of the caller's own pyplot (so a notebook shows it
+    inline); redistrict's pages pass an axes of an object-API figure.  Every text uses the
+    bundled CJK font, so Chinese names never print as boxes.
     """
-    import matplotlib.pyplot as plt
-
     frame = data if isinstance(data, pd.DataFrame) else households_per_unit(data)
+    if lang is None:
+        lang = data[0].scenario.lang if not isinstance(data, pd.DataFrame) and len(data) else "zh"
+    t = words(lang, "chart")
     names = list(dict.fromkeys(frame["scenario"]))
     if ax is None:
+        import matplotlib.pyplot as plt
+
         _, ax = plt.subplots(figsize=(1.6 + 1.3 * max(1, len(names)), 4))
     for i, name in enumerate(names):
-        rows = frame[frame["scenario"] == name]
-        first = rows.iloc[0]
-        ax.hlines([first["lower"], first["upper"]], i - 0.35, i + 0.35, colors="#999999", linestyles="dashed", linewidth=1)
-        units = rows[rows["households"].notna()]
-        if len(units):
-            colours = ["#2b8cbe" if ok else "#d7301f" for ok in units["within_bounds"]]
-            offsets = [((j % 5) - 2) * 0.06 for j in range(len(units))]
-            ax.scatter([i + o for o in offsets], units["households"].astype(float), c=colours, s=28, zorder=3)
-        else:
-            ax.text(i, first["lower"], str(first["status"]), ha="center", va="bottom", fontsize=8, color="#d7301f")
-    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
-    ax.set_ylabel("households per unit")
-    ax.set_title("Unit sizes by scenario (dashed: bounds; red: outside them)")
+        _plot_scenario(ax, i, frame[frame["scenario"] == name], lang)
+    ax.set_xticks(range(len(names)), names, rotation=20, ha="right", fontproperties=cjk_font(9))
+    ax.set_ylabel(t["ylabel"], fontproperties=cjk_font(10))
+    ax.set_title(t["title"], fontproperties=cjk_font(10))
     ax.grid(axis="y", alpha=0.3)
+    use_font(ax.figure)
     return ax
+
+
+def _plot_scenario(ax, i: int, rows: pd.DataFrame, lang: str) -> None:
+    """One scenario's column: its bounds dashed, a dot per unit (red outside), or its status."""
+    first = rows.iloc[0]
+    ax.hlines([first["lower"], first["upper"]], i - 0.35, i + 0.35, colors="#999999", linestyles="dashed", linewidth=1)
+    units = rows[rows["households"].notna()]
+    if len(units):
+        colours = ["#2b8cbe" if ok else "#d7301f" for ok in units["within_bounds"]]
+        offsets = [((j % 5) - 2) * 0.06 for j in range(len(units))]
+        ax.scatter([i + o for o in offsets], units["households"].astype(float), c=colours, s=28, zorder=3)
+    else:
+        ax.text(i, first["lower"], status_word(lang, str(first["status"])), ha="center", va="bottom", color="#d7301f", fontproperties=cjk_font(8))
 
 
 def format_value(value) -> str:

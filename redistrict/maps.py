@@ -36,11 +36,11 @@ from folium.template import Template
 
 from .coords import to_gcj02
 from .errors import InputError
+from .labels import LANGS, section
 from .outputs import plan_layers
 from .plan import Plan
 
 BASEMAPS = ("none", "osm", "amap", "tianditu")
-LANGS = ("zh", "en")
 #: basemaps whose tiles are drawn in GCJ-02 (the geometry is shifted to match)
 GCJ02_BASEMAPS = frozenset({"amap"})
 #: metres by which blocks are grown and shrunk back to close road gaps into one outline
@@ -56,34 +56,8 @@ BAD_COLOUR = "#d7191c"
 OFFICE_COLOUR = "#111111"
 BARRIER_COLOUR = "#2b83ba"
 
-TEXT = {
-    "zh": {
-        "units": "新社区单元", "blocks": "小区", "labels": "单元标注", "current": "现状社区边界",
-        "offices": "办公用房", "barriers": "河流等障碍", "unit": "新单元", "block": "小区",
-        "households": "户数", "hh": "户", "population": "人口", "area": "面积", "km2": "平方公里",
-        "office": "办公用房", "floor_area": "面积", "m2": "平方米", "mean_dist": "至办公用房平均距离",
-        "max_dist": "至办公用房最远距离", "mean_dist_centre": "至中心小区平均距离",
-        "max_dist_centre": "至中心小区最远距离", "m": "米", "bounds": "户数范围",
-        "within": "在范围内", "outside": "超出范围", "by": "相差", "community": "现状社区",
-        "blocks_n": "小区数", "moved_in": "迁入户数", "office_in_use": "在用办公用房",
-        "office_candidate": "候选办公用房", "office_small": "面积不足", "used_by": "用于",
-        "not_used": "未选用", "status": "求解状态", "none": "无", "subdistrict": "街道",
-        "units_n": "个单元", "title_sep": "：", "plan": "方案", "id": "编号", "name": "名称",
-    },
-    "en": {
-        "units": "New units", "blocks": "Blocks", "labels": "Unit labels", "current": "Current communities",
-        "offices": "Office sites", "barriers": "Barriers (river)", "unit": "New unit", "block": "Block",
-        "households": "Households", "hh": "hh", "population": "Population", "area": "Area", "km2": "km²",
-        "office": "Office", "floor_area": "Floor area", "m2": "m²", "mean_dist": "Mean distance to office",
-        "max_dist": "Max distance to office", "mean_dist_centre": "Mean distance to centre block",
-        "max_dist_centre": "Max distance to centre block", "m": "m", "bounds": "Bounds",
-        "within": "within bounds", "outside": "outside bounds", "by": "by", "community": "Current community",
-        "blocks_n": "Blocks", "moved_in": "Households moved in", "office_in_use": "Office in use",
-        "office_candidate": "Candidate site", "office_small": "too small", "used_by": "used by",
-        "not_used": "not chosen", "status": "Status", "none": "none", "subdistrict": "Subdistrict",
-        "units_n": "units", "title_sep": ": ", "plan": "Plan", "id": "Id", "name": "Name",
-    },
-}
+#: the map's words in each language (from the one table, :mod:`redistrict.labels`)
+TEXT = section("map")
 
 _CSS = """
 .rd-label{background:transparent;border:none}

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import math
 import os
-from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 
+from .charts import cjk_font, new_figure, png_bytes
+from .labels import section
 from .maps import (
     BAD_COLOUR,
     BARRIER_COLOUR,
@@ -38,57 +38,9 @@ FUNDING_THRESHOLD = 2500
 FUNDING_SMALL = 20_000
 FUNDING_LARGE = 30_000
 
-#: CJK fonts tried, in order, for Chinese text in the static map.
-CJK_FONTS = (
-    "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
-    "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB", "Droid Sans Fallback",
-    "AR PL UMing CN", "Arial Unicode MS",
-)
-
-STATUS = {
-    "zh": {"optimal": "最优解", "feasible": "可行解，未证明最优", "timed_out": "达到时间上限，可行解未证明最优", "relaxed": "放宽户数范围后的解", "heuristic": "启发式可行解，未证明最优", "invalid": "未通过校验"},
-    "en": {"optimal": "optimal", "feasible": "feasible, not proved optimal", "timed_out": "time limit reached, not proved optimal", "relaxed": "bounds relaxed", "heuristic": "heuristic plan, not proved optimal", "invalid": "fails verification"},
-}
-
-TEXT = {
-    "zh": {
-        "title": "社区划分方案", "sep": "：", "bounds": "户数范围", "units_k": "单元数", "moved": "迁入户数合计",
-        "solver": "求解", "funding": "社区居委会年度经费（安徽 2007 年标准）", "per_unit": "各单元",
-        "unit": "单元", "name": "名称", "households": "户数", "population": "人口", "blocks": "小区数",
-        "area": "面积（km²）", "office": "办公用房", "mean": "平均距离（m）", "max": "最远距离（m）",
-        "pp": "Polsby-Popper", "reock": "Reock", "moved_in": "迁入户数", "status": "范围", "total": "合计",
-        "ok": "✓", "map": "方案图", "seconds": "秒", "hh": "户", "none": "—",
-        "new": "新方案", "current": "现状", "communities": "个社区", "units": "个单元", "change": "变化",
-        "interactive": "交互地图", "centre": "（无办公用房选址：距离按中心小区计算）",
-        "pieces": "分片求解（各片互不相连，分别求解）",
-        "piece_head": ("分片", "小区数", "户数", "单元数", "方法", "状态", "目标值", "下界", "gap", "秒"),
-        "note": (
-            "注：距离为各小区中心至本单元办公用房的直线距离，平均值按户数加权。紧凑度按合并后的单元计算"
-            "（先弥合 {closing:.0f} 米以内的道路间隙）：Polsby-Popper = 4πA/P²，Reock = A / 最小外接圆面积，"
-            "1 为最紧凑。经费按安徽省 2007 年标准：不足 {threshold:,} 户的社区每年不少于 {small:,} 元，"
-            "{threshold:,} 户及以上不少于 {large:,} 元。"
-        ),
-    },
-    "en": {
-        "title": "Community plan", "sep": ": ", "bounds": "Bounds", "units_k": "Units", "moved": "Households moved in (total)",
-        "solver": "Solver", "funding": "Yearly committee funding (Anhui 2007 rule)", "per_unit": "Units",
-        "unit": "Unit", "name": "Name", "households": "Households", "population": "Population", "blocks": "Blocks",
-        "area": "Area (km²)", "office": "Office", "mean": "Mean dist. (m)", "max": "Max dist. (m)",
-        "pp": "Polsby-Popper", "reock": "Reock", "moved_in": "Moved in", "status": "Bounds", "total": "Total",
-        "ok": "✓", "map": "Plan map", "seconds": "s", "hh": "households", "none": "—",
-        "new": "new plan", "current": "current", "communities": "communities", "units": "units", "change": "change",
-        "interactive": "interactive map", "centre": " (no office sites: distances to the centre block)",
-        "pieces": "Pieces (separate parts of the graph, solved independently)",
-        "piece_head": ("Piece", "Blocks", "Households", "Units", "Method", "Status", "Objective", "Bound", "Gap", "s"),
-        "note": (
-            "Distances are straight lines from each block's centre to the unit's office, the mean weighted by "
-            "households. Compactness is measured on the merged unit (road gaps up to {closing:.0f} m closed): "
-            "Polsby-Popper = 4πA/P², Reock = A / area of the smallest enclosing circle; 1 is most compact. "
-            "Funding by the Anhui 2007 rule: a community below {threshold:,} households gets at least ¥{small:,} "
-            "a year, one of {threshold:,} or more at least ¥{large:,}."
-        ),
-    },
-}
+#: the report's words and the status words (from the one table, :mod:`redistrict.labels`)
+TEXT = section("report")
+STATUS = section("status")
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -287,14 +239,15 @@ td,th{border:1px solid #ccc;padding:3px 7px;white-space:nowrap} th{background:#f
 table.units td:nth-child(7){white-space:normal}
 table.units td.n{text-align:right} tr.total td{font-weight:600;background:#fafafa}
 td.bad{color:#d7191c;font-weight:600} td.ok{color:#1a9641}
-img{max-width:100%;border:1px solid #ddd} p.note{color:#555;font-size:12px}
+img{max-width:100%;border:1px solid #ddd} img.chart{border:none} p.note{color:#555;font-size:12px}
 @media print{body{margin:0;max-width:none;font-size:11px} a{display:none}}
 @page{size:A4;margin:12mm}
 """
 
 
-def render_html(data: dict, lang: str = "zh", *, png: bytes | None = None, map_html: str | None = "map.html") -> str:
-    """``report.html``: the same content as the markdown, one file (the PNG is embedded)."""
+def render_html(data: dict, lang: str = "zh", *, png: bytes | None = None, map_html: str | None = "map.html", chart: bytes | None = None) -> str:
+    """``report.html``: the same content as the markdown, one file (the map and the
+    households-per-unit ``chart`` PNGs embedded)."""
     t = TEXT[lang]
     e = html.escape
     name = data["name"] or ""
@@ -318,6 +271,8 @@ def render_html(data: dict, lang: str = "zh", *, png: bytes | None = None, map_h
         table.append("<tr>" + "".join(cells) + "</tr>")
     table.append('<tr class="total">' + "".join(f'<td class="n">{e(c)}</td>' if i in numeric else f"<td>{e(c)}</td>" for i, c in enumerate(total)) + "</tr></table>")
     parts += table
+    if chart is not None:
+        parts.append(f'<p><img class="chart" alt="{e(t["chart"])}" src="data:image/png;base64,{base64.b64encode(chart).decode("ascii")}"></p>')
     if len(data.get("pieces") or []) > 1:
         parts.append(f"<h2>{e(t['pieces'])}</h2><table class=\"pieces\"><tr>" + "".join(f"<th>{e(h)}</th>" for h in t["piece_head"]) + "</tr>")
         parts += ["<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>" for row in _piece_rows(data, lang)]
@@ -334,38 +289,6 @@ def render_html(data: dict, lang: str = "zh", *, png: bytes | None = None, map_h
 # --- the static map ------------------------------------------------------------------------------
 
 
-_CJK_FILES = ("wqy", "notosanscjk", "noto-cjk", "notosanssc", "sourcehansans", "droidsansfallback", "simhei", "msyh", "pingfang", "uming", "ukai")
-
-
-@lru_cache(maxsize=1)
-def cjk_font() -> str | None:
-    """The name of an installed font that has Chinese glyphs, or None.
-
-    Fonts installed after matplotlib built its font cache are found by scanning the system
-    font folders for well-known CJK font files.
-    """
-    from matplotlib import font_manager
-
-    def known() -> str | None:
-        names = {f.name for f in font_manager.fontManager.ttflist}
-        return next((family for family in CJK_FONTS if family in names), None)
-
-    found = known()
-    if found is None:
-        for path in font_manager.findSystemFonts():
-            if any(key in Path(path).name.lower().replace(" ", "") for key in _CJK_FILES):
-                try:
-                    font_manager.fontManager.addfont(path)
-                except (OSError, RuntimeError, ValueError):
-                    continue
-        found = known()
-    return found
-
-
-def _ascii(text: str) -> bool:
-    return all(ord(ch) < 128 for ch in text)
-
-
 def static_map(
     plan: Plan,
     blocks: gpd.GeoDataFrame,
@@ -377,85 +300,93 @@ def static_map(
     dpi: int = 150,
     size: tuple[float, float] = (10.0, 7.5),
 ) -> bytes:
-    """A print map of the plan (matplotlib, PNG); written to ``path`` if given, and returned.
+    """A print map of the plan (PNG); written to ``path`` if given, and returned.
 
     Units are filled in the same colours as the web map and labelled with name and households
     (framed green within the bounds, red outside); current community boundaries dashed, offices
-    and barriers drawn, a legend and a scale bar.  Without a CJK font installed, labels fall back
-    to unit ids and English so nothing prints as empty boxes.
+    and barriers drawn, a legend and a metric scale bar.  Drawn with matplotlib's object API and
+    the bundled CJK font (:mod:`redistrict.charts`): no global matplotlib state is touched.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    font = cjk_font()
-    if font is None and lang == "zh":
-        lang = "en"
     data = MapData(plan, blocks, offices, barriers, lang)
-    t = TEXT[lang]
-    rc = {"font.family": "sans-serif", "font.sans-serif": ([font] if font else []) + ["DejaVu Sans"], "axes.unicode_minus": False}
-    with plt.rc_context(rc):
-        fig, ax = plt.subplots(figsize=size, dpi=dpi)
-        try:
-            units = data.units
-            units.plot(ax=ax, color=[data.colours[str(u)] for u in units["unit_id"]], alpha=0.8, linewidth=0)
-            data.blocks.boundary.plot(ax=ax, color="#555555", linewidth=0.35)
-            if data.current is not None:
-                data.current.boundary.plot(ax=ax, color="#1f1f1f", linewidth=1.3, linestyle=(0, (5, 3)))
-            if data.barriers is not None:
-                data.barriers.plot(ax=ax, color=BARRIER_COLOUR, linewidth=2.2, alpha=0.8)
-            if data.offices is not None:
-                used = data.offices[data.offices["in_use"]]
-                spare = data.offices[~data.offices["in_use"]]
-                if len(spare):
-                    spare.plot(ax=ax, color="white", edgecolor="#555555", markersize=18, linewidth=0.8, zorder=4)
-                if len(used):
-                    used.plot(ax=ax, color=OFFICE_COLOUR, edgecolor="white", markersize=40, linewidth=1.0, zorder=5)
-            for _, row in units.iterrows():
-                members = data.blocks[data.blocks["unit_id"] == row["unit_id"]]
-                point = shapely.point_on_surface(closed_shape(members.geometry))
-                name = str(row["name"])
-                label = name if (font or _ascii(name)) else str(row["unit_id"])
-                edge = OK_COLOUR if row["within_bounds"] else BAD_COLOUR
-                ax.annotate(
-                    f"{label}\n{int(row['households']):,} {t['hh'] if lang == 'zh' else 'hh'}",
-                    (point.x, point.y), ha="center", va="center", fontsize=8, zorder=6,
-                    bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": edge, "lw": 1.4, "alpha": 0.9},
-                )
-            handles = []
-            for _, row in units.iterrows():
-                name = str(row["name"]) if (font or _ascii(str(row["name"]))) else ""
-                mark = "✓" if row["within_bounds"] else f"× {int(row['violation']):,}"
-                handles.append(Patch(facecolor=data.colours[str(row["unit_id"])], edgecolor="#555555", label=f"{row['unit_id']} {name}  {int(row['households']):,}  {mark}"))
-            if data.current is not None:
-                handles.append(Line2D([], [], color="#1f1f1f", linestyle=(0, (5, 3)), label=TEXT_MAP[lang]["current"]))
-            if data.offices is not None:
-                handles.append(Line2D([], [], marker="o", color="none", markerfacecolor=OFFICE_COLOUR, markeredgecolor="white", markersize=8, label=TEXT_MAP[lang]["office_in_use"]))
-                handles.append(Line2D([], [], marker="o", color="none", markerfacecolor="white", markeredgecolor="#555555", markersize=6, label=TEXT_MAP[lang]["office_candidate"]))
-            if data.barriers is not None:
-                handles.append(Line2D([], [], color=BARRIER_COLOUR, linewidth=2.2, label=TEXT_MAP[lang]["barriers"]))
-            ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False, title=f"{data.lower:,}–{data.upper:,} {t['hh']}" if data.lower is not None else None, title_fontsize=8)
-            _scale_bar(ax)
-            name = data.plan.problem.get("name")
-            title = outcome_sentence({"name": name if (name is None or font or _ascii(name)) else None, "lower": data.lower, "upper": data.upper, "k": len(units), "households": int(units["households"].sum()), "status": plan.status, "gap": plan.gap, "outside": int((~units["within_bounds"].astype(bool)).sum()), "max_violation": int(units["violation"].max()) if len(units) else 0}, lang)
-            ax.set_title(title, fontsize=10, loc="left")
-            ax.set_axis_off()
-            ax.set_aspect("equal")
-            buffer = io.BytesIO()
-            fig.savefig(buffer, format="png", dpi=dpi, facecolor="white", bbox_inches="tight", pad_inches=0.15)
-        finally:
-            plt.close(fig)
-    png = buffer.getvalue()
+    fig = new_figure(size, dpi)
+    ax = fig.add_subplot()
+    _draw_layers(ax, data)
+    _label_units(ax, data, lang)
+    band = f"{data.lower:,}–{data.upper:,} {TEXT[lang]['hh']}" if data.lower is not None else None
+    ax.legend(handles=_legend_handles(data, lang), loc="upper left", bbox_to_anchor=(1.01, 1.0), prop=cjk_font(8), frameon=False, title=band, title_fontproperties=cjk_font(8))
+    _scale_bar(ax)
+    ax.set_title(_map_title(data, lang), fontproperties=cjk_font(10), loc="left")
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    png = png_bytes(fig, facecolor="white", bbox_inches="tight", pad_inches=0.15)
     if path is not None:
         Path(path).write_bytes(png)
     return png
 
 
+def _draw_layers(ax, data: MapData) -> None:
+    """Unit fills, block outlines, current communities, barriers and office sites."""
+    units = data.units
+    units.plot(ax=ax, color=[data.colours[str(u)] for u in units["unit_id"]], alpha=0.8, linewidth=0)
+    data.blocks.boundary.plot(ax=ax, color="#555555", linewidth=0.35)
+    if data.current is not None:
+        data.current.boundary.plot(ax=ax, color="#1f1f1f", linewidth=1.3, linestyle=(0, (5, 3)))
+    if data.barriers is not None:
+        data.barriers.plot(ax=ax, color=BARRIER_COLOUR, linewidth=2.2, alpha=0.8)
+    if data.offices is not None:
+        used = data.offices[data.offices["in_use"]]
+        spare = data.offices[~data.offices["in_use"]]
+        if len(spare):
+            spare.plot(ax=ax, color="white", edgecolor="#555555", markersize=18, linewidth=0.8, zorder=4)
+        if len(used):
+            used.plot(ax=ax, color=OFFICE_COLOUR, edgecolor="white", markersize=40, linewidth=1.0, zorder=5)
+
+
+def _label_units(ax, data: MapData, lang: str) -> None:
+    """Each unit's name and households, framed green within the bounds, red outside."""
+    hh = TEXT[lang]["hh"] if lang == "zh" else "hh"
+    for _, row in data.units.iterrows():
+        members = data.blocks[data.blocks["unit_id"] == row["unit_id"]]
+        point = shapely.point_on_surface(closed_shape(members.geometry))
+        edge = OK_COLOUR if row["within_bounds"] else BAD_COLOUR
+        ax.annotate(
+            f"{row['name']}\n{int(row['households']):,} {hh}", (point.x, point.y), ha="center", va="center", zorder=6,
+            fontproperties=cjk_font(8), bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": edge, "lw": 1.4, "alpha": 0.9},
+        )
+
+
+def _legend_handles(data: MapData, lang: str) -> list:
+    """A legend entry per unit (colour, id, name, households, bound mark) and per drawn layer."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    words = TEXT_MAP[lang]
+    handles = []
+    for _, row in data.units.iterrows():
+        mark = "✓" if row["within_bounds"] else f"× {int(row['violation']):,}"
+        handles.append(Patch(facecolor=data.colours[str(row["unit_id"])], edgecolor="#555555", label=f"{row['unit_id']} {row['name']}  {int(row['households']):,}  {mark}"))
+    if data.current is not None:
+        handles.append(Line2D([], [], color="#1f1f1f", linestyle=(0, (5, 3)), label=words["current"]))
+    if data.offices is not None:
+        handles.append(Line2D([], [], marker="o", color="none", markerfacecolor=OFFICE_COLOUR, markeredgecolor="white", markersize=8, label=words["office_in_use"]))
+        handles.append(Line2D([], [], marker="o", color="none", markerfacecolor="white", markeredgecolor="#555555", markersize=6, label=words["office_candidate"]))
+    if data.barriers is not None:
+        handles.append(Line2D([], [], color=BARRIER_COLOUR, linewidth=2.2, label=words["barriers"]))
+    return handles
+
+
+def _map_title(data: MapData, lang: str) -> str:
+    units = data.units
+    figures = {
+        "name": data.plan.problem.get("name"), "lower": data.lower, "upper": data.upper, "k": len(units),
+        "households": int(units["households"].sum()), "status": data.plan.status, "gap": data.plan.gap,
+        "outside": int((~units["within_bounds"].astype(bool)).sum()), "max_violation": int(units["violation"].max()) if len(units) else 0,
+    }
+    return outcome_sentence(figures, lang)
+
+
 def _scale_bar(ax) -> None:
-    """A round-number scale bar in the lower left (the axes are in metres)."""
+    """A round-number metric scale bar in the lower left (the axes are in metres)."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     target = (x1 - x0) / 5
@@ -467,7 +398,57 @@ def _scale_bar(ax) -> None:
     x = x0 + (x1 - x0) * 0.03
     y = y0 + (y1 - y0) * 0.04
     ax.plot([x, x + length], [y, y], color="black", linewidth=2.5, solid_capstyle="butt")
-    ax.text(x + length / 2, y + (y1 - y0) * 0.012, f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m", ha="center", va="bottom", fontsize=8)
+    label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
+    ax.text(x + length / 2, y + (y1 - y0) * 0.012, label, ha="center", va="bottom", fontproperties=cjk_font(8))
+
+
+def households_chart(data: dict, lang: str = "zh", *, dpi: int = 130) -> bytes:
+    """A bar per unit (households) over the bound band; bars below, within and above the band
+    in distinct colours, labelled with their deviation from the band.  PNG bytes."""
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
+
+    t = TEXT[lang]
+    units = data["units"]
+    lower, upper = data["lower"], data["upper"]
+    hh = units["households"].astype(int).to_numpy()
+    colours = [_BAR_COLOURS[_side(h, lower, upper)] for h in hh]
+    fig = new_figure((1.8 + 0.55 * max(3, len(hh)), 3.4), dpi)
+    ax = fig.add_subplot()
+    if lower is not None and upper is not None:
+        ax.axhspan(lower, upper, color="#1a9641", alpha=0.12, zorder=0)
+        ax.axhline(lower, color="#1a9641", linewidth=1, linestyle="--")
+        ax.axhline(upper, color="#1a9641", linewidth=1, linestyle="--")
+    xs = range(len(hh))
+    ax.bar(xs, hh, color=colours, zorder=2)
+    for x, h in zip(xs, hh, strict=True):
+        off = h - upper if upper is not None and h > upper else (h - lower if lower is not None and h < lower else 0)
+        if off:
+            ax.text(x, h, f"{off:+,}", ha="center", va="bottom", fontproperties=cjk_font(7), color=_BAR_COLOURS[_side(h, lower, upper)])
+    names = [f"{u}\n{n}" for u, n in zip(units["unit_id"], units["name"], strict=True)]
+    ax.set_xticks(list(xs), names, fontproperties=cjk_font(7))
+    ax.set_ylabel(t["households"], fontproperties=cjk_font(8))
+    ax.set_title(t["chart"], fontproperties=cjk_font(10), loc="left")
+    top = max([*hh, upper or 0]) * 1.12
+    ax.set_ylim(0, top)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    keys = [Patch(color=_BAR_COLOURS[k], label=t[f"chart_{k}"]) for k in ("below", "within", "above")]
+    if lower is not None and upper is not None:
+        keys.append(Patch(color="#1a9641", alpha=0.12, label=t["chart_band"].format(lower=lower, upper=upper)))
+    ax.legend(handles=keys, prop=cjk_font(7), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return png_bytes(fig, facecolor="white", bbox_inches="tight", pad_inches=0.1)
+
+
+_BAR_COLOURS = {"below": "#2c7bb6", "within": "#1a9641", "above": BAD_COLOUR}
+
+
+def _side(households: int, lower: int | None, upper: int | None) -> str:
+    if lower is not None and households < lower:
+        return "below"
+    if upper is not None and households > upper:
+        return "above"
+    return "within"
 
 
 # --- writers ---------------------------------------------------------------------------------------
@@ -489,7 +470,8 @@ def write_report(
     data = report_data(plan, blocks, lang=lang)
     png = static_map(plan, blocks, out / "map.png", offices=offices, barriers=barriers, lang=lang)
     (out / "report.md").write_text(render_markdown(data, lang, png="map.png", map_html=map_html), encoding="utf-8")
-    (out / "report.html").write_text(render_html(data, lang, png=png, map_html=map_html), encoding="utf-8")
+    chart = households_chart(data, lang)
+    (out / "report.html").write_text(render_html(data, lang, png=png, map_html=map_html, chart=chart), encoding="utf-8")
     return {"report.md": out / "report.md", "report.html": out / "report.html", "map.png": out / "map.png"}
 
 
@@ -522,7 +504,7 @@ def write_outputs(
     return paths
 
 __all__ = [
-    "FUNDING_LARGE", "FUNDING_SMALL", "FUNDING_THRESHOLD", "committee_funding", "compactness", "cjk_font",
+    "FUNDING_LARGE", "FUNDING_SMALL", "FUNDING_THRESHOLD", "committee_funding", "compactness", "households_chart",
     "outcome_sentence", "polsby_popper", "reock", "render_html", "render_markdown", "report_data",
     "static_map", "write_outputs", "write_report",
 ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import logging
 import os
 import tempfile
@@ -293,7 +292,7 @@ def _write_comparison(folder: Path, result: SweepResult, scenarios: list[Scenari
     from .outputs import write_json
 
     result.table.to_csv(folder / "comparison.csv", encoding="utf-8")
-    (folder / "comparison.html").write_text(comparison_html(result), encoding="utf-8")
+    (folder / "comparison.html").write_text(comparison_html(result, scenarios[0].lang if scenarios else "zh"), encoding="utf-8")
     save_scenarios(folder / "scenarios.toml", scenarios)
     write_json(folder / "sweep.json", {
         "scheduler": result.scheduler, "seconds": round(result.seconds, 2),
@@ -324,62 +323,72 @@ def _inside(root: Path, relative: str) -> Path:
     return target
 
 
-def comparison_html(result: SweepResult) -> str:
-    """A self-contained page: the table, a chart of unit sizes and links to each scenario's map."""
-    from .comparison import COLUMNS, plot_households
+def comparison_html(result: SweepResult, lang: str = "zh") -> str:
+    """A self-contained page: the table, a chart of unit sizes and links to each scenario's map,
+    every label in ``lang`` (``zh`` or ``en``)."""
+    from .comparison import plot_households
+    from .labels import status_word, words
 
-    png = _chart_png(result.units, plot_households)
+    t, cols = words(lang, "chart"), words(lang, "columns")
+    png = _chart_png(result.units, plot_households, lang)
     links = []
     for o in result.outcomes:
         name = html.escape(o.name)
         href = html.escape(o.name, quote=True)
-        parts = [f'<a href="{href}/{f}">{label}</a>' for f, label in (("map.html", "map"), ("report.html", "report"), ("diagnosis.json", "diagnosis"), ("error.txt", "error")) if f in o.file_names]
+        parts = [f'<a href="{href}/{f}">{html.escape(t[key])}</a>' for f, key in (("map.html", "map"), ("report.html", "report"), ("diagnosis.json", "diagnosis"), ("error.txt", "error_file")) if f in o.file_names]
         message = html.escape(str(o.row.get("message") or "")).replace("\n", "<br>")
-        links.append(f"<li><b>{name}</b> ({html.escape(str(o.row.get('status')))}): {' · '.join(parts)}<br><small>{message}</small></li>")
-    legend = "".join(f"<dt>{html.escape(c)}</dt><dd>{html.escape(d)}</dd>" for c, d in COLUMNS.items() if c != "message")
-    table = _table_html(result.table.drop(columns=["message"]))
-    chart = f'<img alt="households per unit" src="data:image/png;base64,{png}">' if png else ""
+        status = html.escape(status_word(lang, str(o.row.get("status"))))
+        links.append(f"<li><b>{name}</b> ({status}): {' · '.join(parts)}<br><small>{message}</small></li>")
+    legend = "".join(f"<dt>{html.escape(cols[c])}</dt><dd>{html.escape(d)}</dd>" for c, d in _column_help(lang).items() if c != "message")
+    table = _table_html(result.table.drop(columns=["message"]), lang)
+    chart = f'<img alt="{html.escape(t["sizes"])}" src="data:image/png;base64,{png}">' if png else ""
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Scenario comparison</title>
-<style>body{{font-family:sans-serif;margin:1.5em;}} table{{border-collapse:collapse;font-size:13px}}
+<html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8"><title>{html.escape(t["page_title"])}</title>
+<style>body{{font-family:"Noto Sans CJK SC","WenQuanYi Micro Hei","PingFang SC","Microsoft YaHei",sans-serif;margin:1.5em;}} table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right;white-space:nowrap}} th{{background:#f3f3f3}} li{{margin-bottom:.5em}}
 dt{{font-weight:bold;float:left;clear:left;width:12em}} dd{{margin-left:13em}}</style></head>
-<body><h1>Scenario comparison</h1>
-<p>{len(result.outcomes)} scenario(s), run on {html.escape(result.scheduler)} in {result.seconds:.1f} s.</p>
+<body><h1>{html.escape(t["page_title"])}</h1>
+<p>{len(result.outcomes)} {html.escape(t["scenarios"])}, {html.escape(t["ran_on"])} {html.escape(result.scheduler)}, {html.escape(t["in"])} {result.seconds:.1f} {html.escape(t["seconds"])}.</p>
 {table}
-<h2>Households per unit</h2>{chart}
-<h2>Scenarios</h2><ul>{''.join(links)}</ul>
-<h2>Columns</h2><dl>{legend}</dl>
+<h2>{html.escape(t["sizes"])}</h2>{chart}
+<h2>{html.escape(t["links"])}</h2><ul>{''.join(links)}</ul>
+<h2>{html.escape(t["columns"])}</h2><dl>{legend}</dl>
 </body></html>
 """
 
 
-def _table_html(table: pd.DataFrame) -> str:
-    """The comparison table with readable numbers (thousands separators, — for missing)."""
+def _column_help(lang: str) -> dict[str, str]:
+    """What each comparison column means, in ``lang``."""
+    from .comparison import COLUMNS, COLUMNS_ZH
+
+    return COLUMNS_ZH if lang == "zh" else COLUMNS
+
+
+def _table_html(table: pd.DataFrame, lang: str = "en") -> str:
+    """The comparison table with readable numbers (thousands separators, — for missing) and
+    column labels and status words in ``lang``."""
     from .comparison import format_value
+    from .labels import status_word, words
 
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in [table.index.name or "scenario", *table.columns])
-    rows = "".join(f"<tr><th>{html.escape(str(name))}</th>{''.join(f'<td>{html.escape(format_value(v))}</td>' for v in row)}</tr>" for name, row in zip(table.index, table.itertuples(index=False), strict=True))
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    cols = words(lang, "columns")
+    head = "".join(f"<th>{html.escape(cols.get(c, c))}</th>" for c in [table.index.name or "scenario", *table.columns])
+    body = []
+    for name, row in zip(table.index, table.itertuples(index=False), strict=True):
+        cells = [status_word(lang, v) if c == "status" else format_value(v) for c, v in zip(table.columns, row, strict=True)]
+        body.append(f"<tr><th>{html.escape(str(name))}</th>{''.join(f'<td>{html.escape(v)}</td>' for v in cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _chart_png(units: pd.DataFrame, plot) -> str | None:
+def _chart_png(units: pd.DataFrame, plot, lang: str = "zh") -> str | None:
+    """The households-per-unit chart as base64 PNG (an object-API figure: no global matplotlib state)."""
+    from .charts import new_figure, png_bytes
+
     if units.empty:
         return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .report import cjk_font
-
-    font = cjk_font()
-    with plt.rc_context({"font.sans-serif": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}):
-        ax = plot(units)
-        buffer = io.BytesIO()
-        ax.figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-        plt.close(ax.figure)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    names = units["scenario"].nunique()
+    figure = new_figure((1.6 + 1.3 * max(1, names), 4), dpi=110)
+    plot(units, figure.add_subplot(), lang=lang)
+    return base64.b64encode(png_bytes(figure, bbox_inches="tight")).decode("ascii")
 
 
 __all__ = ["ScenarioOutcome", "SweepResult", "comparison_html", "run_one", "sweep", "sweep_progress", "write_sweep"]

@@ -114,11 +114,130 @@ def test_report_escapes_data_text(tmp_path):
     assert XSS not in md
 
 
-def test_print_map_without_a_chinese_font_falls_back(solved, monkeypatch, tmp_path):
+def _render_without_warnings(render):
+    """Call ``render`` recording every warning; returns (result, glyph warnings)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = render()
+    return out, [str(w.message) for w in caught if "missing from font" in str(w.message)]
+
+
+def _pixels(png: bytes):
+    return mpimg.imread(io.BytesIO(png), format="png")
+
+
+def test_print_map_draws_chinese_with_the_bundled_font_not_boxes(solved, monkeypatch, tmp_path):
+    """With the bundled font no glyph is missing; the same map with DejaVu Sans (what a machine
+    without CJK fonts falls back to) warns about missing glyphs and draws different pixels."""
+    from matplotlib import font_manager
+    from matplotlib.font_manager import FontProperties
+
+    from redistrict import charts
+
     plan, layer, _, sites = solved
-    monkeypatch.setattr(report, "cjk_font", lambda: None)
-    png = report.static_map(plan, layer.blocks, tmp_path / "m.png", offices=sites, lang="zh")
-    assert png[:4] == b"\x89PNG" and (tmp_path / "m.png").read_bytes() == png
+    png, missing = _render_without_warnings(lambda: report.static_map(plan, layer.blocks, tmp_path / "m.png", offices=sites, lang="zh"))
+    assert missing == [] and png[:4] == b"\x89PNG" and (tmp_path / "m.png").read_bytes() == png
+    dejavu = font_manager.findfont(FontProperties(family="DejaVu Sans"), fallback_to_default=True)
+    assert "DejaVuSans" in dejavu
+    monkeypatch.setattr(report, "cjk_font", lambda size=None: FontProperties(fname=dejavu, size=size))
+    monkeypatch.setattr(charts, "font_path", lambda: dejavu)
+    boxes, missing_boxes = _render_without_warnings(lambda: report.static_map(plan, layer.blocks, None, offices=sites, lang="zh"))
+    assert missing_boxes, "DejaVu Sans has no Chinese glyphs: the comparison must draw boxes"
+    a, b = _pixels(png), _pixels(boxes)
+    assert a.shape != b.shape or abs(a - b).sum() > 100
+
+
+def test_chinese_glyphs_differ_from_the_box_glyph():
+    """One Chinese word drawn with the bundled font and with DejaVu Sans (box glyphs)."""
+    from matplotlib import font_manager
+    from matplotlib.font_manager import FontProperties
+
+    from redistrict import charts
+
+    def draw(fname: str) -> bytes:
+        fig = charts.new_figure((2, 1), dpi=80)
+        fig.text(0.05, 0.3, "阜新社区", fontproperties=FontProperties(fname=fname, size=20))
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+    ours, missing = _render_without_warnings(lambda: draw(str(charts.font_path())))
+    assert missing == []
+    dejavu = font_manager.findfont(FontProperties(family="DejaVu Sans"))
+    boxes, missing_boxes = _render_without_warnings(lambda: draw(dejavu))
+    assert missing_boxes
+    assert abs(_pixels(ours) - _pixels(boxes)).sum() > 50
+
+
+def test_every_text_of_a_figure_gets_the_bundled_font():
+    from redistrict import charts
+
+    fig = charts.new_figure((3, 2))
+    ax = fig.add_subplot()
+    ax.set_title("水心亭")
+    ax.set_xticks([0, 1], ["荷花池", "阜新"])
+    charts.use_font(fig)
+    files = {t.get_fontproperties().get_file() for t in fig.findobj(charts.Text) if t.get_text()}
+    assert files == {str(charts.font_path())}
+    assert charts.font_path().stat().st_size > 10_000_000, "a full CJK font, not a subset"
+
+
+def _matplotlib_state() -> dict:
+    import sys
+
+    import matplotlib
+    from matplotlib import font_manager
+
+    state = {
+        "backend": dict.__getitem__(matplotlib.rcParams, "backend"),
+        "rc": {k: repr(v) for k, v in dict.items(matplotlib.rcParams)},
+        "fonts": [f.fname for f in font_manager.fontManager.ttflist],
+    }
+    if "matplotlib.pyplot" in sys.modules:
+        state["figures"] = sys.modules["matplotlib.pyplot"].get_fignums()
+    return state
+
+
+def test_report_leaves_matplotlib_global_state_alone(solved, tmp_path):
+    """A notebook's backend, rcParams, font manager and pyplot figures are as they were after a
+    report with its print map and chart (no matplotlib.use, no addfont, no pyplot figures)."""
+    plan, layer, _, sites = solved
+    before = _matplotlib_state()
+    report.write_report(plan, layer.blocks, tmp_path, offices=sites, lang="zh")
+    after = _matplotlib_state()
+    assert after.pop("figures", []) == before.pop("figures", [])
+    assert after == before
+
+
+def _share_of(pixels, hex_colour: str) -> float:
+    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    close = (abs(pixels[..., :3] - rgb) < 0.02).all(axis=-1)
+    return float(close.mean())
+
+
+def test_households_chart_colours_bars_below_within_and_above_the_band():
+    import pandas as pd
+
+    units = pd.DataFrame({"unit_id": ["U1", "U2", "U3"], "name": ["阜新-1", "阜新-2", "荷花池"], "households": [2_400, 2_700, 3_200]})
+    data = {"units": units, "lower": 2_500, "upper": 3_000}
+    png, missing = _render_without_warnings(lambda: report.households_chart(data, "zh"))
+    assert missing == [] and png[:4] == b"\x89PNG"
+    pixels = _pixels(png)
+    for colour in ("#2c7bb6", "#1a9641", report.BAD_COLOUR):  # below, within, above
+        assert _share_of(pixels, colour) > 0.005, colour
+    only_within = report.households_chart({"units": units.assign(households=[2_600, 2_700, 2_800]), "lower": 2_500, "upper": 3_000}, "en")
+    within = _pixels(only_within)
+    for colour in ("#2c7bb6", report.BAD_COLOUR):  # only the legend swatches are left in these colours
+        assert _share_of(within, colour) * 5 < _share_of(pixels, colour), colour
+
+
+def test_report_html_embeds_the_households_chart(solved, tmp_path):
+    plan, layer, _, _ = solved
+    paths = report.write_report(plan, layer.blocks, tmp_path, lang="zh")
+    page = paths["report.html"].read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 2 and 'alt="各单元户数"' in page
 
 
 def test_write_outputs_writes_everything_a_run_adds(solved, tmp_path):
