@@ -296,7 +296,7 @@ def diagnose_problem(problem) -> Diagnosis:
     locks, and office sites.  An empty diagnosis does not prove a plan exists (the solver decides
     contiguity); a non-empty one proves none does.
     """
-    graph, lower, upper, k = problem.graph, problem.lower, problem.upper, problem.k
+    graph, lower, upper, k = problem.graph, problem.lower, problem.upper, problem.unit_count
     total = problem.total_households
     diagnosis = Diagnosis(options=[o.to_dict() for o in unit_count_options(total, lower, upper)])
     add = diagnosis.reasons.append

@@ -49,17 +49,17 @@ def find_pieces(n: int, edges: np.ndarray) -> list[np.ndarray]:
     return sorted(parts, key=lambda p: (-len(p), int(p[0])))
 
 
-def plan_pieces(problem, members: list[list[str]], weights: np.ndarray, edges: np.ndarray) -> list[Piece]:
-    """The pieces of a (contracted) problem with their unit counts, which sum to ``problem.k``.
+def plan_pieces(problem, k: int, members: list[list[str]], weights: np.ndarray, edges: np.ndarray) -> list[Piece]:
+    """The pieces of a (contracted) problem with their unit counts, which sum to ``k``.
 
     ``members[i]`` are the blocks behind node ``i``.  Raises :class:`InputError` when no
-    distribution of ``problem.k`` fits (the diagnosis normally says so before this is reached).
+    distribution of ``k`` fits (the diagnosis normally says so before this is reached).
     """
     parts = find_pieces(len(members), edges)
     totals = [int(weights[p].sum()) for p in parts]
-    ks = allocate_units(totals, problem.k, problem.lower, problem.upper, [len(p) for p in parts])
+    ks = allocate_units(totals, k, problem.lower, problem.upper, [len(p) for p in parts])
     if ks is None:
-        raise InputError(f"{problem.k} units cannot be distributed over the {len(parts)} separate pieces of the graph within {problem.lower:,}–{problem.upper:,} households each.")
+        raise InputError(f"{k} units cannot be distributed over the {len(parts)} separate pieces of the graph within {problem.lower:,}–{problem.upper:,} households each.")
     pieces = []
     for i, (part, total, k) in enumerate(zip(parts, totals, ks, strict=True)):
         blocks = [b for node in part.tolist() for b in members[node]]

@@ -128,7 +128,7 @@ class Weights:
         return dict(self.__dict__)
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Problem:
     """What to solve: a block graph, the household bounds, the unit count and the side constraints.
 
@@ -138,6 +138,13 @@ class Problem:
     ``name``, ``floor_area_m2``, ``block_id`` (the block containing it) and ``x``/``y`` metres.
     ``locks`` maps block ids to a unit label (same label: same unit; different labels: different
     units); ``keep_together`` maps block ids to a group id whose blocks must stay together.
+
+    The problem is immutable and resolved when it is made: ``k`` is the unit count asked for
+    (None: choose), ``unit_count`` the count it resolves to (:func:`choose_piece_aware_count`;
+    None when no count fits the bounds) and ``k_reason`` why.  ``dataclasses.replace`` makes a
+    new problem that is resolved and validated again, so a derived count never sticks.
+    Contradictions between the inputs (unknown blocks, keep-together groups that are split by
+    locks or by the graph, locks across separate pieces) are :class:`InputError` naming the ids.
     """
 
     graph: nx.Graph
@@ -151,23 +158,27 @@ class Problem:
     name: str | None = None
     blocks: gpd.GeoDataFrame | None = None
     min_office_area: float = DEFAULT_MIN_OFFICE_AREA
-    k_reason: str = ""
     #: warnings found while building the problem (e.g. office sites outside every block)
-    findings: list = field(default_factory=list)
+    findings: tuple = ()
+    unit_count: int | None = field(init=False)
+    k_reason: str = field(init=False)
 
     def __post_init__(self) -> None:
         check_bounds(self.lower, self.upper)
+        set_ = object.__setattr__
+        set_(self, "locks", {str(b): str(u) for b, u in dict(self.locks).items()})
+        set_(self, "keep_together", {str(b): str(g) for b, g in dict(self.keep_together).items()})
+        set_(self, "findings", tuple(self.findings))
         if self.graph.number_of_nodes() == 0:
             raise InputError("The problem has no blocks (is the community or subdistrict name right?).")
-        unknown = sorted(set(self.locks) - set(self.graph.nodes)) + sorted(set(self.keep_together) - set(self.graph.nodes))
-        if unknown:
-            raise InputError(f"Locks or keep-together groups name blocks outside the problem: {', '.join(map(str, unknown[:8]))}.", ids=unknown)
+        check_side_constraints(self.graph, self.locks, self.keep_together)
         if self.k is not None:
             check_unit_count(self.k, self.total_households, self.lower, self.upper, blocks=self.graph.number_of_nodes(), name=self.name)
-            if not self.k_reason:
-                self.k_reason = f"k={self.k} as given"
+            count, reason = self.k, f"k={self.k} as given"
         else:
-            self.k, self.k_reason = choose_piece_aware_count(self.graph, self.lower, self.upper)
+            count, reason = choose_piece_aware_count(self.graph, self.lower, self.upper)
+        set_(self, "unit_count", count)
+        set_(self, "k_reason", reason)
 
     @property
     def total_households(self) -> int:
@@ -180,14 +191,14 @@ class Problem:
     def __repr__(self) -> str:
         label = f" {self.name}" if self.name else ""
         offices = f", {len(self.offices)} office sites" if self.offices is not None else ""
-        return f"<Problem{label}: {self.n_blocks} blocks, {self.total_households:,} households, k={self.k}, bounds {self.lower:,}–{self.upper:,}{offices}>"
+        return f"<Problem{label}: {self.n_blocks} blocks, {self.total_households:,} households, k={self.unit_count}, bounds {self.lower:,}–{self.upper:,}{offices}>"
 
     def to_dict(self) -> dict:
         return {
             "name": self.name,
             "blocks": self.n_blocks,
             "households": self.total_households,
-            "k": self.k,
+            "k": self.unit_count,
             "k_reason": self.k_reason,
             "bounds": {"min": self.lower, "max": self.upper},
             "weights": self.weights.to_dict(),
@@ -263,6 +274,59 @@ class Problem:
             min_office_area=min_office_area,
             findings=findings,
         )
+
+
+def check_side_constraints(graph: nx.Graph, locks: dict, keep_together: dict) -> None:
+    """Locks and keep-together groups must be satisfiable on their own; each contradiction is an
+    :class:`InputError` naming the blocks, found before anything is solved."""
+    unknown = sorted(set(locks) - set(graph.nodes), key=str) + sorted(set(keep_together) - set(graph.nodes), key=str)
+    if unknown:
+        raise InputError(f"Locks or keep-together groups name blocks outside the problem: {format_ids(unknown)}.", ids=unknown)
+    groups: dict[str, list[str]] = {}
+    for block, group in keep_together.items():
+        groups.setdefault(group, []).append(block)
+    for group, blocks in sorted(groups.items()):
+        _check_group(graph, group, sorted(blocks, key=str), locks)
+    _check_locks_within_pieces(graph, locks)
+
+
+def _check_group(graph: nx.Graph, group: str, blocks: list[str], locks: dict) -> None:
+    """A keep-together group is connected and not locked to two different units."""
+    if len(blocks) > 1 and not nx.is_connected(graph.subgraph(blocks)):
+        raise InputError(
+            f"Keep-together group '{group}' ({format_ids(blocks)}) is not connected on the adjacency graph, so it cannot form "
+            "part of one contiguous unit; raise --snap, add an override edge, or allow --cross-subdistricts if a subdistrict line divides it.",
+            ids=blocks,
+        )
+    labels = {}
+    for block in blocks:
+        if block in locks:
+            labels.setdefault(locks[block], block)
+    if len(labels) > 1:
+        detail = ", ".join(f"{block} → {label}" for label, block in sorted(labels.items()))
+        raise InputError(
+            f"Keep-together group '{group}' must stay in one unit, but its blocks are locked to different units ({detail}); "
+            "lock them to the same unit or take them out of the group.",
+            ids=sorted(labels.values(), key=str),
+        )
+
+
+def _check_locks_within_pieces(graph: nx.Graph, locks: dict) -> None:
+    """Blocks locked to one unit lie in one separate piece of the graph (no unit spans two)."""
+    if not locks:
+        return
+    piece_of = {block: i for i, piece in enumerate(graph_pieces(graph)) for block in piece}
+    first: dict[str, str] = {}
+    for block in sorted(locks, key=str):
+        label = locks[block]
+        other = first.setdefault(label, block)
+        if piece_of[other] != piece_of[block]:
+            where = f"{piece_label(graph, [other])} and {piece_label(graph, [block])}"
+            raise InputError(
+                f"Blocks {other} and {block} are locked to the same unit ({label}) but lie in separate pieces of the graph ({where}), "
+                "which no unit may span; lock them to different units, or allow --cross-subdistricts / add an override edge if they really belong together.",
+                ids=[other, block],
+            )
 
 
 def within_subdistricts(graph: nx.Graph) -> nx.Graph:

@@ -78,15 +78,12 @@ def _contract(problem: Problem) -> _Contracted:
 
 
 def _groups(problem: Problem) -> list[list[str]]:
-    """Blocks per contracted node: each keep-together group (checked connected), else one block."""
+    """Blocks per contracted node: each keep-together group (connected: the Problem checked it), else one block."""
     graph = problem.graph
     groups: dict = {}
     for block in sorted(graph.nodes, key=str):
         key = ("g", problem.keep_together[block]) if block in problem.keep_together else ("b", block)
         groups.setdefault(key, []).append(block)
-    for key, blocks in groups.items():
-        if key[0] == "g" and len(blocks) > 1 and not nx.is_connected(graph.subgraph(blocks)):
-            raise InputError(f"Keep-together group '{key[1]}' ({', '.join(blocks)}) is not connected on the adjacency graph, so it cannot form part of one contiguous unit; raise --snap or add an override edge.", ids=blocks)
     return list(groups.values())
 
 
@@ -230,7 +227,7 @@ def solve(
     options = SolveOptions(solver, time_limit, mip_gap, relax, threads, formulation, method, workers, scheduler, seed)
     started = time.perf_counter()
     diagnosis = diagnose_problem(problem)
-    k, k_reason = problem.k, problem.k_reason
+    k, k_reason = problem.unit_count, problem.k_reason
     if diagnosis.reasons:
         hard = [r for r in diagnosis.reasons if r.kind in _HARD_REASONS]
         if not relax or hard:
@@ -340,8 +337,7 @@ def _solve_pieces(ctx: _Context, data, progress) -> Plan:
     from .model.strategy import PieceTask
 
     o = ctx.options
-    pieces = plan_pieces(ctx.problem, ctx.contracted.members, ctx.contracted.weights, ctx.contracted.edges)
-    _check_locks_within_pieces(ctx, data, pieces)
+    pieces = plan_pieces(ctx.problem, ctx.k, ctx.contracted.members, ctx.contracted.weights, ctx.contracted.edges)
     workers = default_workers() if o.workers is None else o.workers
     budgets = piece_budgets(pieces, o.time_limit, 1 if o.scheduler is None and workers <= 1 else max(workers, 1))
     began = time.time()
@@ -374,23 +370,6 @@ def _bound_method(results) -> str:
     """How the plan's bound was obtained, in words."""
     kinds = {"the exact model's dual bound" if r.method == "exact" else "the LP relaxation (integrality and contiguity relaxed)" for r in results}
     return ("the sum over the pieces of " if len(results) > 1 else "") + " and ".join(sorted(kinds))
-
-
-def _check_locks_within_pieces(ctx: _Context, data, pieces) -> None:
-    """Blocks locked to one unit must lie in one piece (a unit never crosses between pieces)."""
-    piece_of = np.empty(data.n, dtype=np.int64)
-    for piece in pieces:
-        piece_of[piece.nodes] = piece.index
-    for a, b in data.same_unit:
-        if piece_of[a] != piece_of[b]:
-            blocks = ctx.contracted.members[a][:1] + ctx.contracted.members[b][:1]
-            label = ctx.problem.locks.get(blocks[0], "?")
-            raise InputError(
-                f"Blocks {blocks[0]} and {blocks[1]} are locked to the same unit ({label}) but lie in separate pieces of the graph "
-                f"({pieces[piece_of[a]].name} and {pieces[piece_of[b]].name}), which no unit may span; lock them to different units, "
-                "or allow --cross-subdistricts / add an override edge if they really belong together.",
-                ids=blocks,
-            )
 
 
 def _piece_status(result, mip_gap: float | None) -> str:

@@ -51,7 +51,7 @@ def test_without_k_each_piece_gets_its_fewest_units():
     layer, graph = two_subdistricts(households=[100] * 18)
     problem = Problem.from_layer(layer, graph, lower=200, upper=300)
     # 900 households each side: 3 units each, although 1,800 in total would fit 6 as well as... 6
-    assert problem.k == 6 and "2 separate pieces" in problem.k_reason
+    assert problem.unit_count == 6 and "2 separate pieces" in problem.k_reason
     plan = solve(problem, workers=1)
     assert plan.ok and len(plan.pieces) == 2 and {r["k"] for r in plan.pieces} == {3}
 
@@ -62,7 +62,7 @@ def test_the_whole_layer_count_would_undercount_pieces():
     layer, graph = two_subdistricts(rows=3, cols=6, households=[hh[i] for i in range(18)])
     problem = Problem.from_layer(layer, graph, lower=300, upper=550)
     sides = [sum(graph.nodes[b]["households"] for b in c) for c in nx.connected_components(problem.graph)]
-    assert problem.k == sum(unit_count_range(t, 300, 550)[0] for t in sides)
+    assert problem.unit_count == sum(unit_count_range(t, 300, 550)[0] for t in sides)
 
 
 def test_two_subdistricts_give_the_same_plan_as_each_alone():
@@ -101,9 +101,9 @@ def test_a_global_k_is_distributed_and_an_impossible_one_names_the_pieces():
 
 def test_blocks_locked_together_across_pieces_are_an_input_error():
     layer, graph = two_subdistricts()
-    problem = Problem.from_layer(layer, graph, lower=300, upper=300, locks={"r0c0": "A", "r0c5": "A"})
-    with pytest.raises(InputError, match="separate pieces"):
-        solve(problem, workers=1)
+    with pytest.raises(InputError, match="separate pieces") as caught:
+        Problem.from_layer(layer, graph, lower=300, upper=300, locks={"r0c0": "A", "r0c5": "A"})
+    assert set(caught.value.ids) == {"r0c0", "r0c5"}
 
 
 def test_piece_budgets_share_the_workers_time_by_size():
@@ -123,7 +123,7 @@ def test_the_heuristic_gives_a_verified_plan_never_called_optimal():
     assert plan.best_bound is not None and plan.best_bound <= plan.objective["model_objective"] + 1e-9
     assert "not proved optimal" in plan.message and "above the optimum" in plan.message
     assert "LP relaxation" in plan.solver["bound_method"]
-    assert verify_plan(problem.graph, plan.assignment, lower=350, upper=450, k=problem.k).ok
+    assert verify_plan(problem.graph, plan.assignment, lower=350, upper=450, k=problem.unit_count).ok
 
 
 def test_auto_says_why_it_chose_each_method():

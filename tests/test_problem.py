@@ -54,3 +54,65 @@ def test_nearest_bounds_always_admit_their_k(total, lower, extra):
     for option in unit_count_options(total, lower, upper):
         assert option.k * option.min_needed <= total <= option.k * option.max_needed
         assert option.min_needed <= lower and option.max_needed >= upper
+
+
+# --- the resolved, immutable Problem ----------------------------------------------------------
+
+
+def _grid_problem(**kwargs):
+    import networkx as nx
+
+    from redistrict.problem import Problem
+
+    graph = nx.grid_2d_graph(3, 4)
+    graph = nx.relabel_nodes(graph, {(r, c): f"r{r}c{c}" for r, c in graph.nodes})
+    for node in graph.nodes:
+        graph.nodes[node].update(households=100, x=0.0, y=0.0)
+    return Problem(graph=graph, **kwargs)
+
+
+def test_problem_is_frozen_and_keeps_the_asked_for_k_apart_from_the_resolved_count():
+    import dataclasses
+
+    problem = _grid_problem(lower=300, upper=400)
+    assert problem.k is None and problem.unit_count == 3  # 1,200 households: the fewest units that fit
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        problem.lower = 100  # type: ignore[misc]
+
+
+def test_replace_re_resolves_the_unit_count_instead_of_keeping_a_derived_one():
+    import dataclasses
+
+    problem = _grid_problem(lower=300, upper=400)
+    wider = dataclasses.replace(problem, lower=100, upper=150)  # 3 units cannot fit these bounds
+    assert wider.k is None and wider.unit_count == 8
+    assert "k=8" in wider.k_reason
+    given = dataclasses.replace(_grid_problem(lower=300, upper=400, k=4), upper=300)
+    assert given.unit_count == 4 and "as given" in given.k_reason
+
+
+def test_replace_validates_again():
+    import dataclasses
+
+    problem = _grid_problem(lower=300, upper=400, k=3)
+    with pytest.raises(InputError, match="--k 3 cannot fit"):
+        dataclasses.replace(problem, lower=500, upper=600)
+
+
+def test_keep_together_blocks_locked_to_different_units_are_an_input_error_naming_them():
+    with pytest.raises(InputError, match="locked to different units") as caught:
+        _grid_problem(lower=300, upper=400, keep_together={"r0c0": "g", "r0c1": "g"}, locks={"r0c0": "A", "r0c1": "B"})
+    assert set(caught.value.ids) == {"r0c0", "r0c1"}
+    assert "r0c0 → A" in str(caught.value) and "r0c1 → B" in str(caught.value)
+
+
+def test_a_keep_together_group_that_is_not_connected_is_an_input_error():
+    with pytest.raises(InputError, match="not connected") as caught:
+        _grid_problem(lower=300, upper=400, keep_together={"r0c0": "g", "r2c3": "g"})
+    assert set(caught.value.ids) == {"r0c0", "r2c3"}
+
+
+def test_locks_and_groups_on_unknown_blocks_are_named():
+    with pytest.raises(InputError, match="outside the problem") as caught:
+        _grid_problem(lower=300, upper=400, locks={"nope": "A"})
+    assert caught.value.ids == ["nope"]

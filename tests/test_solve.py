@@ -31,7 +31,7 @@ def star_graph(centre_hh, leaf_hh, leaves=3):
 
 def test_grid_split_into_equal_contiguous_units():
     layer, graph, problem = grid_problem(lower=400, upper=400)
-    assert problem.k == 4 and "only number" in problem.k_reason
+    assert problem.unit_count == 4 and "only number" in problem.k_reason
     plan = solve(problem)
     assert plan.status == "optimal", plan.message
     assert plan.ok
@@ -52,7 +52,7 @@ def test_solvers_agree_on_the_optimum():
 
 def test_arithmetic_infeasibility_is_diagnosed_before_solving():
     _, _, problem = grid_problem(3, 3, households=[1027] * 8 + [1026], lower=2500, upper=3000)
-    assert problem.k is None
+    assert problem.unit_count is None
     plan = solve(problem)
     assert plan.status == "infeasible" and plan.exit_code == 3
     assert plan.assignment is None
@@ -292,7 +292,7 @@ def test_a_tight_unit_count_gets_a_roomier_suggestion():
     from redistrict.solve import _roomier_k
 
     _, _, problem = grid_problem(lower=250, upper=400)  # 1,600 households: k = 4 (400 each), 5 or 6 fit
-    assert problem.k == 4
+    assert problem.unit_count == 4
     hint = _roomier_k(problem, 4)
     assert "4 units average 400 households, only 0 from a bound" in hint and "try --k 5" in hint
     assert _roomier_k(problem, 5) == "", "5 units (average 320) already have the most room"
