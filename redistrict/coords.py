@@ -1,4 +1,11 @@
-"""WGS84 ↔ GCJ-02 ("Mars coordinates"), the offset datum of Chinese web maps.
+"""Coordinates: the local metric CRS the work happens in, and WGS84 ↔ GCJ-02 ("Mars coordinates").
+
+Distances and areas are measured in a local equal-distance projection (:func:`working_crs`): a
+CGCS2000 3-degree Gauss–Krüger zone in China, a UTM zone elsewhere, an azimuthal equidistant
+projection centred on the layer near the poles — never the CRS a layer came in unless that is
+itself local and metric (Web Mercator inflates distances by 1/cos(latitude): +15 % at 30°N).
+
+GCJ-02 is the offset datum of Chinese web maps.
 
 Gaode/AMap and Tencent tiles, and much Chinese data digitised on them, are in GCJ-02: WGS84
 lon/lat shifted by a few hundred metres by a published-by-reverse-engineering formula.  This
@@ -17,6 +24,9 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from numpy.typing import ArrayLike
+from pyproj import CRS, Proj, Transformer
+
+from .errors import InputError
 
 #: Datums accepted by :func:`convert_gdf` and ``--input-coords``.
 COORDS = ("wgs84", "gcj02")
@@ -48,6 +58,70 @@ _OUTSIDE = np.array(
         [131.266200, 44.892200, 137.022700, 42.569200],
     ]
 )
+
+
+#: Largest scale error (relative) a projected CRS may have over a layer to be worked in as it is.
+MAX_SCALE_ERROR = 0.0015
+#: UTM is defined from 80°S to 84°N; beyond, a local azimuthal equidistant projection is used.
+_UTM_LAT = (-80.0, 84.0)
+
+
+def _layer_lonlat(gdf: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Lon/lat of the layer's bounding-box corners and centre (WGS84), for choosing a projection."""
+    minx, miny, maxx, maxy = gdf.total_bounds
+    xs = np.array([minx, maxx, maxx, minx, (minx + maxx) / 2])
+    ys = np.array([miny, miny, maxy, maxy, (miny + maxy) / 2])
+    if gdf.crs.is_geographic:
+        lon, lat = xs, ys
+    else:
+        lon, lat = Transformer.from_crs(gdf.crs, "EPSG:4326", always_xy=True).transform(xs, ys)
+    lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    if not (np.isfinite(lon).all() and np.isfinite(lat).all()):
+        raise InputError(
+            f"The layer's extent ({minx}, {miny}, {maxx}, {maxy} in {gdf.crs.to_string()}) cannot "
+            "be placed on the earth; check its CRS and coordinates."
+        )
+    return lon, lat
+
+
+def scale_error(crs: CRS, lon: ArrayLike, lat: ArrayLike) -> float:
+    """The largest relative error of distances in ``crs`` at the given WGS84 points (0 = true).
+
+    EPSG:3857 at 30°N gives 0.155; a UTM zone within its 6° gives at most ~0.001.
+    """
+    crs = CRS.from_user_input(crs)
+    if not crs.is_projected or any(a.unit_name not in ("metre", "meter") for a in crs.axis_info):
+        return float("inf")
+    geographic = crs.geodetic_crs
+    x, y = Transformer.from_crs("EPSG:4326", geographic, always_xy=True).transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    factors = Proj(crs).get_factors(x, y, errcheck=False)
+    scales = np.concatenate([np.atleast_1d(factors.meridional_scale), np.atleast_1d(factors.parallel_scale)])
+    return float(np.max(np.abs(scales - 1.0))) if np.isfinite(scales).all() else float("inf")
+
+
+def local_metric_crs(lon: float, lat: float) -> CRS:
+    """The local equal-distance projection at a point: CGCS2000 3° Gauss–Krüger in China
+    (EPSG:4534–4554, central meridians 75°E–135°E), UTM elsewhere, azimuthal equidistant
+    centred on the point beyond UTM's latitudes (80°S–84°N)."""
+    if not (_UTM_LAT[0] <= lat <= _UTM_LAT[1]):
+        return CRS.from_proj4(f"+proj=aeqd +lat_0={lat:.6f} +lon_0={lon:.6f} +datum=WGS84 +units=m +no_defs")
+    if in_china(lon, lat):
+        meridian = min(max(3 * round(lon / 3), 75), 135)
+        return CRS.from_epsg(4534 + (meridian - 75) // 3)
+    zone = min(int((lon + 180) // 6) + 1, 60)
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def working_crs(gdf: gpd.GeoDataFrame) -> CRS:
+    """The metric CRS to measure ``gdf`` in: its own when that is projected, in metres and
+    true to within :data:`MAX_SCALE_ERROR` over the layer (e.g. the bureau's Gauss–Krüger
+    zone), else :func:`local_metric_crs` at the layer's centre."""
+    if gdf.crs is None:
+        raise InputError("The layer has no CRS, so no metric projection can be chosen for it.")
+    lon, lat = _layer_lonlat(gdf)
+    if gdf.crs.is_projected and scale_error(gdf.crs, lon, lat) <= MAX_SCALE_ERROR:
+        return CRS.from_user_input(gdf.crs)
+    return local_metric_crs(float(lon[-1]), float(lat[-1]))
 
 
 def _in_rects(lon: np.ndarray, lat: np.ndarray, rects: np.ndarray) -> np.ndarray:
@@ -173,4 +247,4 @@ def from_gcj02(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return convert_gdf(gdf, "gcj02", "wgs84")
 
 
-__all__ = ["COORDS", "convert_gdf", "from_gcj02", "gcj02_to_wgs84", "in_china", "to_gcj02", "transform_geometries", "wgs84_to_gcj02"]
+__all__ = ["MAX_SCALE_ERROR", "local_metric_crs", "scale_error", "working_crs", "COORDS", "convert_gdf", "from_gcj02", "gcj02_to_wgs84", "in_china", "to_gcj02", "transform_geometries", "wgs84_to_gcj02"]

@@ -448,12 +448,13 @@ def graph_from_networkx(
     ys = np.array([float(d.get(y, 0.0)) if y else 0.0 for _, d in graph.nodes(data=True)])
     lon, lat = xs.copy(), ys.copy()
     if x and y and lonlat:
-        from pyproj import CRS, Transformer
+        from pyproj import Transformer
 
-        zone = int((np.mean(xs) + 180) // 6) + 1
-        utm = CRS.from_epsg((32600 if np.mean(ys) >= 0 else 32700) + zone)
-        xs, ys = Transformer.from_crs("EPSG:4326", utm, always_xy=True).transform(xs, ys)
-        out.graph["crs"] = utm.to_string()
+        from .coords import local_metric_crs
+
+        metric = local_metric_crs(float(np.mean(xs)), float(np.mean(ys)))
+        xs, ys = Transformer.from_crs("EPSG:4326", metric, always_xy=True).transform(xs, ys)
+        out.graph["crs"] = metric.to_string()
     for pos, (node, data) in enumerate(graph.nodes(data=True)):
         value = data[weight]
         if value is None or float(value) < 0 or float(value) != int(float(value)):

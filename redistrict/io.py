@@ -33,6 +33,7 @@ from .validate import (
     Finding,
     check_coordinates,
     check_duplicate_ids,
+    check_finite_coordinates,
     check_geometry_type,
     check_missing_geometry,
     check_multipart,
@@ -198,6 +199,8 @@ def _describe_unreadable(path: Path) -> str | None:
         return f"the file is plain text, not GeoJSON (it begins {stripped[:30]!r}). {_EXPORT_AGAIN}"
     try:
         data = json.loads(stripped)
+    except RecursionError:
+        return f"the JSON is nested too deeply to be GeoJSON (more than {_MAX_DEPTH} levels of brackets). {_EXPORT_AGAIN}"
     except json.JSONDecodeError as exc:
         if exc.msg.startswith("Unterminated string") or exc.pos >= len(stripped) - 1:
             return (
@@ -209,7 +212,43 @@ def _describe_unreadable(path: Path) -> str | None:
     kind = data.get("type") if isinstance(data, dict) else None
     if kind not in ("FeatureCollection", "Feature"):
         return f"the file is JSON but not GeoJSON (no \"type\": \"FeatureCollection\"). {_EXPORT_AGAIN}"
-    return None
+    return _non_finite_features(data)
+
+
+#: Python's JSON parser stops at about this nesting depth (the recursion limit).
+_MAX_DEPTH = 1000
+
+
+def _non_finite_features(data: dict) -> str | None:
+    """GeoJSON features whose coordinates hold NaN or Infinity (GDAL cannot build their rings)."""
+    features = data.get("features", [data]) if isinstance(data.get("features", []), list) else []
+    bad = []
+    for row, feature in enumerate(features, start=1):
+        geometry = feature.get("geometry") if isinstance(feature, dict) else None
+        coords = geometry.get("coordinates") if isinstance(geometry, dict) else None
+        try:
+            values = np.array(list(_flatten(coords)), dtype=float)
+        except RecursionError:
+            return None
+        if values.size and not np.isfinite(values).all():
+            props = feature.get("properties") or {}
+            label = next((props[k] for k in COLUMN_CANDIDATES["block_id"] if props.get(k) not in (None, "")), None)
+            bad.append(str(label) if label is not None else f"feature {row}")
+    if not bad:
+        return None
+    return (
+        f"{len(bad)} feature(s) have a coordinate that is not a number (NaN or Infinity): "
+        f"{format_ids(bad)}. Fix those vertices in the source and export the layer again."
+    )
+
+
+def _flatten(values):
+    """The numbers of a ragged nested list (a polygon's rings of different lengths)."""
+    if isinstance(values, list | tuple):
+        for value in values:
+            yield from _flatten(value)
+    elif isinstance(values, int | float):
+        yield values
 
 
 def _choose_layer(path: Path, layer: str | None) -> str | None:
@@ -417,16 +456,29 @@ def from_geodataframe(
 
     findings += check_missing_geometry(out)
     findings += check_geometry_type(out)
+    findings += check_finite_coordinates(out)
+    _raise_on_errors(findings, where)
     out, found = repair_invalid_geometry(out)
     findings += found
     findings += check_coordinates(out)
     _raise_on_errors(findings, where)
 
-    metric = out.to_crs(out.estimate_utm_crs()) if not out.crs.is_projected else out
+    metric = _to_working_crs(out, where)
     repaired = [b for f in findings if f.kind == "invalid_geometry" for b in f.block_ids]
     findings += check_multipart(metric, exclude=repaired)
     findings += check_overlaps(metric, tolerance_m2=overlap_tolerance_m2)
     return BlockLayer(blocks=metric, source_crs=CRS.from_user_input(gdf.crs), source=source, columns=columns, findings=findings)
+
+
+def _to_working_crs(gdf: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
+    """The layer in its local metric CRS (see :func:`redistrict.coords.working_crs`)."""
+    from .coords import working_crs
+
+    try:
+        target = working_crs(gdf)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc.message}", path=where) from exc
+    return gdf if CRS.from_user_input(gdf.crs).equals(target) else gdf.to_crs(target)
 
 
 def _parse_crs(crs) -> CRS:

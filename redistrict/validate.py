@@ -211,6 +211,29 @@ def check_multipart(gdf: gpd.GeoDataFrame, *, max_gap_m: float = MULTIPART_GAP_M
     return findings
 
 
+def check_finite_coordinates(gdf: gpd.GeoDataFrame) -> list[Finding]:
+    """A coordinate that is NaN or infinite (``NaN`` in a GeoJSON, an empty cell in a WKT
+    export) places a block nowhere; name the blocks."""
+    geoms = gdf.geometry.values
+    present = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    if len(present) == 0:
+        return []
+    coords, owner = shapely.get_coordinates(geoms[present], return_index=True)
+    bad_rows = np.unique(owner[~np.isfinite(coords).all(axis=1)])
+    if len(bad_rows) == 0:
+        return []
+    bad = tuple(gdf.index[present[bad_rows]])
+    return [
+        Finding(
+            "coordinates_not_finite",
+            ERROR,
+            f"{len(bad)} block(s) have a coordinate that is not a number (NaN or infinite): "
+            f"{format_ids(bad)}. Redraw or fix those vertices in the source.",
+            bad,
+        )
+    ]
+
+
 def check_coordinates(gdf: gpd.GeoDataFrame) -> list[Finding]:
     """In a geographic CRS, coordinates must be lon/lat: catch projected data and swapped axes."""
     if gdf.crs is None or not gdf.crs.is_geographic:

@@ -1,4 +1,5 @@
-"""WGS84 ↔ GCJ-02: reference values, exact inverse, points outside China, GeoDataFrames."""
+"""The working CRS (local and metric, never Web Mercator); WGS84 ↔ GCJ-02: reference values,
+exact inverse, points outside China, GeoDataFrames."""
 
 from __future__ import annotations
 
@@ -6,15 +7,19 @@ import geopandas as gpd
 import numpy as np
 import pytest
 from conftest import make_grid
-from shapely.geometry import Point
+from shapely.geometry import Point, box
 
 from redistrict.coords import (
+    MAX_SCALE_ERROR,
     convert_gdf,
     from_gcj02,
     gcj02_to_wgs84,
     in_china,
+    local_metric_crs,
+    scale_error,
     to_gcj02,
     wgs84_to_gcj02,
+    working_crs,
 )
 
 #: (WGS84 lon, lat, GCJ-02 lon, lat) — the reference values of the widely used eviltransform tests
@@ -98,3 +103,47 @@ def test_gcj02_input_must_be_lon_lat():
         convert_gdf(pts, "bd09", "wgs84")
     cgcs = gpd.GeoDataFrame(geometry=[Point(118.31, 29.71)], crs="EPSG:4490")
     assert from_gcj02(cgcs).crs.to_epsg() == 4326
+
+
+# --- the working CRS ----------------------------------------------------------------------------
+
+
+def layer_at(lon: float, lat: float, crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(geometry=[box(lon, lat, lon + 0.01, lat + 0.01)], crs="EPSG:4326").to_crs(crs)
+
+
+@pytest.mark.parametrize(
+    ("lon", "lat", "epsg"),
+    [
+        (118.31, 29.71, 4548),  # Tunxi: CGCS2000 / 3-degree Gauss-Kruger CM 117E
+        (75.9, 39.5, 4534),  # Kashgar: CM 75E
+        (126.6, 45.7, 4551),  # Harbin: CM 126E
+        (2.35, 48.85, 32631),  # Paris: UTM 31N
+        (151.2, -33.9, 32756),  # Sydney: UTM 56S
+    ],
+)
+def test_working_crs_is_the_local_metric_zone(lon, lat, epsg):
+    crs = working_crs(layer_at(lon, lat))
+    assert crs.to_epsg() == epsg
+    assert scale_error(crs, [lon], [lat]) < MAX_SCALE_ERROR
+
+
+def test_web_mercator_is_never_the_working_crs():
+    mercator = layer_at(118.31, 29.71, "EPSG:3857")
+    assert scale_error(mercator.crs, [118.31], [29.71]) == pytest.approx(0.151, abs=0.005)  # 1/cos(29.7°) - 1
+    assert working_crs(mercator).to_epsg() == 4548
+
+
+def test_a_local_projected_crs_the_layer_came_in_is_kept():
+    for epsg in (4548, 32650):  # the bureau's Gauss-Kruger zone, or UTM 50N
+        assert working_crs(layer_at(118.31, 29.71, f"EPSG:{epsg}")).to_epsg() == epsg
+    # a UTM zone two zones away distorts distances by ~2 %: not kept
+    assert working_crs(layer_at(118.31, 29.71, "EPSG:32648")).to_epsg() == 4548
+
+
+@pytest.mark.parametrize("lat", [89.5, -85.0])
+def test_near_a_pole_a_local_azimuthal_equidistant_projection(lat):
+    crs = working_crs(layer_at(10.0, lat))
+    assert crs.is_projected and crs.coordinate_operation.method_name == "Azimuthal Equidistant"
+    assert scale_error(crs, [10.0, 10.01], [lat, lat + 0.01]) < 1e-4
+    assert local_metric_crs(10.005, lat + 0.005).equals(crs)  # centred on the layer

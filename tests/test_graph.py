@@ -243,7 +243,7 @@ def test_node_attributes(blocks3):
     assert (node["x"], node["y"]) == pytest.approx((centroid.x, centroid.y))
     east = graph.nodes["r0c1"]
     assert east["x"] - node["x"] == pytest.approx(115.0, abs=0.5)
-    assert graph.graph["crs"] == "EPSG:32650"
+    assert graph.graph["crs"] == "EPSG:4548"  # CGCS2000 Gauss-Kruger CM 117E
 
 
 def test_node_attributes_without_optional_columns():

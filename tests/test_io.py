@@ -39,7 +39,7 @@ def assert_intact(layer) -> None:
     assert blocks["name"].tolist() == NAMES
     assert blocks["community"].tolist() == ["黎阳社区"] * 4 + ["昱中社区"] * 5
     assert blocks["subdistrict"].tolist() == ["S"] * 9
-    assert blocks.crs.to_epsg() == 32650
+    assert blocks.crs.to_epsg() == 4548  # CGCS2000 / 3-degree Gauss-Kruger CM 117E, where Tunxi lies
 
 
 def expect_input_error(path, **kwargs) -> str:
@@ -325,3 +325,49 @@ def test_read_layer_returns_raw_frame(tmp_path):
     assert findings == []
     assert list(gdf["block_id"]) == IDS
     assert gdf.crs.to_epsg() == 4326
+
+
+def test_web_mercator_layer_is_measured_in_a_local_projection(tmp_path):
+    # Declared in EPSG:3857, a 100 m block at 29.7°N spans 115 "metres"; worked in as it came,
+    # areas were +33 % and --snap 16 found no edges across the 15 m roads.
+    from redistrict.graph import build_graph
+
+    path = tmp_path / "mercator.gpkg"
+    make_grid(2, 2, crs="EPSG:3857").to_file(path, driver="GPKG")
+    layer = load_blocks(path)
+    assert layer.blocks.crs.to_epsg() == 4548 and layer.source_crs.to_epsg() == 3857
+    assert layer.blocks.geometry.area.to_numpy() == pytest.approx(10_000, rel=2e-3)
+    assert build_graph(layer.blocks, snap=16).number_of_edges() == 4
+
+
+def test_layer_near_the_pole_loads_and_builds_a_graph(tmp_path):
+    from shapely.geometry import box
+
+    from redistrict.graph import build_graph
+
+    cells = [box(10 + 0.01 * c, 89.5, 10 + 0.01 * c + 0.008, 89.502) for c in range(3)]  # ~60 m apart
+    path = tmp_path / "pole.geojson"
+    gpd.GeoDataFrame({"block_id": ["a", "b", "c"], "households": [1, 2, 3]}, geometry=cells, crs="EPSG:4326").to_file(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RedistrictWarning)  # "if this data is in China, the axes are swapped"
+        layer = load_blocks(path)
+    assert layer.blocks.crs.is_projected
+    assert build_graph(layer.blocks, snap=25).number_of_nodes() == 3
+    assert layer.blocks.geometry.area.min() > 0
+
+
+def test_nan_coordinate_names_the_block(tmp_path):
+    import json
+
+    from shapely.geometry import mapping
+
+    features = [
+        {"type": "Feature", "properties": {"block_id": f"b{i}", "households": 10}, "geometry": mapping(g)}
+        for i, g in enumerate(make_grid(1, 3).geometry)
+    ]
+    ring = features[1]["geometry"]["coordinates"][0]
+    features[1]["geometry"]["coordinates"] = [[list(ring[0]), [float("nan"), ring[1][1]], *map(list, ring[2:])]]
+    path = tmp_path / "nan.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    message = expect_input_error(path)
+    assert "not a number" in message and "b1" in message

@@ -178,7 +178,7 @@ def test_missing_crs_asks_for_crs_option():
 def test_missing_crs_with_crs_given_loads():
     gdf = strip_crs(make_grid())
     layer = from_geodataframe(gdf, crs="EPSG:4326")
-    assert layer.blocks.crs.to_epsg() == 32650
+    assert layer.blocks.crs.to_epsg() == 4548
     assert layer.source_crs.to_epsg() == 4326
     assert "crs_overridden" not in kinds(layer)
 
@@ -278,7 +278,7 @@ def test_block_layer_is_metric_canonical_and_input_untouched():
     before = gdf.copy()
     layer = from_geodataframe(gdf)
     blocks = layer.blocks
-    assert blocks.crs.to_epsg() == 32650
+    assert blocks.crs.to_epsg() == 4548
     assert layer.source_crs.to_epsg() == 4326
     assert blocks.index.name == "block_id"
     assert list(blocks.index) == [f"r{r}c{c}" for r in range(3) for c in range(3)]
