@@ -481,10 +481,15 @@ def map_command(
     snap: SnapOpt = 25.0,
     input_coords: InputCoordsOpt = "wgs84",
 ) -> None:
-    """Draw a plan as a self-contained Leaflet map (works offline with --basemap none)."""
-    from .export import load_plan_dir, plan_from_assignment
+    """Draw a plan as a self-contained Leaflet map (works offline with --basemap none).
+
+    A plan the verifier rejects is still drawn, as a diagnostic with every violation marked;
+    the verifier's summary is printed and the exit code is 5.
+    """
+    from .errors import VerificationError
+    from .export import load_plan_dir
     from .io import read_points
-    from .maps import write_map
+    from .maps import assignment_plan, write_map
     from .scenario import read_barriers
 
     sites = read_points(offices, input_coords=input_coords) if offices else None
@@ -497,10 +502,14 @@ def map_command(
     else:
         inputs = _scenario("map", locals(), blocks=str(source), offices=None).inputs()
         layer_obj, graph, barrier_gdf = inputs.layer, inputs.graph, inputs.barriers
-        plan_obj = plan_from_assignment(layer_obj.blocks, graph, assignment, lower=min_households, upper=max_households, offices=sites)
+        plan_obj = assignment_plan(layer_obj.blocks, graph, assignment, lower=min_households, upper=max_households, offices=sites)
         blocks_gdf = layer_obj.blocks
         target = dest or Path("map.html")
     path = write_map(plan_obj, blocks_gdf, target, offices=sites, barriers=barrier_gdf, current=current, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
+    report = plan_obj.verification
+    if report is not None and not report.ok:
+        console.print(f"Map written to [bold]{path}[/bold] as a diagnostic: every violation is drawn.")
+        raise VerificationError(f"{plan_obj.message}", violations=report.violations)
     console.print(f"Map written to [bold]{path}[/bold]")
 
 

@@ -19,6 +19,7 @@ import html
 import json
 import os
 import re
+from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -36,7 +37,7 @@ from folium.template import Template
 
 from .coords import to_gcj02
 from .errors import InputError
-from .labels import LANGS, section
+from .labels import LANGS, section, status_word
 from .outputs import plan_layers
 from .plan import Plan
 
@@ -325,26 +326,63 @@ def unit_colours(units: gpd.GeoDataFrame) -> dict[str, str]:
     return {u: PALETTE[colour[i]] for i, u in enumerate(ids)}
 
 
+#: how each kind of violation is drawn (Leaflet path style) and its legend word in :data:`TEXT`
+PROBLEM_STYLES = {
+    "detached": ({"color": "#b2182b", "weight": 3.5, "dashArray": "4 3", "fillColor": "#d7191c", "fillOpacity": 0.55}, "v_detached"),
+    "bounds": ({"color": "#ff7f00", "weight": 5, "opacity": 0.95, "fill": False}, "v_bounds"),
+    "unassigned": ({"color": "#000000", "weight": 2, "dashArray": "2 3", "fillColor": "#6e6e6e", "fillOpacity": 0.8}, "v_unassigned"),
+    "no_office": ({"color": "#7b3294", "weight": 4, "dashArray": "10 6", "fill": False}, "v_no_office"),
+    "other": ({"color": "#e7298a", "weight": 3, "fillColor": "#e7298a", "fillOpacity": 0.3}, "v_other"),
+}
+#: blocks whose unit changed between two compared plans
+MOVED_STYLE = {"color": "#111111", "weight": 2.6, "dashArray": "5 3", "fillColor": "#111111", "fillOpacity": 0.28}
+
+
+def _problem_kind(kind: str) -> str:
+    """The drawing style of a verifier violation kind."""
+    if kind == "not_contiguous":
+        return "detached"
+    if kind == "out_of_bounds":
+        return "bounds"
+    if kind == "unassigned":
+        return "unassigned"
+    return "no_office" if "office" in kind else "other"
+
+
+def _swatch(style: dict) -> str:
+    fill = style.get("fillColor", "transparent") if style.get("fill", True) else "transparent"
+    dash = "dashed" if style.get("dashArray") else "solid"
+    return f'<span class="sw" style="background:{fill};opacity:{max(style.get("fillOpacity", 1), 0.5) if fill != "transparent" else 1};border:2px {dash} {style["color"]}"></span>'
+
+
 class MapData:
     """Everything drawn for one plan, in a metric CRS, with escaped text."""
 
-    def __init__(self, plan: Plan, blocks: gpd.GeoDataFrame, offices: gpd.GeoDataFrame | None, barriers: gpd.GeoDataFrame | None, lang: str) -> None:
+    def __init__(
+        self, plan: Plan, blocks: gpd.GeoDataFrame, offices: gpd.GeoDataFrame | None, barriers: gpd.GeoDataFrame | None, lang: str,
+        *, colours: dict[str, str] | None = None, moved: set[str] | None = None,
+    ) -> None:
         if plan.assignment is None or plan.units is None:
             raise InputError(f"The plan has no units to draw (status {plan.status}).")
         t = TEXT[lang]
         self.t = t
+        self.lang = lang
         self.plan = plan
-        block_layer, unit_layer = plan_layers(plan, _normalise_blocks(blocks))
+        every_block = _normalise_blocks(blocks)
+        block_layer, unit_layer = plan_layers(plan, every_block)
         self.blocks = block_layer
         self.units = unit_layer
         self.crs = block_layer.crs
-        self.colours = unit_colours(unit_layer)
+        self.colours = unit_colours(unit_layer) | (colours or {})
+        #: blocks whose unit differs in the plan this one is compared with (highlighted)
+        self.moved = sorted(set(moved or ()) & set(block_layer["block_id"]))
         bounds = plan.problem.get("bounds") or {}
         self.lower, self.upper = bounds.get("min"), bounds.get("max")
         self.area = closed_shape(block_layer.geometry)
         self.offices = self._offices(offices)
         self.barriers = self._barriers(barriers)
         self.current = self._current() if "community" in block_layer and block_layer["community"].notna().any() else None
+        self.problems = self._problems(every_block.to_crs(self.crs))
 
     # -- layers in the metric CRS --
 
@@ -375,6 +413,48 @@ class MapData:
         for name, group in self.blocks.groupby("community", dropna=True):
             rows.append({"community": name, "households": int(group["households"].sum()), "blocks": len(group), "geometry": closed_shape(group.geometry)})
         return gpd.GeoDataFrame(rows, geometry="geometry", crs=self.crs)
+
+    # -- what is wrong with the plan --
+
+    def _problems(self, every_block: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        """One row per drawn violation: its kind (a key of :data:`PROBLEM_STYLES`), message and
+        shape — detached blocks of a unit, units out of bounds, blocks in no unit, units without
+        an office (when office sites are given), and any other violation with its blocks or unit."""
+        report = self.plan.verification
+        rows: list[dict] = []
+        for v in [] if report is None else report.violations:
+            kind = _problem_kind(v.kind)
+            ids = [str(b) for b in v.block_ids]
+            if kind == "bounds" or (not ids and v.unit is not None):
+                rows += [{"kind": kind, "message": v.message, "geometry": g} for g in self._unit_shapes([v.unit])]
+            else:
+                source = every_block if kind == "unassigned" else self.blocks.set_index("block_id")
+                rows += [{"kind": kind, "message": v.message, "geometry": source.geometry.loc[b]} for b in ids if b in source.index]
+        flagged = {r["message"] for r in rows if r["kind"] == "no_office"}
+        if self.offices is not None and "office_site" in self.plan.units and not flagged:
+            missing = self.plan.units.loc[~self.plan.units["office_site"].map(present), "unit_id"].astype(str)
+            for unit, geom in zip(missing, self._unit_shapes(missing), strict=True):
+                rows.append({"kind": "no_office", "message": f"{self.t['v_no_office']}: {unit}", "geometry": geom})
+        return gpd.GeoDataFrame(rows, columns=["kind", "message", "geometry"], geometry="geometry", crs=self.crs)
+
+    def _unit_shapes(self, units) -> list:
+        by_id = self.units.set_index(self.units["unit_id"].astype(str)).geometry
+        return [by_id.loc[str(u)] for u in units if str(u) in by_id.index]
+
+    @property
+    def invalid(self) -> bool:
+        """True when the verifier rejected the plan (the map then is a diagnostic)."""
+        report = self.plan.verification
+        return self.plan.status == "invalid" or (report is not None and not report.ok)
+
+    def problem_features(self, gcj: bool) -> dict:
+        props = [{"_style": PROBLEM_STYLES[k][0], "_tip": f'<b>{esc(self.t[PROBLEM_STYLES[k][1]])}</b><br>{esc(m)}'} for k, m in zip(self.problems["kind"], self.problems["message"], strict=True)]
+        return _features(self._wgs(self.problems, gcj), props)
+
+    def moved_features(self, gcj: bool) -> dict:
+        frame = self.blocks[self.blocks["block_id"].isin(self.moved)]
+        props = [{"_style": MOVED_STYLE, "_tip": f'{self.t["moved"]}: {esc(b)}'} for b in frame["block_id"]]
+        return _features(self._wgs(frame, gcj), props)
 
     # -- text --
 
@@ -513,10 +593,11 @@ class MapData:
         plan = self.plan
         name = title if title is not None else (plan.problem.get("name") or t["plan"])
         total = int(self.units["households"].sum())
-        gap = "" if plan.gap is None else f", gap {plan.gap:.2%}"
+        gap = "" if plan.gap is None else f" · {t['gap']} {plan.gap:.2%}"
+        flag = f'<br><span class="rd-invalid" style="color:{BAD_COLOUR}">✗ {t["invalid"]}</span>' if self.invalid else ""
         return (
-            f'{esc(name)}<br><small>{len(self.units)} {t["units_n"]} · {_num(total)} {t["hh"]} · '
-            f'{t["bounds"]} {_num(self.lower)}–{_num(self.upper)} · {esc(plan.status)}{esc(gap)}</small>'
+            f'{esc(name)}{flag}<br><small>{len(self.units)} {t["units_n"]} · {_num(total)} {t["hh"]} · '
+            f'{t["bounds"]} {_num(self.lower)}–{_num(self.upper)} · {esc(status_word(self.lang, plan.status))}{esc(gap)}</small>'
         )
 
     def legend_html(self) -> str:
@@ -543,7 +624,17 @@ class MapData:
             key.append(f'<span class="dot" style="background:#fff;border:1px solid #555;width:8px;height:8px"></span> {t["office_candidate"]}')
         if self.barriers is not None:
             key.append(f'<svg width="22" height="8"><line x1="0" y1="4" x2="22" y2="4" stroke="{BARRIER_COLOUR}" stroke-width="4"/></svg> {t["barriers"]}')
-        return f'<b>{t["units"]}</b><table>{"".join(rows)}</table><hr>' + "<br>".join(key)
+        if self.moved:
+            key.append(f'{_swatch(MOVED_STYLE)} {t["moved"]} ({len(self.moved):,})')
+        return f'<b>{t["units"]}</b><table>{"".join(rows)}</table><hr>' + "<br>".join(key) + self._problem_key()
+
+    def _problem_key(self) -> str:
+        """The legend's section of violations: one entry per kind drawn, with its count."""
+        if self.problems.empty:
+            return ""
+        counts = self.problems.groupby("kind").size()
+        entries = [f'<span class="rd-problem" data-kind="{k}">{_swatch(style)} {self.t[word]} ({int(counts[k]):,})</span>' for k, (style, word) in PROBLEM_STYLES.items() if k in counts]
+        return f'<hr><b style="color:{BAD_COLOUR}">{self.t["problems"]}</b><br>' + "<br>".join(entries)
 
 
 def _tiles(m: folium.Map, basemap: str, lang: str, tianditu_key: str | None) -> None:
@@ -568,10 +659,25 @@ def _tiles(m: folium.Map, basemap: str, lang: str, tianditu_key: str | None) -> 
             ).add_to(m)
 
 
-_PANES = (("rd-units", 410, True), ("rd-current", 420, False), ("rd-barriers", 425, True), ("rd-blocks", 430, True), ("rd-offices", 450, True), ("rd-labels", 460, True))
+_PANES = (
+    ("rd-units", 410, True), ("rd-current", 420, False), ("rd-barriers", 425, True), ("rd-blocks", 430, True),
+    ("rd-moved", 435, True), ("rd-problems", 440, True), ("rd-offices", 450, True), ("rd-labels", 460, True),
+)
 
 
-def _draw(m: folium.Map, data: MapData, *, current: bool, basemap: str, lang: str, title: str | None, tianditu_key: str | None, collapsed: bool = False) -> None:
+class _MetricScale(MacroElement):
+    """Leaflet's scale bar, metres and kilometres only."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        L.control.scale({metric: true, imperial: false, position: "bottomleft"}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+
+def _draw(m: folium.Map, data: MapData, *, current: bool, basemap: str, lang: str, title: str | None, tianditu_key: str | None, collapsed: bool = False, extent=None) -> None:
     """Add every layer, the title, the legend and the layer control of one plan to ``m``."""
     t = TEXT[lang]
     gcj = basemap in GCJ02_BASEMAPS
@@ -592,12 +698,17 @@ def _draw(m: folium.Map, data: MapData, *, current: bool, basemap: str, lang: st
     group(t["blocks"], data.block_features(gcj), "rd-blocks", style=BLOCK_STYLE)
     if data.offices is not None:
         group(t["offices"], data.office_features(gcj), "rd-offices")
+    if data.moved:
+        group(t["moved"], data.moved_features(gcj), "rd-moved")
+    if not data.problems.empty:
+        group(t["problems"], data.problem_features(gcj), "rd-problems")
     group(t["labels"], data.label_features(gcj), "rd-labels")
 
     m.add_child(_Control(data.title_html(title), "topright", "rd-box rd-title"))
     folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)
     m.add_child(_Control(data.legend_html(), "bottomright", "rd-box rd-legend"))
-    area = gpd.GeoSeries([data.area], crs=data.crs)
+    m.add_child(_MetricScale())
+    area = gpd.GeoSeries([data.area if extent is None else extent], crs=data.crs)
     west, south, east, north = (to_gcj02(gpd.GeoDataFrame(geometry=area)) if gcj else area.to_crs("EPSG:4326")).total_bounds
     m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], padding=(10, 10))
 
@@ -626,10 +737,52 @@ def plan_map(
     data = MapData(plan, blocks, offices, barriers, lang)
     title_text = esc(title if title is not None else (plan.problem.get("name") or TEXT[lang]["plan"]))
     figure = Figure(title=title_text)
-    m = OfflineMap(location=[0, 0], zoom_start=14, tiles=None, control_scale=True, prefer_canvas=len(data.blocks) > LARGE_LAYER)
+    m = OfflineMap(location=[0, 0], zoom_start=14, tiles=None, control_scale=False, prefer_canvas=len(data.blocks) > LARGE_LAYER)
     figure.add_child(m)
     _draw(m, data, current=current, basemap=basemap, lang=lang, title=title, tianditu_key=tianditu_key)
     return m
+
+
+def assignment_plan(
+    blocks: gpd.GeoDataFrame,
+    graph,
+    assignment: pd.DataFrame | str | os.PathLike,
+    *,
+    lower: int = 2500,
+    upper: int = 3000,
+    offices: gpd.GeoDataFrame | None = None,
+    min_office_area: float = 300.0,
+) -> Plan:
+    """A plan of any block→unit table (e.g. drawn by hand), checked by the verifier, to draw.
+
+    Rows with an empty unit stay out of the units (the verifier lists them as blocks in no unit);
+    the blocks the table lists are the plan's scope.  A plan the verifier rejects gets status
+    ``invalid`` and the verifier's report, so its map draws every violation.  Unknown or doubly
+    assigned blocks cannot be drawn: :class:`InputError`, as from ``plan_from_assignment``.
+    """
+    from .export import plan_from_assignment, read_assignment
+
+    source = str(assignment) if isinstance(assignment, (str, os.PathLike)) else "the assignment"
+    pairs = read_assignment(assignment) if isinstance(assignment, (str, os.PathLike)) else assignment.iloc[:, :2].astype(str)
+    pairs.columns = ["block_id", "unit_id"]
+    assigned = pairs[pairs["unit_id"].str.strip().ne("") & pairs["unit_id"].ne("nan")]
+    if assigned.empty:
+        raise InputError(f"{source}: no block has a unit; nothing to draw.")
+    plan = plan_from_assignment(blocks, graph, assigned, lower=lower, upper=upper, offices=offices, min_office_area=min_office_area)
+    report = _verify_assignment(graph, pairs, lower=lower, upper=upper)
+    if report.ok:
+        return plan
+    message = f"{source}: the plan fails verification ({len(report.violations)} violation(s)):\n" + report.summary()
+    return replace(plan, status="invalid", verification=report, message=message)
+
+
+def _verify_assignment(graph, pairs: pd.DataFrame, *, lower: int, upper: int):
+    """The one call of the verifier for a drawn table: strict bounds, the listed blocks as scope."""
+    from .verify import verify_plan
+
+    listed = set(pairs["block_id"])
+    scope = graph.subgraph(listed) if listed <= set(graph.nodes) else graph
+    return verify_plan(scope, pairs, lower=lower, upper=upper)
 
 
 def write_map(plan: Plan, blocks: gpd.GeoDataFrame, path: str | os.PathLike, **kwargs) -> Path:
@@ -735,6 +888,6 @@ def map_summary(m: folium.Map | DualMap) -> dict:
 
 
 __all__ = [
-    "BASEMAPS", "LANGS", "ComparisonMap", "MapData", "closed_shape", "OfflineMap", "compare_map", "esc", "leaflet_assets", "map_summary",
+    "BASEMAPS", "LANGS", "ComparisonMap", "MapData", "assignment_plan", "closed_shape", "OfflineMap", "compare_map", "esc", "leaflet_assets", "map_summary",
     "plan_map", "present", "render_html", "save_html", "unit_colours", "write_compare_map", "write_map",
 ]

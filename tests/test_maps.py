@@ -242,3 +242,68 @@ def _layers(m):
         for sub in getattr(child, "_children", {}).values():
             if isinstance(sub, maps._Layer):
                 yield sub
+
+
+def bad_grid(tmp_path):
+    """A 4×4 grid and a hand-drawn plan that breaks four rules at once: unit A has a block cut
+    off from it (r3c3), unit B is over the bound, block r0c3 is in no unit, and with the office
+    sites given unit C has none inside it."""
+    layer = from_geodataframe(make_grid(4, 4, community=["甲社区"] * 8 + ["乙社区"] * 8))
+    graph = build_graph(layer.blocks)
+    unit = {b: "A" for b in ("r0c0", "r0c1", "r1c0", "r1c1")}
+    unit |= {b: "B" for b in ("r0c2", "r1c2", "r1c3", "r2c2", "r2c3", "r3c2")}
+    unit |= {b: "C" for b in ("r2c0", "r2c1", "r3c0", "r3c1")}
+    unit |= {"r3c3": "A", "r0c3": ""}
+    rows = "".join(f"{b},{u}\n" for b, u in unit.items())
+    path = tmp_path / "bad.csv"
+    path.write_text("block_id,unit_id\n" + rows, encoding="utf-8")
+    sites = office_sites(layer)
+    sites = sites[sites["site_id"].isin(["S1", "S2"])]  # in A (r0c0) and B (r0c3 → in no unit: B has none either)
+    return layer, graph, path, sites
+
+
+def test_a_plan_the_verifier_rejects_is_drawn_with_every_violation(tmp_path):
+    layer, graph, path, sites = bad_grid(tmp_path)
+    plan = maps.assignment_plan(layer.blocks, graph, path, lower=300, upper=500, offices=sites)
+    assert plan.status == "invalid" and not plan.verification.ok
+    kinds = {v.kind for v in plan.verification.violations}
+    assert {"not_contiguous", "out_of_bounds", "unassigned"} <= kinds
+    data = maps.MapData(plan, layer.blocks, sites, None, "zh")
+    drawn = dict(data.problems.groupby("kind").size())
+    assert drawn["detached"] == 1 and drawn["unassigned"] == 1 and drawn["bounds"] == 1  # r3c3; r0c3; B (600)
+    assert drawn["no_office"] == 2  # B and C hold no office site
+    assert data.problems.loc[data.problems["kind"] == "detached"].geometry.iloc[0].equals(data.blocks.set_index("block_id").geometry.loc["r3c3"])
+    m = maps.plan_map(plan, layer.blocks, offices=sites)
+    assert maps.map_summary(m)["rd-problems"] == 5
+    html = maps.render_html(m)
+    assert "方案未通过校验" in html and "未划入任何单元的小区 (1)" in html and "与本单元主体不相连的小区 (1)" in html
+    assert "没有办公用房的单元 (2)" in html and "户数超出范围的单元 (1)" in html
+    english = maps.render_html(maps.plan_map(plan, layer.blocks, offices=sites, lang="en"))
+    assert "the plan fails verification" in english and "Blocks in no unit (1)" in english
+
+
+def test_a_valid_plan_draws_no_problems_and_its_status_in_words(solved):
+    plan, layer, _, sites = solved
+    zh = maps.render_html(maps.plan_map(plan, layer.blocks, offices=sites))
+    en = maps.render_html(maps.plan_map(plan, layer.blocks, offices=sites, lang="en"))
+    assert "rd-problems" not in maps.map_summary(maps.plan_map(plan, layer.blocks, offices=sites))
+    assert "最优解" in zh and "方案未通过校验" not in zh and "optimal" in en
+    assert "imperial: false" in zh and "imperial: true" not in zh  # the scale bar is metric only
+
+
+def test_map_command_draws_an_invalid_plan_and_exits_5(tmp_path, capsys):
+    from redistrict.cli import main
+
+    layer, _, path, _ = bad_grid(tmp_path)
+    blocks = tmp_path / "blocks.geojson"
+    layer.blocks.reset_index().to_crs("EPSG:4326").to_file(blocks, driver="GeoJSON")
+    target = tmp_path / "bad_map.html"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["map", str(blocks), str(path), "--dest", str(target), "--min", "300", "--max", "500", "--lang", "en"])
+    out = capsys.readouterr()
+    assert exit_info.value.code == 5
+    text = " ".join((out.out + out.err).split())
+    assert "as a diagnostic" in text and "fails verification" in text
+    assert "Unit A is in 2 pieces" in text and "in no unit" in text and "600 households" in text
+    page = target.read_text(encoding="utf-8")
+    assert "the plan fails verification" in page and "Blocks cut off from the rest of their unit (1)" in page
