@@ -205,7 +205,8 @@ WCompactOpt = Annotated[float, typer.Option("--w-compactness", help="Weight of h
 WBoundaryOpt = Annotated[float, typer.Option("--w-boundary", help="Weight of boundary length between units (km).")]
 WDistanceOpt = Annotated[float, typer.Option("--w-distance", help="Weight of households × distance to the office (km).")]
 CutEdgesOpt = Annotated[bool, typer.Option("--cut-edges", help="Count cut edges instead of boundary kilometres in the boundary term.")]
-LocksOpt = Annotated[Path | None, typer.Option("--locks", help="CSV block_id,unit: blocks locked together (same label) or apart.")]
+LocksOpt = Annotated[Path | None, typer.Option("--locks", help="CSV block_id,unit: blocks locked together (same label) or apart; with --lock-units, a plan (assignment CSV or the editor's edit JSON).")]
+LockUnitsOpt = Annotated[str | None, typer.Option("--lock-units", help="Re-optimise around an edit: keep these units of the --locks plan together (comma-separated, e.g. U3,U5); the rest is redrawn.")]
 KeepOpt = Annotated[str | None, typer.Option("--keep-together", help="Column whose equal values must stay in one unit (e.g. a 小区 split into parts).")]
 CrossOpt = Annotated[bool, typer.Option("--cross-subdistricts", help="Allow units to cross subdistrict lines.")]
 SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default) or cbc.")]
@@ -311,6 +312,7 @@ def split(
     w_distance: WDistanceOpt = 0.0,
     cut_edges: CutEdgesOpt = False,
     locks: LocksOpt = None,
+    lock_units: LockUnitsOpt = None,
     keep_together: KeepOpt = None,
     cross_subdistricts: CrossOpt = False,
     solver: SolverOpt = "highs",
@@ -373,6 +375,7 @@ def plan(
     w_distance: WDistanceOpt = 0.0,
     cut_edges: CutEdgesOpt = False,
     locks: LocksOpt = None,
+    lock_units: LockUnitsOpt = None,
     keep_together: KeepOpt = None,
     cross_subdistricts: CrossOpt = False,
     solver: SolverOpt = "highs",
@@ -511,6 +514,49 @@ def map_command(
         console.print(f"Map written to [bold]{path}[/bold] as a diagnostic: every violation is drawn.")
         raise VerificationError(f"{plan_obj.message}", violations=report.violations)
     console.print(f"Map written to [bold]{path}[/bold]")
+
+
+@app.command("edit")
+def edit_command(
+    source: Annotated[Path, typer.Argument(help="An output folder of split/plan, or a block layer (then give ASSIGNMENT).", show_default=False)],
+    assignment: Annotated[Path | None, typer.Argument(help="CSV block_id,unit_id when SOURCE is a block layer.", show_default=False)] = None,
+    dest: Annotated[Path | None, typer.Option("--dest", help="HTML file to write (default SOURCE/edit.html, or edit.html).")] = None,
+    subdistrict: Annotated[str | None, typer.Option("--subdistrict", help="Edit only this subdistrict's blocks (for layers too large to edit whole).")] = None,
+    offices: OfficesOpt = None,
+    min_office_area: OfficeAreaOpt = 300.0,
+    min_households: MinOpt = 2500,
+    max_households: MaxOpt = 3000,
+    cross_subdistricts: CrossOpt = False,
+    layer: LayerOpt = None,
+    encoding: EncodingOpt = None,
+    crs: CrsOpt = None,
+    wkt_column: WktOpt = None,
+    id_col: IdOpt = None,
+    households: HouseholdsOpt = None,
+    population: PopulationOpt = None,
+    community_col: CommunityOpt = None,
+    subdistrict_col: SubdistrictOpt = None,
+    adjacency: AdjacencyOpt = "rook",
+    snap: Annotated[float | None, typer.Option("--snap", help="Blocks within this many metres across a road are neighbours (default 25; for OUT/ the run's own).")] = None,
+    min_frontage: FrontageOpt = 30.0,
+    barriers: BarriersOpt = None,
+    overrides: OverridesOpt = None,
+    input_coords: InputCoordsOpt = "wgs84",
+    lang: LangOpt = "zh",
+) -> None:
+    """Write edit.html: move blocks between units in the map, see the rules live, save the edited plan."""
+    from .edit import source_from_dir, source_from_scenario, write_editor
+
+    if assignment is None:
+        edit_source = source_from_dir(source, subdistrict=subdistrict, snap=snap, overrides=str(overrides) if overrides else None)
+        target = dest or Path(source) / "edit.html"
+    else:
+        scenario = _scenario("edit", locals(), blocks=str(source), subdistrict=None, snap=25.0 if snap is None else snap, time_limit=None)
+        edit_source = source_from_scenario(scenario, assignment, subdistrict=subdistrict, source_args=(str(source), str(assignment)))
+        target = dest or Path("edit.html")
+    path = write_editor(edit_source, target, lang=lang)
+    plan_obj = edit_source.plan
+    console.print(f"Editor written to [bold]{path}[/bold]: {len(edit_source.blocks):,} blocks, {plan_obj.k} units ({plan_obj.status}). Open it in a browser; it works offline.")
 
 
 @app.command("export")

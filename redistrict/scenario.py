@@ -69,6 +69,8 @@ class Scenario:
     offices: str | None = None
     min_office_area: float = DEFAULT_MIN_OFFICE_AREA
     locks: str | None = None
+    #: with ``locks`` naming a plan (assignment CSV or the editor's saved JSON): keep these units' blocks together
+    lock_units: tuple[str, ...] = ()
     keep_together: str | None = None
     cross_subdistricts: bool = False
     relax: bool = False
@@ -109,6 +111,9 @@ class Scenario:
         if isinstance(self.communities, str):
             object.__setattr__(self, "communities", (self.communities,))
         object.__setattr__(self, "communities", tuple(str(c) for c in self.communities))
+        if isinstance(self.lock_units, str):
+            object.__setattr__(self, "lock_units", tuple(u.strip() for u in self.lock_units.split(",") if u.strip()))
+        object.__setattr__(self, "lock_units", tuple(str(u) for u in self.lock_units))
         if isinstance(self.barriers, (str, os.PathLike)):
             object.__setattr__(self, "barriers", (self.barriers,))
         object.__setattr__(self, "barriers", tuple(str(b) for b in self.barriers))
@@ -290,17 +295,63 @@ def read_barriers(paths: Iterable[str], crs, input_coords: str = "wgs84") -> gpd
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def read_locks(path: str | os.PathLike | None) -> dict:
-    """``block_id,unit`` rows: blocks with the same label stay together, different labels apart."""
+def read_locks(path: str | os.PathLike | None, units: Iterable[str] = ()) -> dict:
+    """The locks of a run: block id → label (same label: same unit; different labels: apart).
+
+    Without ``units`` a CSV is a lock table (``block_id,unit`` rows, as before).  With ``units``
+    (``--lock-units U3,U5``) the file is a plan — an assignment CSV or the JSON the editor saves —
+    and those units' blocks are locked (:func:`locks_from_units`).  The editor's JSON without
+    ``units`` keeps the units locked in the editor, else the units the edit changed.
+    """
+    units = tuple(units)
     if path is None:
+        if units:
+            raise InputError(f"--lock-units {','.join(units)} needs --locks FILE: the plan (assignment CSV or the editor's saved JSON) whose units to keep.")
         return {}
+    if str(path).lower().endswith(".json"):
+        assignment, default_units = _read_edit_json(path)
+        return locks_from_units(assignment, units or default_units, source=str(path))
     try:
         frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot be read as a UTF-8 CSV of locks ({exc}).", path=str(path)) from exc
     if frame.shape[1] < 2:
         raise InputError(f"{path}: a lock file needs two columns, block_id and unit.", path=str(path))
-    return {str(b).strip(): str(u).strip() for b, u in frame.iloc[:, :2].itertuples(index=False)}
+    table = {str(b).strip(): str(u).strip() for b, u in frame.iloc[:, :2].itertuples(index=False)}
+    return locks_from_units(table, units, source=str(path)) if units else table
+
+
+def locks_from_units(assignment: dict, units: Iterable[str], *, source: str = "the plan") -> dict:
+    """Locks that keep each named unit's blocks in one unit and the named units apart.
+
+    ``assignment`` maps block id → unit id (a plan); the label of each lock is its unit id, so
+    the solver may still add blocks to a kept unit but never splits or merges the kept ones.
+    """
+    units = list(dict.fromkeys(str(u).strip() for u in units if str(u).strip()))
+    if not units:
+        raise InputError(f"{source}: no units to keep; name them with --lock-units U3,U5 (or lock them in the editor before saving).", path=source)
+    known = set(assignment.values())
+    unknown = [u for u in units if u not in known]
+    if unknown:
+        shown = ", ".join(sorted(known, key=str)[:20])
+        raise InputError(f"{source}: no unit {', '.join(unknown)} in the plan; its units are {shown}.", path=source, ids=unknown)
+    wanted = set(units)
+    return {str(b): str(u) for b, u in assignment.items() if u in wanted}
+
+
+def _read_edit_json(path: str | os.PathLike) -> tuple[dict, tuple[str, ...]]:
+    """The assignment and default units to keep from the editor's saved JSON (``redistrict edit``)."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: cannot be read as the editor's JSON ({exc}).", path=str(path)) from exc
+    rows = data.get("assignment") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 2 for r in rows):
+        raise InputError(f"{path}: not an edit saved by the editor (no \"assignment\" list of [block_id, unit_id] pairs).", path=str(path))
+    keep = tuple(data.get("locked_units") or ()) or tuple(data.get("changed_units") or ())
+    return {str(b): str(u) for b, u in rows}, keep
 
 
 def load_inputs(s: Scenario) -> Inputs:
@@ -319,7 +370,7 @@ def load_inputs(s: Scenario) -> Inputs:
     key = ("graph", _file_key(s.blocks), id(layer), s.adjacency, s.snap, s.min_frontage, tuple(_file_key(b) for b in s.barriers), _file_key(s.overrides), s.input_coords)
     graph, barriers = _cached(key, make_graph)
     offices = _cached(("offices", _file_key(s.offices), s.input_coords), lambda: read_points(s.offices, input_coords=s.input_coords)) if s.offices else None
-    return Inputs(layer, graph, barriers, offices, read_locks(s.locks))
+    return Inputs(layer, graph, barriers, offices, read_locks(s.locks, s.lock_units))
 
 
 # --- results -----------------------------------------------------------------------------------
@@ -536,7 +587,7 @@ def _to_toml_dict(s: Scenario, *, base: Path | None = None) -> dict:
             value = _relative(value, base)
         elif f.name == "barriers":
             value = [_relative(b, base) for b in value]
-        elif f.name == "communities":
+        elif f.name in ("communities", "lock_units"):
             value = list(value)
         out[_TOML_NAME.get(f.name, f.name)] = value
     for key, attr in _WEIGHT_KEYS.items():
@@ -617,4 +668,4 @@ def save_scenarios(path: str | os.PathLike, scenarios: list[Scenario]) -> Path:
     return path
 
 
-__all__ = ["Inputs", "Scenario", "ScenarioResult", "check_name", "load_inputs", "load_scenarios", "progress_text", "read_barriers", "read_locks", "save_scenarios"]
+__all__ = ["Inputs", "Scenario", "ScenarioResult", "check_name", "load_inputs", "load_scenarios", "progress_text", "locks_from_units", "read_barriers", "read_locks", "save_scenarios"]
