@@ -603,26 +603,31 @@ def export_command(
 def compare(
     plan_a: Annotated[Path, typer.Argument(help="First output folder.", show_default=False)],
     plan_b: Annotated[Path, typer.Argument(help="Second output folder.", show_default=False)],
-    dest: Annotated[Path, typer.Option("--dest", help="HTML file for the side-by-side map.")] = Path("compare.html"),
+    dest: Annotated[Path, typer.Option("--dest", help="HTML file for the comparison page.")] = Path("compare.html"),
     lang: LangOpt = "zh",
     basemap: BasemapOpt = "none",
     tianditu_key: TiandituOpt = None,
 ) -> None:
-    """Two plans side by side on synchronised maps, with their key figures."""
+    """Two plans side by side: matched unit colours, moved blocks highlighted, a figures table."""
+    from .comparison import compare_page, compare_plans, plan_name, plan_row
     from .export import load_plan_dir
-    from .maps import write_compare_map
+    from .maps import save_html
 
     a, b = load_plan_dir(plan_a), load_plan_dir(plan_b)
-    path = write_compare_map(a.plan, b.plan, a.blocks, dest, blocks_b=b.blocks, offices=a.offices, barriers=a.barriers, titles=(str(plan_a), str(plan_b)), lang=lang, basemap=basemap, tianditu_key=tianditu_key)
+    names = (plan_name(a, "A"), plan_name(b, "B"))
+    if names[0] == names[1]:
+        names = (f"{names[0]} (A)", f"{names[1]} (B)")
+    path = save_html(compare_page(a, b, names=names, lang=lang, basemap=basemap, tianditu_key=tianditu_key), dest)
     table = Table(title="Comparison", title_justify="left")
-    for col in ("plan", "status", "units", "households min–max", "moved", "boundary km"):
+    for col in ("plan", "status", "units", "households min–max", "out of bounds", "moved", "funding"):
         table.add_column(col)
-    for name, saved in ((plan_a, a), (plan_b, b)):
-        p = saved.plan
-        hh = p.units["households"]
-        table.add_row(str(name), p.status, str(len(p.units)), f"{hh.min():,}–{hh.max():,}", f"{p.objective.get('households_moved', 0):,}", f"{p.objective.get('boundary_km', 0):.2f}")
+    for name, saved in zip(names, (a, b), strict=True):
+        row = plan_row(saved.plan)
+        table.add_row(name, saved.plan.status, str(row["units"]), f"{row['households_min']:,}–{row['households_max']:,}", str(row["out_of_bounds"]), f"{row['households_moved'] or 0:,}", f"¥{row['funding_yuan']:,}")
     console.print(table)
-    console.print(f"Side-by-side map written to [bold]{path}[/bold]")
+    result = compare_plans(a.plan, b.plan, a.blocks["households"])
+    console.print(f"Between the plans: {len(result.moved_blocks):,} block(s) with {result.moved_households:,} households changed unit.")
+    console.print(f"Comparison page written to [bold]{path}[/bold]")
 
 
 @app.command()

@@ -6,6 +6,9 @@ read back from the solver, so a hand-drawn plan and an engine plan compare on th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import pandas as pd
 
 from .charts import cjk_font, use_font
@@ -61,8 +64,6 @@ COLUMNS_ZH = {
 
 def summarize(result: ScenarioResult) -> dict:
     """The figures of one result (see :data:`COLUMNS`); missing figures are None."""
-    from .report import committee_funding
-
     row: dict = dict.fromkeys(COLUMNS)
     row.update(scenario=result.name, status=result.status, lower=result.scenario.lower, upper=result.scenario.upper, seconds=round(result.seconds, 2))
     plan = result.plan
@@ -73,10 +74,19 @@ def summarize(result: ScenarioResult) -> dict:
     row["gap"] = None if plan.gap is None else round(float(plan.gap), 6)
     if not plan.ok:
         return row
+    row.update(plan_row(plan, result.blocks))
+    return row
+
+
+def plan_row(plan, blocks=None) -> dict:
+    """The figures of one plan with units (the plan part of :data:`COLUMNS`); ``blocks`` (any
+    frame holding the plan's blocks) add the mean Polsby-Popper compactness."""
+    from .report import committee_funding
+
     units = plan.units
     hh = units["households"].astype(int)
     total = int(hh.sum())
-    row.update(
+    row = dict(
         units=len(units),
         households_min=int(hh.min()),
         households_max=int(hh.max()),
@@ -89,8 +99,8 @@ def summarize(result: ScenarioResult) -> dict:
         max_distance_m=float(units["max_distance_m"].max()),
         funding_yuan=int(sum(committee_funding(int(h)) for h in hh)),
     )
-    if result.blocks is not None:
-        row["mean_polsby_popper"] = _mean_polsby_popper(plan, result.blocks)
+    if blocks is not None:
+        row["mean_polsby_popper"] = _mean_polsby_popper(plan, blocks)
     return row
 
 
@@ -187,19 +197,145 @@ def format_value(value) -> str:
     return str(value)
 
 
-def side_by_side(a: ScenarioResult, b: ScenarioResult, **kwargs):
-    """Two results on synchronised maps (a folium ``DualMap``; ``_repr_html_`` shows it in Jupyter)."""
-    from .maps import compare_map
+@dataclass(frozen=True)
+class PlanComparison:
+    """Two plans of the same blocks: units paired by the households they share (an optimal
+    assignment, Hungarian method), and the blocks whose unit changed between them."""
 
+    #: unit of plan B → its matched unit of plan A (units without a partner are left out)
+    pairs: dict
+    #: unit of plan B → households it shares with its partner
+    shared: dict
+    #: blocks in both plans whose unit in B is not the partner of their unit in A
+    moved_blocks: tuple
+    moved_households: int
+
+
+def compare_plans(plan_a, plan_b, households: pd.Series) -> PlanComparison:
+    """Pair the units of two plans by household overlap and list the blocks that moved.
+
+    ``households``: households per block id.  Units are paired to maximise the households that
+    stay together (``scipy.optimize.linear_sum_assignment``); a block moved when its unit in B
+    is not the partner of its unit in A.  Blocks in only one plan are not counted.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    a, b = (_as_text(p.assignment) for p in (plan_a, plan_b))
+    common = a.index.intersection(b.index)
+    hh = pd.to_numeric(households.set_axis(households.index.astype(str)).reindex(common), errors="coerce").fillna(0).astype(int)
+    overlap = hh.groupby([a[common].to_numpy(), b[common].to_numpy()]).sum().unstack(fill_value=0)
+    rows, cols = linear_sum_assignment(overlap.to_numpy(), maximize=True)
+    pairs, shared = {}, {}
+    for r, c in zip(rows, cols, strict=True):
+        if overlap.iat[r, c] > 0:
+            pairs[str(overlap.columns[c])] = str(overlap.index[r])
+            shared[str(overlap.columns[c])] = int(overlap.iat[r, c])
+    partner = b[common].map(pairs)
+    moved = common[(partner != a[common]) | partner.isna()]
+    return PlanComparison(pairs, shared, tuple(sorted(moved)), int(hh[moved].sum()))
+
+
+def _as_text(assignment: pd.Series) -> pd.Series:
+    return pd.Series(assignment.astype(str).to_numpy(), index=assignment.index.astype(str))
+
+
+def _households(blocks) -> pd.Series:
+    frame = getattr(blocks, "blocks", blocks)
+    if "block_id" in frame.columns:
+        frame = frame.set_index("block_id")
+    return frame["households"].set_axis(frame.index.astype(str))
+
+
+def plan_name(source, default: str) -> str:
+    """A plan's name for people: its scenario name, else its output folder's name, else ``default``."""
+    name = source.plan.problem.get("name")
+    if name:
+        return str(name)
+    path = getattr(source, "path", None)
+    return Path(path).resolve().name if path else default
+
+
+def compare_page(a, b, *, names: tuple[str, str] | None = None, lang: str = "zh", **kwargs):
+    """The comparison page of two plans (a :class:`~redistrict.maps.ComparisonMap`): matched
+    colours, moved blocks highlighted and counted, each plan with its own offices, both maps on
+    the same extent, and a figures table below the maps.
+
+    ``a``/``b``: anything with ``plan``, ``blocks``, ``offices`` and ``barriers`` (an output
+    folder read with ``export.load_plan_dir``, or a :class:`ScenarioResult`).  ``kwargs`` go to
+    :func:`redistrict.maps.compare_map` (``basemap``, ``layout``, ``current``, …).
+    """
+    from .maps import MapData, compare_map
+
+    if names is None:
+        names = (plan_name(a, "A"), plan_name(b, "B"))
+        if names[0] == names[1]:
+            names = (f"{names[0]} (A)", f"{names[1]} (B)")
+    result = compare_plans(a.plan, b.plan, _households(a.blocks))
+    colours_a = MapData(a.plan, a.blocks, None, None, lang).colours
+    panel = figures_html(a, b, result, names=names, colours_a=colours_a, lang=lang)
+    kwargs.setdefault("barriers", a.barriers)
+    return compare_map(
+        a.plan, b.plan, a.blocks, blocks_b=b.blocks, offices=a.offices, offices_b=b.offices, titles=names, lang=lang,
+        pairs=result.pairs, moved=set(result.moved_blocks), panel=panel, **kwargs,
+    )
+
+
+def figures_html(a, b, result: PlanComparison, *, names: tuple[str, str], colours_a: dict, lang: str = "zh") -> str:
+    """The panel under the two maps: the key figures of each plan, what changed between them,
+    and the unit pairs with their shared households (escaped HTML)."""
+    from .maps import esc
+    from .maps import matched_colours as colour_b
+
+    t = words(lang, "compare")
+    rows_a, rows_b = plan_row(a.plan, a.blocks), plan_row(b.plan, b.blocks)
+    cells = [_figure_cells(plan, row, lang) for plan, row in ((a.plan, rows_a), (b.plan, rows_b))]
+    head = f"<tr><th>{esc(t['figure'])}</th><th>{esc(names[0])}</th><th>{esc(names[1])}</th></tr>"
+    body = "".join(f"<tr><th>{esc(t[key])}</th><td class='n'>{esc(cells[0][key])}</td><td class='n'>{esc(cells[1][key])}</td></tr>" for key in cells[0])
+    moved = t["blocks_moved"].format(blocks=len(result.moved_blocks), households=result.moved_households)
+    body += f"<tr class='rd-moved-row'><th>{esc(t['between'])}</th><td colspan='2' class='rd-moved-count'>{esc(moved)}</td></tr>"
+    units_b = [str(u) for u in b.plan.units["unit_id"]]
+    colours_b = colour_b(colours_a, units_b, result.pairs)
+    pair_rows = "".join(_pair_row(a.plan, b.plan, ub, result, colours_b[ub], t) for ub in units_b)
+    pairs = f"<table class='rd-pairs'><tr><th>{esc(names[0])}</th><th>{esc(names[1])}</th><th>{esc(t['share'])}</th></tr>{pair_rows}</table>"
+    return f"<h2>{esc(t['title'])}</h2><p>{esc(t['matched'])}</p><table class='rd-figures'>{head}{body}</table>{pairs}"
+
+
+def _figure_cells(plan, row: dict, lang: str) -> dict[str, str]:
+    gap = "—" if plan.gap is None else f"{plan.gap:.2%}"
+    pp = row.get("mean_polsby_popper")
+    return {
+        "units": f"{row['units']:,}",
+        "range": f"{row['households_min']:,}–{row['households_max']:,}",
+        "out_of_bounds": f"{row['out_of_bounds']:,}",
+        "compactness": "—" if pp is None else f"{pp:.3f}",
+        "households_moved": format_value(row.get("households_moved")),
+        "funding": f"¥{row['funding_yuan']:,}",
+        "status": status_word(lang, plan.status),
+        "gap": gap,
+    }
+
+
+def _pair_row(plan_a, plan_b, unit_b: str, result: PlanComparison, colour: str, t: dict) -> str:
+    from .maps import esc
+
+    names_a = dict(zip(plan_a.units["unit_id"].astype(str), plan_a.units["name"], strict=True))
+    names_b = dict(zip(plan_b.units["unit_id"].astype(str), plan_b.units["name"], strict=True))
+    swatch = f"<span class='sw' style='background:{colour}'></span>"
+    unit_a = result.pairs.get(unit_b)
+    left = f"{swatch} {esc(names_a[unit_a])} ({esc(unit_a)})" if unit_a else esc(t["unmatched"])
+    right = f"{swatch} {esc(names_b[unit_b])} ({esc(unit_b)})"
+    return f"<tr data-a='{esc(unit_a or '')}' data-b='{esc(unit_b)}' data-colour='{colour}'><td>{left}</td><td>{right}</td><td class='n'>{result.shared.get(unit_b, 0):,}</td></tr>"
+
+
+def side_by_side(a: ScenarioResult, b: ScenarioResult, **kwargs):
+    """Two results on synchronised maps with matched colours, moved blocks and a figures table
+    (a folium ``DualMap``; ``_repr_html_`` shows it in Jupyter)."""
     for r in (a, b):
         if not r.ok:
             raise InputError(f"Scenario '{r.name}' has no plan to draw ({r.status}).")
-    kwargs.setdefault("titles", (a.name, b.name))
-    kwargs.setdefault("offices", a.offices)
-    kwargs.setdefault("barriers", a.barriers)
+    names = kwargs.pop("titles", (a.name, b.name))
     kwargs.setdefault("lang", a.scenario.lang)
-    return compare_map(a.plan, b.plan, a.blocks, blocks_b=b.blocks, **kwargs)
+    return compare_page(a, b, names=names, **kwargs)
 
 
-
-__all__ = ["COLUMNS", "compare", "format_value", "households_per_unit", "plot_households", "side_by_side", "summarize"]
+__all__ = ["COLUMNS", "COLUMNS_ZH", "PlanComparison", "compare", "compare_page", "compare_plans", "figures_html", "plan_name", "plan_row", "format_value", "households_per_unit", "plot_households", "side_by_side", "summarize"]

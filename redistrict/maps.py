@@ -60,7 +60,16 @@ BARRIER_COLOUR = "#2b83ba"
 #: the map's words in each language (from the one table, :mod:`redistrict.labels`)
 TEXT = section("map")
 
+#: percent of the page's height the two maps of a comparison take when a panel is shown below them
+PANEL_TOP = 62
+
 _CSS = """
+.rd-panel{position:absolute;left:0;right:0;bottom:0;overflow:auto;padding:8px 14px;background:#fff;border-top:1px solid #bbb;
+ font:13px/1.4 "Noto Sans CJK SC","WenQuanYi Micro Hei","PingFang SC","Microsoft YaHei",sans-serif;color:#222}
+.rd-panel table{border-collapse:collapse;margin:4px 12px 8px 0;display:inline-table;vertical-align:top}
+.rd-panel td,.rd-panel th{border:1px solid #ccc;padding:2px 7px;white-space:nowrap} .rd-panel th{background:#f3f3f3;text-align:left}
+.rd-panel td.n{text-align:right} .rd-panel .sw{display:inline-block;width:14px;height:11px;border:1px solid #555;vertical-align:middle}
+.rd-panel h2{font-size:15px;margin:2px 0 4px} .rd-panel p{margin:2px 0 6px}
 .rd-label{background:transparent;border:none}
 .rd-label-inner{transform:translate(-50%,-50%);display:inline-block;white-space:nowrap;text-align:center;
  font:600 12px/1.25 "Noto Sans CJK SC","WenQuanYi Micro Hei","PingFang SC","Microsoft YaHei",sans-serif;
@@ -816,7 +825,8 @@ class ComparisonMap(DualMap):
         """
     )
 
-    def __init__(self, title: str | None = None, layout: str = "horizontal", **kwargs) -> None:
+    def __init__(self, title: str | None = None, layout: str = "horizontal", panel: str | None = None, **kwargs) -> None:
+        """``panel``: ready-made (escaped) HTML shown below the maps, e.g. the figures table."""
         MacroElement.__init__(self)
         self._name = "ComparisonMap"
         self.default_js = []
@@ -824,13 +834,16 @@ class ComparisonMap(DualMap):
         if layout not in ("horizontal", "vertical"):
             raise ValueError("layout must be 'horizontal' or 'vertical'.")
         horizontal = layout == "horizontal"
-        size = {"width": "50%" if horizontal else "100%", "height": "100%" if horizontal else "50%"}
+        full = PANEL_TOP if panel else 100
+        size = {"width": "50%" if horizontal else "100%", "height": f"{full}%" if horizontal else f"{full / 2:g}%"}
         self.m1 = OfflineMap(left="0%", top="0%", position="absolute", **size, **kwargs)
-        self.m2 = OfflineMap(left="50%" if horizontal else "0%", top="0%" if horizontal else "50%", position="absolute", **size, **kwargs)
+        self.m2 = OfflineMap(left="50%" if horizontal else "0%", top="0%" if horizontal else f"{full / 2:g}%", position="absolute", **size, **kwargs)
         figure = Figure(title=title)
         figure.add_child(self.m1)
         figure.add_child(self.m2)
         figure.add_child(self)
+        if panel:
+            figure.html.add_child(Element(f'<div class="rd-panel" style="top:{PANEL_TOP}%">{panel}</div>'), name="rd_panel")
         self.children_for_m2 = []
         self.children_for_m2_copied = []
 
@@ -849,23 +862,45 @@ def compare_map(
     layout: str = "horizontal",
     tianditu_key: str | None = None,
     blocks_b: gpd.GeoDataFrame | None = None,
+    offices_b: gpd.GeoDataFrame | None = None,
+    pairs: dict[str, str] | None = None,
+    moved: set[str] | None = None,
+    panel: str | None = None,
 ) -> ComparisonMap:
-    """Two plans side by side (a folium ``DualMap``), panning and zooming together.
+    """Two plans side by side (a folium ``DualMap``), panning and zooming together, both fitted
+    to the extent of the two plans.
 
     ``blocks`` must hold every block of both plans, or give plan B's blocks as ``blocks_b``
-    (e.g. two output folders read with ``export.load_plan_dir``).  ``titles`` name the two
-    sides (default: "A"/"B" with each plan's name).  The other options are those of
-    :func:`plan_map`.
+    (e.g. two output folders read with ``export.load_plan_dir``).  ``offices`` are plan A's
+    sites, ``offices_b`` plan B's (default: A's).  ``pairs`` maps units of B to their matched
+    unit of A, which lends B's unit its colour; ``moved`` blocks are highlighted on both sides;
+    ``panel`` is HTML shown below the maps (see :func:`redistrict.comparison.compare_page`, which
+    computes all three).  ``titles`` name the two sides.  The other options are :func:`plan_map`'s.
     """
     _check(lang, basemap)
-    data_a = MapData(plan_a, blocks, offices, barriers, lang)
-    data_b = MapData(plan_b, blocks if blocks_b is None else blocks_b, offices, barriers, lang)
+    data_a = MapData(plan_a, blocks, offices, barriers, lang, moved=moved)
+    colours_b = matched_colours(data_a.colours, [str(u) for u in plan_b.units["unit_id"]], pairs or {})
+    data_b = MapData(plan_b, blocks if blocks_b is None else blocks_b, offices if offices_b is None else offices_b, barriers, lang, colours=colours_b, moved=moved)
     if titles is None:
         titles = tuple(f"{side} · {p.problem.get('name') or TEXT[lang]['plan']}" for side, p in (("A", plan_a), ("B", plan_b)))
-    dual = ComparisonMap(title=f"{esc(titles[0])} | {esc(titles[1])}", layout=layout, location=[0, 0], zoom_start=14, tiles=None, control_scale=True)
-    _draw(dual.m1, data_a, current=current, basemap=basemap, lang=lang, title=titles[0], tianditu_key=tianditu_key, collapsed=True)
-    _draw(dual.m2, data_b, current=current, basemap=basemap, lang=lang, title=titles[1], tianditu_key=tianditu_key, collapsed=True)
+    dual = ComparisonMap(title=f"{esc(titles[0])} | {esc(titles[1])}", layout=layout, panel=panel, location=[0, 0], zoom_start=14, tiles=None, control_scale=False)
+    extent = shapely.union_all([data_a.area, data_b.area])
+    for m, data, title in ((dual.m1, data_a, titles[0]), (dual.m2, data_b, titles[1])):
+        _draw(m, data, current=current, basemap=basemap, lang=lang, title=title, tianditu_key=tianditu_key, collapsed=True, extent=extent)
     return dual
+
+
+def matched_colours(colours_a: dict[str, str], units_b: list[str], pairs: dict[str, str]) -> dict[str, str]:
+    """Plan B's unit colours: a matched unit takes its partner's colour from plan A, the others
+    the palette colours A uses least (distinct from each other while the palette lasts)."""
+    out = {u: colours_a[pairs[u]] for u in units_b if u in pairs and pairs[u] in colours_a}
+    used = list(colours_a.values()) + list(out.values())
+    for u in units_b:
+        if u not in out:
+            colour = min(PALETTE, key=lambda c: (used.count(c), PALETTE.index(c)))
+            out[u] = colour
+            used.append(colour)
+    return out
 
 
 def write_compare_map(plan_a: Plan, plan_b: Plan, blocks: gpd.GeoDataFrame, path: str | os.PathLike, **kwargs) -> Path:
@@ -888,6 +923,6 @@ def map_summary(m: folium.Map | DualMap) -> dict:
 
 
 __all__ = [
-    "BASEMAPS", "LANGS", "ComparisonMap", "MapData", "assignment_plan", "closed_shape", "OfflineMap", "compare_map", "esc", "leaflet_assets", "map_summary",
+    "BASEMAPS", "LANGS", "ComparisonMap", "MapData", "assignment_plan", "closed_shape", "OfflineMap", "compare_map", "esc", "matched_colours", "leaflet_assets", "map_summary",
     "plan_map", "present", "render_html", "save_html", "unit_colours", "write_compare_map", "write_map",
 ]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import re
+from types import SimpleNamespace
+
+import pandas as pd
 
 import pytest
 from conftest import make_grid
@@ -62,9 +66,9 @@ def test_infeasible_and_failed_rows_have_no_plan_figures(results):
     failed = ScenarioResult(results[0].scenario.replace(name="broken"), None, error="the block layer x does not exist", exit_code=2)
     table = compare([*results, failed])
     for name in ("none fits", "broken"):
-        assert table.loc[name, "units"] is not None and math.isnan(float(table.loc[name, "mean_polsby_popper"]))
+        assert table.loc[name, "units"] is pd.NA and math.isnan(float(table.loc[name, "mean_polsby_popper"]))
     assert table.loc["broken", "status"] == "error" and "does not exist" in table.loc["broken", "message"]
-    assert "cannot" in table.loc["none fits", "message"] or "no" in table.loc["none fits", "message"]
+    assert re.search(r"\bcannot\b|\bno (plan|k|number)\b", table.loc["none fits", "message"]), table.loc["none fits", "message"]
 
 
 def test_households_per_unit_and_chart(results):
@@ -86,3 +90,98 @@ def test_side_by_side_map(results):
     assert "three" in page and "two" in page
     with pytest.raises(InputError, match="none fits"):
         side_by_side(results[0], results[2])
+
+
+def two_plans():
+    """Plan A: four column units of a 4×4 grid; plan B: the same units renamed (A's U1 is B's
+    X3 …) with block r0c1 moved from the first column's unit to the second's."""
+    from redistrict.graph import build_graph
+    from redistrict.io import from_geodataframe
+    from redistrict.maps import assignment_plan
+
+    gdf = make_grid(4, 4, households=[100 + 10 * i for i in range(16)], community=["东", "东", "西", "西"] * 4)
+    layer = from_geodataframe(gdf)
+    graph = build_graph(layer.blocks)
+    a = {f"r{r}c{c}": f"U{c + 1}" for r in range(4) for c in range(4)}
+    rename = {"U1": "X3", "U2": "X1", "U3": "X4", "U4": "X2"}
+    b = {block: rename[u] for block, u in a.items()}
+    b["r0c0"] = "X1"  # r0c0 leaves A's U1 (B's X3) for U2's partner X1
+    plans = []
+    for name, table in (("A-plan", a), ("B-plan", b)):
+        frame = pd.DataFrame({"block_id": list(table), "unit_id": list(table.values())})
+        plan = assignment_plan(layer.blocks, graph, frame, lower=100, upper=1000)
+        plans.append(SimpleNamespace(plan=plan, blocks=layer.blocks, offices=None, barriers=None, path=None))
+    return plans, layer, rename
+
+
+def test_units_are_paired_by_shared_households_and_moved_blocks_counted():
+    from redistrict.comparison import compare_plans
+
+    (a, b), layer, rename = two_plans()
+    result = compare_plans(a.plan, b.plan, layer.blocks["households"])
+    assert result.pairs == {v: k for k, v in rename.items()}
+    assert result.moved_blocks == ("r0c0",) and result.moved_households == int(layer.blocks.loc["r0c0", "households"])
+    column = lambda c: sum(100 + 10 * (r * 4 + c) for r in range(4))  # noqa: E731
+    assert result.shared["X3"] == column(0) - 100 and result.shared["X1"] == column(1)
+
+
+def test_compare_page_matches_colours_counts_moved_blocks_and_tabulates_figures():
+    from redistrict.comparison import compare_page
+    from redistrict.maps import map_summary, render_html
+
+    (a, b), layer, rename = two_plans()
+    page = compare_page(a, b, names=("方案甲", "方案乙"), lang="zh")
+    colour = {}
+    for side, m in (("a", page.m1), ("b", page.m2)):
+        layer_ = next(x for x in _layers(m) if x.pane == "rd-units")
+        colour[side] = {f["properties"]["_tip"].split("(")[-1].split(")")[0]: f["properties"]["_style"]["fillColor"] for f in layer_.data["features"]}
+    assert all(colour["b"][ub] == colour["a"][ua] for ua, ub in rename.items())
+    assert len(set(colour["a"].values())) == 4
+    counts = map_summary(page)
+    assert counts["left"]["rd-moved"] == 1 and counts["right"]["rd-moved"] == 1
+    html = render_html(page)
+    assert "1 个小区，" in html and "两方案之间换了单元" in html and "方案甲" in html and "方案乙" in html
+    for word in ("单元数", "户数（最小–最大）", "超出户数范围的单元", "平均紧凑度", "迁入其他社区的户数", "年度经费", "求解状态", "与下界差距"):
+        assert word in html, word
+    bounds = [_fit_bounds(m) for m in (page.m1, page.m2)]
+    assert bounds[0] == bounds[1], "both maps fitted to the same extent"
+
+
+def test_compare_page_draws_each_plan_with_its_own_offices():
+    import geopandas as gpd
+
+    from redistrict.comparison import compare_page
+    from redistrict.maps import map_summary
+
+    (a, b), layer, _ = two_plans()
+    centre = lambda block: layer.blocks.geometry.loc[block].centroid  # noqa: E731
+    a.offices = gpd.GeoDataFrame({"site_id": ["S1"], "name": ["甲"], "floor_area_m2": [400]}, geometry=[centre("r1c1")], crs=layer.blocks.crs)
+    b.offices = gpd.GeoDataFrame({"site_id": ["T1", "T2"], "name": ["乙", "丙"], "floor_area_m2": [400, 500]}, geometry=[centre("r2c2"), centre("r3c3")], crs=layer.blocks.crs)
+    counts = map_summary(compare_page(a, b, lang="en"))
+    assert counts["left"]["rd-offices"] == 1 and counts["right"]["rd-offices"] == 2
+
+
+def test_plan_names_come_from_the_scenario_or_the_folder(tmp_path):
+    from redistrict.comparison import plan_name
+
+    (a, _), *_ = two_plans()
+    assert plan_name(a, "A") == "A"
+    a.path = tmp_path / "guidance"
+    assert plan_name(a, "A") == "guidance"
+    a.plan.problem["name"] = "wide bounds"
+    assert plan_name(a, "A") == "wide bounds"
+
+
+def _layers(m):
+    from redistrict.maps import _Layer
+
+    for child in m._children.values():
+        for sub in getattr(child, "_children", {}).values():
+            if isinstance(sub, _Layer):
+                yield sub
+
+
+def _fit_bounds(m):
+    from folium.map import FitBounds
+
+    return next(c.bounds for c in m._children.values() if isinstance(c, FitBounds))
