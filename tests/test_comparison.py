@@ -7,7 +7,6 @@ import re
 from types import SimpleNamespace
 
 import pandas as pd
-
 import pytest
 from conftest import make_grid
 
@@ -107,7 +106,7 @@ def two_plans():
     b = {block: rename[u] for block, u in a.items()}
     b["r0c0"] = "X1"  # r0c0 leaves A's U1 (B's X3) for U2's partner X1
     plans = []
-    for name, table in (("A-plan", a), ("B-plan", b)):
+    for table in (a, b):
         frame = pd.DataFrame({"block_id": list(table), "unit_id": list(table.values())})
         plan = assignment_plan(layer.blocks, graph, frame, lower=100, upper=1000)
         plans.append(SimpleNamespace(plan=plan, blocks=layer.blocks, offices=None, barriers=None, path=None))

@@ -186,3 +186,52 @@ def test_hostile_block_and_community_names_run_no_script_in_any_page(browser, tm
         if page.name != "map.html":  # the map shows names in popups/tooltips, tested above
             assert any(p in text for p in PAYLOADS), f"{page.name}: the names should show as text"
         visit.check_clean()
+
+
+def test_invalid_plan_map_draws_every_violation(browser, tmp_path):
+    """A hand-drawn plan the verifier rejects: the violations are drawn in their own pane with
+    legend entries, and the title says the plan is invalid."""
+    from test_maps import bad_grid
+
+    layer, graph, path, sites = bad_grid(tmp_path)
+    plan = maps.assignment_plan(layer.blocks, graph, path, lower=300, upper=500, offices=sites)
+    page = maps.write_map(plan, layer.blocks, tmp_path / "bad_map.html", offices=sites)
+    visit = Visit(browser, page)
+    drawn = visit.page.evaluate("() => document.querySelectorAll('.leaflet-rd-problems-pane path').length")
+    assert drawn == 5  # one detached block, one unit out of bounds, one block in no unit, two units without an office
+    assert "方案未通过校验" in visit.page.inner_text(".rd-title")
+    kinds = visit.page.evaluate("() => [...document.querySelectorAll('.rd-legend .rd-problem')].map((e) => e.dataset.kind)")
+    assert sorted(kinds) == ["bounds", "detached", "no_office", "unassigned"]
+    strokes = visit.page.evaluate("() => new Set([...document.querySelectorAll('.leaflet-rd-problems-pane path')].map((p) => p.getAttribute('stroke'))).size")
+    assert strokes == 4, "each kind of violation has its own style"
+    visit.check_clean()
+    visit.shot(tmp_path, "invalid_map.png")
+
+
+def test_compare_page_matches_colours_and_counts_moved_blocks(browser, tmp_path):
+    from test_comparison import two_plans
+
+    from redistrict.comparison import compare_page
+
+    (a, b), _, rename = two_plans()
+    path = maps.save_html(compare_page(a, b, names=("方案甲", "方案乙"), lang="zh"), tmp_path / "compare_page.html")
+    visit = Visit(browser, path)
+    counts = visit.page.evaluate(COUNT)
+    assert counts["maps"] == 2 and counts["units"] == 8
+    fills = visit.page.evaluate(
+        """() => [...document.querySelectorAll('.folium-map')].map((m) =>
+             [...m.querySelectorAll('.leaflet-rd-units-pane path')].map((p) => p.getAttribute('fill')).sort())"""
+    )
+    assert fills[0] == fills[1] and len(set(fills[0])) == 4, "matched units share their colour"
+    pairs = visit.page.evaluate("() => [...document.querySelectorAll('.rd-pairs tr[data-b]')].map((r) => [r.dataset.a, r.dataset.b])")
+    assert sorted(pairs) == sorted([a_, b_] for a_, b_ in rename.items())
+    moved = visit.page.evaluate("() => [...document.querySelectorAll('.folium-map')].map((m) => m.querySelectorAll('.leaflet-rd-moved-pane path').length)")
+    assert moved == [1, 1]
+    assert visit.page.inner_text(".rd-moved-count").startswith("1 个小区")
+    table = visit.page.inner_text(".rd-figures")
+    for word in ("单元数", "户数（最小–最大）", "超出户数范围的单元", "平均紧凑度", "年度经费", "求解状态", "与下界差距"):
+        assert word in table, word
+    visible = visit.page.evaluate("() => { const r = document.querySelector('.rd-panel').getBoundingClientRect(); return r.top < window.innerHeight && r.height > 100; }")
+    assert visible, "the figures table is on the page, below the maps"
+    visit.check_clean()
+    visit.shot(tmp_path, "compare_page.png")
