@@ -327,6 +327,34 @@ def _pair_row(plan_a, plan_b, unit_b: str, result: PlanComparison, colour: str, 
     return f"<tr data-a='{esc(unit_a or '')}' data-b='{esc(unit_b)}' data-colour='{colour}'><td>{left}</td><td>{right}</td><td class='n'>{result.shared.get(unit_b, 0):,}</td></tr>"
 
 
+def result_html(result: ScenarioResult) -> str:
+    """The notebook view of a result (``ScenarioResult._repr_html_``): status, message, the
+    figures and the unit table with labels in the scenario's language, and the map."""
+    import html
+
+    lang = result.scenario.lang
+    cols = words(lang, "columns")
+    e = html.escape
+    rows = "".join(
+        f"<tr><th style='text-align:left'>{e(cols.get(k, k))}</th><td>{e(format_value(v))}</td></tr>"
+        for k, v in result.summary().items() if v is not None and k not in ("scenario", "status", "message")
+    )
+    head = f"<h4>{e(result.name)} — {e(status_word(lang, result.status))}</h4>"
+    message = "" if result.plan is None else f"<p>{e(result.plan.message)}</p>"
+    table = f"<table>{rows}</table>"
+    if not result.ok:
+        return head + message + table
+    keys = ["unit_id", "name", "households", "blocks", "office_name", "mean_distance_m", "within_bounds"]
+    units = result.plan.units[keys].copy()
+    units["within_bounds"] = units["within_bounds"].map(lambda ok: cols["yes"] if ok else cols["no"])
+    units.columns = [cols[k] for k in keys]
+    return (
+        f"<div>{head}{message}<div style='display:flex;gap:1em;align-items:flex-start'>"
+        f"<div>{table}</div><div>{units.to_html(index=False, escape=True)}</div></div>"
+        f"<div style='margin-top:0.5em'>{result.map()._repr_html_()}</div></div>"
+    )
+
+
 def side_by_side(a: ScenarioResult, b: ScenarioResult, **kwargs):
     """Two results on synchronised maps with matched colours, moved blocks and a figures table
     (a folium ``DualMap``; ``_repr_html_`` shows it in Jupyter)."""
@@ -338,4 +366,4 @@ def side_by_side(a: ScenarioResult, b: ScenarioResult, **kwargs):
     return compare_page(a, b, names=names, **kwargs)
 
 
-__all__ = ["COLUMNS", "COLUMNS_ZH", "PlanComparison", "compare", "compare_page", "compare_plans", "figures_html", "plan_name", "plan_row", "format_value", "households_per_unit", "plot_households", "side_by_side", "summarize"]
+__all__ = ["COLUMNS", "COLUMNS_ZH", "PlanComparison", "compare", "compare_page", "compare_plans", "figures_html", "plan_name", "plan_row", "result_html", "format_value", "households_per_unit", "plot_households", "side_by_side", "summarize"]

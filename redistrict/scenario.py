@@ -14,7 +14,6 @@ import dataclasses
 import difflib
 import functools
 import hashlib
-import html
 import math
 import os
 import re
@@ -440,22 +439,9 @@ class ScenarioResult:
         return write_plan(self.plan, self.blocks, out, force=force, extra=lambda tmp: write_outputs(self.plan, self.blocks, tmp, offices=self.offices, barriers=self.barriers, **render))
 
     def _repr_html_(self) -> str:
-        from .comparison import format_value
+        from .comparison import result_html
 
-        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(format_value(v))}</td></tr>" for k, v in self.summary().items() if v is not None and k not in ("scenario", "status", "message"))
-        head = f"<h4>{html.escape(self.name)} — {html.escape(self.status)}</h4>"
-        message = "" if self.plan is None else f"<p>{html.escape(self.plan.message)}</p>"
-        table = f"<table>{rows}</table>"
-        if not self.ok:
-            return head + message + table
-        units = self.plan.units[["unit_id", "name", "households", "blocks", "office_name", "mean_distance_m", "within_bounds"]]
-        map_html = self.map()._repr_html_()
-        return (
-            f"<div>{head}{message}<div style='display:flex;gap:1em;align-items:flex-start'>"
-            f"<div>{table}</div><div>{units.to_html(index=False, escape=True)}</div></div>"
-            f"<div style='margin-top:0.5em'>{map_html}</div></div>"
-        )
-
+        return result_html(self)
 
 @contextmanager
 def solve_progress(description: str, *, console=None, transient: bool = False, disable: bool = False) -> Iterator[Callable[[dict], None]]:

@@ -184,3 +184,12 @@ def _fit_bounds(m):
     from folium.map import FitBounds
 
     return next(c.bounds for c in m._children.values() if isinstance(c, FitBounds))
+
+
+def test_notebook_view_speaks_the_scenarios_language(results):
+    zh = results[0]._repr_html_()
+    assert "最优解" in zh and "单元编号" in zh and "至办公用房平均距离（m）" in zh and "在范围内" in zh
+    assert "households_min" not in zh and "unit_id" not in zh
+    english = results[0].scenario.replace(lang="en")
+    en = ScenarioResult(english, results[0].plan, results[0].blocks)._repr_html_()
+    assert "optimal" in en and "smallest unit" in en and "within bounds" in en and "最优解" not in en
