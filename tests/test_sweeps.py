@@ -148,3 +148,31 @@ def test_progress_true_shows_a_bar_and_gives_the_same_result(scenarios, capsys):
     assert list(result.table["status"]) == ["optimal", "optimal"]
     shown = capsys.readouterr().out
     assert "sweep" in shown and "2/2" in shown
+
+
+def test_sweep_chart_keeps_matplotlib_global_state_and_prints_no_glyph_warning():
+    """The comparison page's chart: Chinese scenario names drawn with the bundled font (no
+    'Glyph … missing' warning) on an object-API figure; backend, rcParams, fonts unchanged."""
+    import sys
+    import warnings
+
+    import matplotlib
+    from matplotlib import font_manager
+
+    from redistrict.comparison import UNIT_COLUMNS, plot_households
+    from redistrict.sweeps import _chart_png
+
+    def state():
+        figures = sys.modules["matplotlib.pyplot"].get_fignums() if "matplotlib.pyplot" in sys.modules else []
+        return dict.__getitem__(matplotlib.rcParams, "backend"), {k: repr(v) for k, v in dict.items(matplotlib.rcParams)}, [f.fname for f in font_manager.fontManager.ttflist], figures
+
+    units = pd.DataFrame(
+        [["阜新单独", "U1", 3081, False, 2500, 3000, "relaxed"], ["昱东联合", "U1", 2700, True, 2500, 3000, "optimal"], ["无方案", None, None, None, 2500, 3000, "infeasible"]],
+        columns=UNIT_COLUMNS,
+    )
+    before = state()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        png = _chart_png(units, plot_households, "zh")
+    assert png and not [w for w in caught if "missing from font" in str(w.message)]
+    assert state() == before
