@@ -22,6 +22,7 @@ from pyproj.exceptions import CRSError
 
 from .diagnose import Diagnosis, Reason
 from .errors import InputError
+from .io import read_assignment, write_csv
 from .outputs import _jsonable, plan_layers, write_geojson
 from .plan import Plan, objective_terms, unit_table
 from .problem import place_offices
@@ -132,9 +133,7 @@ def load_plan_dir(path: str | os.PathLike) -> SavedPlan:
     missing = [name for name in ("assignment.csv", "blocks.geojson") if not (folder / name).exists()]
     if missing:
         raise InputError(f"{folder}: {', '.join(missing)} missing; the folder is incomplete.", path=str(folder))
-    assignment = pd.read_csv(folder / "assignment.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    if list(assignment.columns[:2]) != ["block_id", "unit_id"]:
-        raise InputError(f"{folder / 'assignment.csv'}: expected columns block_id,unit_id.", path=str(folder))
+    assignment = read_assignment(folder / "assignment.csv")
     blocks = gpd.read_file(folder / "blocks.geojson", engine="pyogrio")
     blocks["block_id"] = blocks["block_id"].astype(str)
     blocks = blocks.set_index("block_id").drop(columns=[c for c in ("unit_id", "unit_name") if c in blocks.columns])
@@ -149,21 +148,6 @@ def load_plan_dir(path: str | os.PathLike) -> SavedPlan:
 
 
 # --- a plan from any block→unit table -------------------------------------------------------------
-
-
-def read_assignment(path: str | os.PathLike, *, encoding: str = "utf-8-sig") -> pd.DataFrame:
-    """A block→unit CSV (first two columns, any header) as ``block_id, unit_id`` text columns."""
-    try:
-        frame = pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False)
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such file.", path=str(path)) from exc
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as a CSV of block_id,unit_id ({exc}).", path=str(path)) from exc
-    if frame.shape[1] < 2:
-        raise InputError(f"{path}: an assignment file needs two columns, block_id and unit_id.", path=str(path))
-    out = frame.iloc[:, :2].copy()
-    out.columns = ["block_id", "unit_id"]
-    return out.apply(lambda s: s.str.strip())
 
 
 def plan_from_assignment(
@@ -475,9 +459,9 @@ def _write_shapefiles(layers: dict[str, gpd.GeoDataFrame], folder: Path, encodin
 def _write_csv(saved: SavedPlan, folder: Path, encoding: str) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     bef = folder / "block_assignment.csv"
-    saved.plan.assignment_frame().to_csv(bef, index=False, encoding=encoding)
+    write_csv(saved.plan.assignment_frame(), bef, encoding=encoding)
     units = folder / "units.csv"
-    saved.plan.units.to_csv(units, index=False, encoding=encoding)
+    write_csv(saved.plan.units, units, encoding=encoding)
     return [bef, units]
 
 

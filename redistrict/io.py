@@ -15,6 +15,7 @@ import os
 import warnings
 import zipfile
 from dataclasses import dataclass, field
+from io import StringIO
 from pathlib import Path
 
 import geopandas as gpd
@@ -629,4 +630,173 @@ def read_lines_or_polygons(path: str | os.PathLike, *, layer: str | None = None,
     return gdf
 
 
-__all__ = ["BlockLayer", "read_layer", "load_blocks", "from_geodataframe", "read_points", "read_lines_or_polygons", "COLUMN_CANDIDATES", "ERROR", "WARNING", "REPAIRED", "INFO"]
+
+
+# --- CSV files people open in spreadsheets: assignments, locks, unit tables ---------------------
+
+#: Encodings CSVs are written in: UTF-8 with a byte-order mark (so Excel on Chinese Windows shows
+#: Chinese instead of mojibake), or GBK / GB18030 for older tools.
+CSV_ENCODINGS = ("utf-8", "gbk", "gb18030")
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: Header names of the two columns of an assignment, besides the tool's own ``block_id,unit_id``.
+ASSIGNMENT_COLUMNS = {
+    "block_id": ("block_id", "block", "blockid", "小区编号", "小区", "编号", "geoid"),
+    "unit_id": ("unit_id", "unit", "unitid", "district", "社区", "新社区", "单元", "分区"),
+}
+
+
+def spreadsheet_safe(value):
+    """``=cmd|' /C calc'!A0`` → ``'=cmd|' /C calc'!A0``: text a spreadsheet would run as a formula
+    gets a leading apostrophe, as OWASP advises; :func:`unescape_cell` takes it off again."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def unescape_cell(value: str) -> str:
+    """The inverse of :func:`spreadsheet_safe` (only an apostrophe before a formula character)."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_START) else value
+
+
+def csv_encoding(encoding: str | None) -> str:
+    """The Python codec for writing a CSV in ``encoding`` (utf-8 means UTF-8 with a BOM)."""
+    enc = (encoding or "utf-8").lower().replace("_", "-")
+    if enc in ("utf-8", "utf8", "utf-8-sig"):
+        return "utf-8-sig"
+    if enc not in CSV_ENCODINGS:
+        raise InputError(f"The CSV encoding must be one of {', '.join(CSV_ENCODINGS)}, not '{encoding}'.")
+    return enc
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike, *, encoding: str | None = "utf-8", index: bool = False) -> Path:
+    """Write a table for people and spreadsheets: formula-like text escaped, UTF-8 with BOM (or
+    GBK/GB18030); text GBK cannot hold is an :class:`InputError` naming it, not a silent ``?``."""
+    codec = csv_encoding(encoding)
+    safe = frame.copy()
+    for col in safe.columns:
+        if safe[col].dtype == object or pd.api.types.is_string_dtype(safe[col].dtype):
+            safe[col] = safe[col].map(spreadsheet_safe)
+    if index:
+        safe.index = safe.index.map(spreadsheet_safe)
+    text = safe.to_csv(index=index, lineterminator="\r\n")
+    try:
+        data = text.encode(codec)
+    except UnicodeEncodeError:
+        bad = sorted({ch for ch in text if not _encodable(ch, codec)})
+        cells = sorted({str(v) for v in safe.astype(str).to_numpy().ravel() if any(ch in bad for ch in v)})
+        raise InputError(
+            f"{path}: {codec.upper()} cannot hold {', '.join(map(repr, bad[:8]))} (in {format_ids(cells, 5)}); "
+            "write the CSV as UTF-8 (the default, --csv-encoding utf-8) or rename those ids.",
+            path=str(path),
+        ) from None
+    path = Path(path)
+    path.write_bytes(data)
+    return path
+
+
+def _encodable(ch: str, codec: str) -> bool:
+    try:
+        ch.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def write_assignment(assignment: pd.DataFrame, path: str | os.PathLike, *, encoding: str | None = "utf-8") -> Path:
+    """``block_id,unit_id`` (the block equivalency file) — the one writer of assignment CSVs."""
+    frame = assignment.iloc[:, :2].astype(str)
+    frame.columns = ["block_id", "unit_id"]
+    return write_csv(frame, path, encoding=encoding)
+
+
+def read_text_table(path: str | os.PathLike, *, encoding: str | None = None, what: str = "CSV") -> tuple[pd.DataFrame, str]:
+    """A CSV as text cells (no NaN guessing) and the encoding it was read in.
+
+    ``encoding`` None or ``"auto"``: a UTF-8 byte-order mark, else UTF-8, else GB18030 (GBK's
+    superset, what Excel on Chinese Windows saves as "CSV").
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such file.", path=str(path)) from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror}).", path=str(path)) from exc
+    text, used = _decode(raw, encoding, path, what)
+    try:
+        frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(f"{path}: cannot be read as a {what} ({str(exc).strip() or 'no columns'}).", path=str(path)) from exc
+    return frame, used
+
+
+def _decode(raw: bytes, encoding: str | None, path: Path, what: str) -> tuple[str, str]:
+    if encoding not in (None, "auto"):
+        try:
+            return raw.decode(encoding).removeprefix("\ufeff"), encoding
+        except LookupError as exc:
+            raise InputError(f"Unknown encoding '{encoding}' for {path}; use utf-8, gbk or gb18030.", path=str(path)) from exc
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}: not valid {encoding} text (byte {exc.start:,}); leave out --csv-encoding to detect it, or give the right one.", path=str(path)) from exc
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+    for codec in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(codec), codec
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{path}: the {what} is neither UTF-8 nor GBK/GB18030 text; save it as CSV UTF-8 or pass --csv-encoding.", path=str(path))
+
+
+def _pick_column(columns: list[str], names: tuple[str, ...]) -> str | None:
+    by_name = {str(c).strip().lower(): c for c in columns}
+    return next((by_name[n] for n in names if n in by_name), None)
+
+
+def read_assignment(path: str | os.PathLike, *, encoding: str | None = None) -> pd.DataFrame:
+    """A block→unit CSV as ``block_id, unit_id`` text columns — the one reader of assignments.
+
+    Columns are found by header (``block_id``/``unit_id`` in either order, or the names in
+    :data:`ASSIGNMENT_COLUMNS`), else taken as the first two.  Ids are stripped of surrounding
+    spaces as the layer's are, and the apostrophe :func:`write_csv` put before formula-like ids is
+    taken off, so a round trip keeps every id.  ``attrs["encoding"]`` says how it was decoded.
+    """
+    frame, used = read_text_table(path, encoding=encoding, what="CSV of block_id,unit_id")
+    columns = [str(c) for c in frame.columns]
+    block = _pick_column(columns, ASSIGNMENT_COLUMNS["block_id"])
+    unit = _pick_column(columns, ASSIGNMENT_COLUMNS["unit_id"])
+    if block is None or unit is None or block == unit:
+        if frame.shape[1] < 2:
+            raise InputError(f"{path}: an assignment file needs two columns, block_id and unit_id; found {', '.join(columns) or 'none'}.", path=str(path))
+        block, unit = frame.columns[0], frame.columns[1]
+    out = pd.DataFrame({"block_id": frame[block], "unit_id": frame[unit]}).astype(str)
+    out = out.apply(lambda s: s.map(unescape_cell).str.strip())
+    out.attrs.update(encoding=used, columns=(str(block), str(unit)))
+    return out
+
+
+def read_lock_table(path: str | os.PathLike, *, encoding: str | None = None) -> dict[str, str]:
+    """``block_id,unit`` lock rows as block id → label; a block locked to two labels is an
+    :class:`InputError` naming it, its labels and lines (the last row used to win silently)."""
+    frame, _ = read_text_table(path, encoding=encoding, what="CSV of locks (block_id,unit)")
+    if frame.shape[1] < 2:
+        raise InputError(f"{path}: a lock file needs two columns, block_id and unit.", path=str(path))
+    pairs = frame.iloc[:, :2].astype(str).apply(lambda s: s.map(unescape_cell).str.strip())
+    pairs.columns = ["block_id", "label"]
+    pairs["line"] = np.arange(len(pairs)) + 2  # after the header, 1-based
+    labels = pairs.groupby("block_id")["label"].nunique()
+    clash = sorted(labels.index[labels > 1])
+    if clash:
+        detail = "; ".join(
+            f"{b} → " + ", ".join(f"{row.label} (line {row.line})" for row in pairs[pairs["block_id"] == b].itertuples())
+            for b in clash[:5]
+        )
+        raise InputError(
+            f"{path}: {len(clash)} block(s) are locked to more than one label: {detail}. A block can "
+            "be locked to one unit only; keep one row per block.",
+            ids=clash,
+            path=str(path),
+        )
+    return dict(zip(pairs["block_id"], pairs["label"], strict=True))
+
+
+__all__ = ["ASSIGNMENT_COLUMNS", "CSV_ENCODINGS", "FORMULA_START", "read_assignment", "read_lock_table", "read_text_table", "spreadsheet_safe", "unescape_cell", "write_assignment", "write_csv", "BlockLayer", "read_layer", "load_blocks", "from_geodataframe", "read_points", "read_lines_or_polygons", "COLUMN_CANDIDATES", "ERROR", "WARNING", "REPAIRED", "INFO"]

@@ -19,6 +19,7 @@ How that holds up when a run is stopped:
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import functools
@@ -37,39 +38,151 @@ import geopandas as gpd
 import pandas as pd
 
 from .errors import InputError
+from .io import csv_encoding as csv_codec
+from .io import write_assignment
 from .plan import Plan
 
 #: temporary folders this process is writing right now, by real path (see :func:`cleanup_partial_outputs`)
 _ACTIVE: dict[str, Path] = {}
 
 
-def check_target(out: str | os.PathLike, *, force: bool = False) -> Path:
-    """Refuse a target that is a file, or a non-empty folder without ``force`` — before any work is done.
+#: Free space (bytes) a target's file system must have before a run starts: a city-wide
+#: map.html alone is ~15 MB.
+MIN_FREE_BYTES = 50_000_000
 
-    Leftovers of an earlier run of the same target that was killed are tidied first
-    (see :func:`recover_target`).
+
+def check_target(out: str | os.PathLike, *, force: bool = False, min_free: int = MIN_FREE_BYTES) -> Path:
+    """Check ``out`` before any work is done, and claim it for this process.
+
+    Refused (:class:`InputError`, exit 2, naming the place): a target that is a file or lies
+    under one, a non-empty folder without ``force``, a folder that cannot be written in or has
+    less than ``min_free`` bytes free, and a target another run is writing (its lock file
+    ``.NAME.lock`` beside it names the process).  The claim is released when the write is done
+    (:func:`write_atomically`) or the process ends.  Leftovers of an earlier run of the same
+    target that was killed are tidied first (see :func:`recover_target`).
     """
     out = Path(out)
+    _check_ancestors(out)
     recover_target(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a folder.")
     if out.exists() and any(out.iterdir()) and not force:
         raise InputError(f"{out}: the output folder is not empty; choose another or pass --force to replace it.")
+    _claim(out)
+    try:
+        _check_free_space(out, min_free)
+    except InputError:
+        release_target(out)
+        raise
     return out
 
 
-def write_atomically(out: str | os.PathLike, write: Callable[[Path], None], *, force: bool = False) -> Path:
-    """Call ``write(tmp_dir)`` and move ``tmp_dir`` to ``out`` only if it returns normally."""
-    out = check_target(out, force=force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with _cleanup_on_termination():
-        tmp, key = _make_tmp(out)
+def _check_ancestors(out: Path) -> None:
+    """No file where a folder of the path must be (``report.pdf/OUT``)."""
+    for parent in out.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise InputError(f"{out}: cannot be created, because {parent} is a file, not a folder; choose another output folder.")
+            return
+
+
+def _check_free_space(out: Path, min_free: int) -> None:
+    free = shutil.disk_usage(out.parent).free
+    if free < min_free:
+        raise InputError(
+            f"{out}: only {free / 1e6:,.1f} MB are free in {out.parent.absolute()} (a run needs up to "
+            f"{min_free / 1e6:,.0f} MB); free some space or choose another output folder."
+        )
+
+
+#: lock files this process holds: real path -> the process id that took it (a forked child
+#: inherits the dict but must not release its parent's locks)
+_LOCKS: dict[str, int] = {}
+
+
+def _lock_path(out: Path) -> Path:
+    return out.with_name(f".{out.name}.lock")
+
+
+def _claim(out: Path) -> None:
+    """Create ``.NAME.lock`` exclusively (also the test that the folder can be written in)."""
+    lock = _lock_path(out)
+    key = os.path.realpath(lock)
+    if _LOCKS.get(key) == os.getpid():
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: the folder {out.parent} cannot be created ({exc.strerror}); choose another output folder.") from exc
+    for _ in range(2):
         try:
-            write(tmp)
-            _swap_in(tmp, out)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-            _ACTIVE.pop(key, None)
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _lock_holder(lock)
+            if holder is not None and holder != os.getpid() and _pid_alive(holder):
+                raise InputError(
+                    f"{out}: another redistrict run (process {holder}) is writing this folder; wait "
+                    f"for it to finish or choose another output folder (its lock is {lock}).",
+                    path=str(out),
+                ) from None
+            lock.unlink(missing_ok=True)  # left by a run that is gone
+            continue
+        except OSError as exc:
+            raise InputError(f"{out}: cannot write in {out.parent.absolute()} ({exc.strerror}); choose another output folder.", path=str(out)) from exc
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
+        _LOCKS[key] = os.getpid()
+        return
+    raise InputError(f"{out}: could not take the lock {lock}; remove it if no other run is writing {out}.", path=str(out))
+
+
+def _lock_holder(lock: Path) -> int | None:
+    try:
+        return int(lock.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
+
+
+def release_target(out: str | os.PathLike) -> None:
+    """Give up this process's claim on ``out`` (taken by :func:`check_target`)."""
+    lock = _lock_path(Path(out))
+    key = os.path.realpath(lock)
+    if _LOCKS.get(key) == os.getpid():
+        _LOCKS.pop(key, None)
+        lock.unlink(missing_ok=True)
+
+
+@atexit.register
+def _release_all() -> None:
+    for key, pid in list(_LOCKS.items()):
+        if pid == os.getpid():
+            Path(key).unlink(missing_ok=True)
+            _LOCKS.pop(key, None)
+
+
+def write_atomically(out: str | os.PathLike, write: Callable[[Path], None], *, force: bool = False) -> Path:
+    """Call ``write(tmp_dir)`` and move ``tmp_dir`` to ``out`` only if it returns normally.
+
+    A failure to write (a full disk, a folder made read-only meanwhile) is an
+    :class:`InputError` naming the place; the previous ``out`` stays as it was.
+    """
+    out = check_target(out, force=force)
+    try:
+        with _cleanup_on_termination():
+            tmp, key = _make_tmp(out)
+            try:
+                write(tmp)
+                if not force and out.exists() and any(out.iterdir()):
+                    raise InputError(f"{out}: was filled by someone else while this run wrote; nothing was replaced. Pass --force to replace it.")
+                _swap_in(tmp, out)
+            except OSError as exc:
+                where = exc.filename or tmp
+                raise InputError(f"{out}: writing failed at {where} ({exc.strerror or exc}); {out} is as it was.", path=str(out)) from exc
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+                _ACTIVE.pop(key, None)
+    finally:
+        release_target(out)
     return out
 
 
@@ -151,6 +264,7 @@ def _pid_alive(pid: int) -> bool:
 
 def _make_tmp(out: Path) -> tuple[Path, str]:
     """A new empty sibling folder ``.NAME.PID-<random>.tmp`` (with the umask's permissions), registered."""
+    out.parent.mkdir(parents=True, exist_ok=True)
     while True:
         tmp = out.with_name(f".{out.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
         key = os.path.realpath(tmp)
@@ -256,17 +370,28 @@ def plan_layers(plan: Plan, blocks: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame,
     return frame.reset_index(drop=True), units
 
 
-def write_plan(plan: Plan, blocks: gpd.GeoDataFrame, out: str | os.PathLike, *, force: bool = False, extra: Callable[[Path], None] | None = None) -> Path:
+def write_plan(
+    plan: Plan,
+    blocks: gpd.GeoDataFrame,
+    out: str | os.PathLike,
+    *,
+    force: bool = False,
+    extra: Callable[[Path], None] | None = None,
+    csv_encoding: str = "utf-8",
+) -> Path:
     """Write ``assignment.csv``, ``units.geojson``, ``blocks.geojson`` and ``report.json``.
 
     Only verified plans are written here; an infeasible result writes ``diagnosis.json`` and
-    ``report.json`` instead (see :func:`write_diagnosis`).
+    ``report.json`` instead (see :func:`write_diagnosis`).  ``assignment.csv`` is UTF-8 with a
+    byte-order mark (or ``csv_encoding`` gbk/gb18030), formula-like ids escaped
+    (:func:`redistrict.io.write_csv`).
     """
     if not plan.ok:
         raise InputError("Only a verified plan can be written as a result.")
+    csv_codec(csv_encoding)  # a bad encoding is refused before anything is written
 
     def write(tmp: Path) -> None:
-        plan.assignment_frame().to_csv(tmp / "assignment.csv", index=False, encoding="utf-8")
+        write_assignment(plan.assignment_frame(), tmp / "assignment.csv", encoding=csv_encoding)
         block_layer, unit_layer = plan_layers(plan, blocks)
         write_geojson(unit_layer, tmp / "units.geojson")
         write_geojson(_jsonable(block_layer), tmp / "blocks.geojson")

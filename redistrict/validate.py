@@ -7,6 +7,7 @@ pass instead of one error per run.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass, field
 
 import geopandas as gpd
@@ -43,9 +44,23 @@ class Finding:
         return f"[{self.severity}] {self.message}"
 
 
+def show_id(value) -> str:
+    """An id as a message shows it: as it is, or quoted with escapes (``'U1\\u200b'``, ``'U1 '``)
+    when it has surrounding spaces or invisible characters, so two ids that print alike are told
+    apart."""
+    text = str(value)
+    marked = "".join(f"\\u{ord(ch):04x}" if _invisible(ch) else ch for ch in text)
+    return f"'{marked}'" if marked != text or text != text.strip() else text
+
+
+def _invisible(ch: str) -> bool:
+    """Zero-width and control characters, and every space but the plain one."""
+    return unicodedata.category(ch) in ("Cf", "Cc", "Zl", "Zp") or (ch.isspace() and ch != " ")
+
+
 def format_ids(ids, limit: int = _SHOWN_IDS) -> str:
-    """``a, b, c and 12 more`` — short enough for one line of a message."""
-    ids = [str(i) for i in ids]
+    """``a, b, c and 12 more`` — short enough for one line of a message (ids via :func:`show_id`)."""
+    ids = [show_id(i) for i in ids]
     if len(ids) <= limit:
         return ", ".join(ids)
     return ", ".join(ids[:limit]) + f" and {len(ids) - limit} more"

@@ -371,3 +371,92 @@ def test_nan_coordinate_names_the_block(tmp_path):
     path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
     message = expect_input_error(path)
     assert "not a number" in message and "b1" in message
+
+
+# --- assignment and other CSVs -----------------------------------------------------------------
+
+
+def test_assignment_round_trip_keeps_formula_like_ids_and_escapes_them_for_spreadsheets(tmp_path):
+    from redistrict.io import read_assignment, write_assignment
+
+    ids = ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "\tx", "普通", "'quoted"]
+    frame = pd.DataFrame({"block_id": ids, "unit_id": ["阜新-1"] * len(ids)})
+    path = write_assignment(frame, tmp_path / "a.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel shows the Chinese
+    text = raw.decode("utf-8-sig")
+    assert "'=cmd|' /C calc'!A0" in text and "\n'+1," in text and "\n'-2," in text and "\n'@SUM" in text
+    assert "\n'quoted," in text  # not formula-like: left as it is
+    back = read_assignment(path)
+    assert back["block_id"].tolist()[:6] == [i.strip() for i in ids[:6]] and back["block_id"].iloc[6] == "'quoted"
+    assert set(back["unit_id"]) == {"阜新-1"}
+
+
+def test_assignment_read_by_header_in_either_order_with_ids_stripped(tmp_path):
+    from redistrict.io import read_assignment
+
+    path = tmp_path / "swapped.csv"
+    path.write_text("unit_id,block_id\n U1 , b1 \nU2,b2\n", encoding="utf-8")
+    back = read_assignment(path)
+    assert back.to_dict("list") == {"block_id": ["b1", "b2"], "unit_id": ["U1", "U2"]}
+    chinese = tmp_path / "chinese.csv"
+    chinese.write_text("备注,社区,小区编号\nx,U1,b1\n", encoding="utf-8")
+    assert read_assignment(chinese).to_dict("list") == {"block_id": ["b1"], "unit_id": ["U1"]}
+    positional = tmp_path / "positional.csv"
+    positional.write_text("a,b\nb1,U1\n", encoding="utf-8")
+    assert read_assignment(positional).to_dict("list") == {"block_id": ["b1"], "unit_id": ["U1"]}
+
+
+@pytest.mark.parametrize("codec", ["gbk", "gb18030", "utf-8-sig", "utf-8"])
+def test_assignment_saved_by_excel_on_chinese_windows_is_detected(tmp_path, codec):
+    from redistrict.io import read_assignment
+
+    path = tmp_path / "excel.csv"
+    path.write_bytes("block_id,unit_id\n阳光花园,阜新一\n黎阳新村,阜新二\n".encode(codec))
+    back = read_assignment(path)
+    assert back.to_dict("list") == {"block_id": ["阳光花园", "黎阳新村"], "unit_id": ["阜新一", "阜新二"]}
+    assert read_assignment(path, encoding="gbk" if codec.startswith("gb") else "utf-8")["unit_id"].tolist() == ["阜新一", "阜新二"]
+
+
+def test_assignment_in_a_wrong_encoding_given_explicitly_says_so(tmp_path):
+    from redistrict.io import read_assignment
+
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("block_id,unit_id\n阳光花园,阜新一\n".encode("gbk"))
+    with pytest.raises(InputError, match="not valid utf-8 text"):
+        read_assignment(path, encoding="utf-8")
+    with pytest.raises(InputError, match="no such file"):
+        read_assignment(tmp_path / "missing.csv")
+
+
+def test_csv_written_as_gbk_or_refused_naming_what_gbk_cannot_hold(tmp_path):
+    from redistrict.io import read_assignment, write_assignment
+
+    frame = pd.DataFrame({"block_id": ["阳光花园"], "unit_id": ["阜新一"]})
+    path = write_assignment(frame, tmp_path / "gbk.csv", encoding="gbk")
+    assert path.read_bytes().decode("gbk").startswith("block_id,unit_id")
+    assert read_assignment(path)["block_id"].tolist() == ["阳光花园"]
+    emoji = pd.DataFrame({"block_id": ["b😀"], "unit_id": ["U1"]})
+    with pytest.raises(InputError, match="GBK cannot hold") as info:
+        write_assignment(emoji, tmp_path / "bad.csv", encoding="gbk")
+    assert "b😀" in str(info.value) and "UTF-8" in str(info.value)
+    with pytest.raises(InputError, match="one of utf-8, gbk, gb18030"):
+        write_assignment(frame, tmp_path / "x.csv", encoding="latin-1")
+
+
+def test_lock_table_with_a_block_locked_to_two_labels_is_an_error(tmp_path):
+    from redistrict.io import read_lock_table
+
+    path = tmp_path / "locks.csv"
+    path.write_text("block_id,unit\nb1,A\nb2,A\nb1,B\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        read_lock_table(path)
+    assert "b1 → A (line 2), B (line 4)" in str(info.value) and info.value.ids == ["b1"]
+    path.write_text("block_id,unit\nb1,A\nb2,A\nb1,A\n", encoding="utf-8")
+    assert read_lock_table(path) == {"b1": "A", "b2": "A"}  # a repeated row is harmless
+
+
+def test_ids_that_print_alike_are_marked_in_messages():
+    from redistrict.validate import format_ids
+
+    assert format_ids(["U1", "U1\u200b", "U2 ", "阜新\u3000", "昱 中"]) == "U1, 'U1\\u200b', 'U2 ', '阜新\\u3000', 昱 中"
