@@ -598,7 +598,6 @@ def _static(name: str) -> str:
 def render_page(payload: dict) -> str:
     """The page's HTML: Leaflet, the editor's CSS and JS inlined; the payload as inert JSON."""
     import jinja2
-    from markupsafe import Markup
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string(_static("edit.html.j2"))
@@ -606,11 +605,11 @@ def render_page(payload: dict) -> str:
     return template.render(
         lang="zh-CN" if payload["lang"] == "zh" else "en",
         title=payload["title"],
-        leaflet_js=Markup(leaflet_js),
-        leaflet_css=Markup(leaflet_css),
-        editor_js=Markup(_static("edit.js")),
-        editor_css=Markup(_static("edit.css")),
-        payload=Markup(js_literal(payload)),
+        leaflet_js=leaflet_js,
+        leaflet_css=leaflet_css,
+        editor_js=_static("edit.js"),
+        editor_css=_static("edit.css"),
+        payload=js_literal(payload),  # JSON with <, >, & escaped: inert inside <script>
     )
 
 

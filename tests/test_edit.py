@@ -13,7 +13,6 @@ import pytest
 from conftest import UTM50, make_grid, vertical_line
 
 from redistrict import edit
-from redistrict.cli import main
 from redistrict.errors import InputError
 from redistrict.graph import build_graph, read_overrides
 from redistrict.scenario import Scenario, locks_from_units, read_locks
@@ -215,6 +214,9 @@ def test_an_assignment_naming_unknown_blocks_is_refused(layer, tmp_path):
 
 
 def run(args, capsys):
+    """The CLI in this process: (exit code, stdout, stderr)."""
+    from redistrict.cli import main
+
     with pytest.raises(SystemExit) as exit_info:
         main([str(a) for a in args])
     out = capsys.readouterr()

@@ -46,7 +46,7 @@
   var stats = {movedHH: 0, movedBlocks: 0, outside: 0};
   var active = -1, brush = false, stroke = null;
   var past = [], future = [];
-  var timings = [];
+  var timings = [], frames = [];
   var broken = new Set();
 
   function newUnit(id, name, colour, gbk) {
@@ -136,7 +136,7 @@
 
   // --- the map -----------------------------------------------------------------------------------
 
-  var map = L.map("rd-map", {preferCanvas: n > 3000, zoomSnap: 0.25, boxZoom: false});
+  var map = L.map("rd-map", {preferCanvas: n > 3000, zoomSnap: 0.25, boxZoom: false, doubleClickZoom: false});  // quick clicks are moves
   var layers = new Array(n);
   function style(b) {
     var u = units[unitOf[b]], moved = unitOf[b] !== unit0[b];
@@ -180,6 +180,8 @@
       box.appendChild(el("div", null, num(o.area) + " " + T.m2 + " · " + (o.ok ? T.office_ok : T.office_small)));
       return box;
     });
+    marker.on("click", function (ev) { onClick(o.block, ev); });  // a site stands for its block
+    marker.on("contextmenu", function (ev) { onPick(o.block, ev); });
     marker.addTo(map);
   });
   if (bounds.isValid()) { map.fitBounds(bounds, {padding: [10, 10]}); } else { map.setView([0, 0], 2); }
@@ -260,7 +262,7 @@
       tr.appendChild(el("td")).appendChild(sw);
       u.cells = {};
       ["id", "name", "hh", "pop", "count"].concat(useOffices ? ["offices"] : []).concat(["rules"]).forEach(function (key) {
-        u.cells[key] = tr.appendChild(el("td", key === "id" || key === "name" || key === "rules" ? null : "num"));
+        u.cells[key] = tr.appendChild(el("td", key === "rules" ? "rd-rule-text" : key === "id" || key === "name" ? null : "num"));
       });
       var lock = el("input");
       lock.type = "checkbox";
@@ -356,10 +358,11 @@
     refreshTotals();
   }
 
-  function timed(work) {
+  function timed(work) {  // the move itself, and until the browser has drawn the next frame
     var t0 = performance.now();
     work();
     timings.push(performance.now() - t0);
+    requestAnimationFrame(function () { setTimeout(function () { frames.push(performance.now() - t0); }, 0); });
   }
 
   function plannedMoves(list, to) {
@@ -378,6 +381,8 @@
     if (!moves.length) { return; }
     past.push({moves: moves, at: new Date().toISOString()});
     future = [];
+    undoBtn.disabled = false;
+    redoBtn.disabled = true;
   }
 
   function moveBlocks(list, to) {
@@ -531,6 +536,7 @@
   /* A small programmatic handle (for tests and the browser console): figures, rules, moves. */
   window.redistrictEditor = {
     timings: timings,
+    frames: frames,
     map: map,
     select: function (id) { select(units.findIndex(function (u) { return u.id === id; })); },
     move: function (blockId, unitId) { var to = units.findIndex(function (u) { return u.id === unitId; }); timed(function () { moveBlocks([blockIndex.get(blockId)], to); }); return units[unitOf[blockIndex.get(blockId)]].id; },
