@@ -22,7 +22,7 @@ from pyproj.exceptions import CRSError
 
 from .diagnose import Diagnosis, Reason
 from .errors import InputError
-from .io import read_assignment, write_csv
+from .io import check_shapefile_text, read_assignment, write_csv
 from .outputs import _jsonable, plan_layers, write_geojson
 from .plan import Plan, objective_terms, unit_table
 from .problem import place_offices
@@ -434,6 +434,7 @@ def export_plan(
 
 
 def _write_shapefiles(layers: dict[str, gpd.GeoDataFrame], folder: Path, encoding: str) -> list[Path]:
+    check_shapefile_text({name: _plain(layer, bool_as_int=True) for name, layer in layers.items()}, encoding)
     folder.mkdir(parents=True, exist_ok=True)
     cpg = "UTF-8" if encoding == "utf-8" else "GBK"
     written = []

@@ -39,9 +39,11 @@ from .validate import (
     check_missing_geometry,
     check_multipart,
     check_overlaps,
+    check_variant_names,
     errors,
     format_ids,
     is_mojibake,
+    normalise_names,
     parse_households,
     parse_population,
     repair_invalid_geometry,
@@ -126,7 +128,7 @@ def read_layer(
             path=where,
         )
     if suffix == ".zip":
-        _check_zipped_shapefile(path)
+        layer = _check_zipped_shapefile(path, layer)
     if suffix == ".gpkg":
         layer = _choose_layer(path, layer)
     gdf = _read_vector(path, layer=layer, encoding=encoding)
@@ -274,7 +276,7 @@ def _choose_layer(path: Path, layer: str | None) -> str | None:
     return layer
 
 
-def _check_zipped_shapefile(path: Path) -> None:
+def _check_zipped_shapefile(path: Path, layer: str | None) -> str | None:
     try:
         with zipfile.ZipFile(path) as archive:
             members = [m.lower() for m in archive.namelist()]
@@ -292,6 +294,16 @@ def _check_zipped_shapefile(path: Path) -> None:
                     "needs its .shp, .shx and .dbf (and ideally .prj and .cpg) together.",
                     path=str(path),
                 )
+    stems = [Path(shp).stem for shp in shps]
+    if layer is None and len(stems) > 1:
+        raise InputError(
+            f"{path}: the ZIP archive holds {len(stems)} Shapefiles ({', '.join(stems)}); choose one "
+            "with --layer NAME.",
+            path=str(path),
+        )
+    if layer is not None and layer.lower() not in stems:
+        raise InputError(f"{path}: no Shapefile '{layer}' in the ZIP archive; it holds: {', '.join(stems)}.", path=str(path))
+    return layer
 
 
 def _has_cpg(path: Path) -> bool:
@@ -450,6 +462,10 @@ def from_geodataframe(
     for key in ("community", "subdistrict", "name"):
         col = columns[key]
         out[key] = gdf[col].astype("string").str.strip().to_numpy() if col is not None else pd.array([pd.NA] * len(out), dtype="string")
+        if col is not None and key != "name":
+            out[key], found = normalise_names(out[key], col)
+            findings += found + check_variant_names(out[key], col)
+    findings += check_alternative_columns(gdf, columns, explicit)
     extras = [c for c in gdf.columns if c not in columns.values() and c != gdf.geometry.name and c not in out.columns]
     if extras:  # keep the user's other attributes for maps and exports (one concat, not many inserts)
         kept = pd.DataFrame({c: gdf[c].to_numpy() for c in extras}, index=out.index)
@@ -480,6 +496,41 @@ def _to_working_crs(gdf: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
     except InputError as exc:
         raise InputError(f"{where}: {exc.message}", path=where) from exc
     return gdf if CRS.from_user_input(gdf.crs).equals(target) else gdf.to_crs(target)
+
+
+def check_alternative_columns(gdf: gpd.GeoDataFrame, columns: dict, explicit: dict) -> list[Finding]:
+    """A second detected household (or population) column, e.g. ``households`` and ``户数``: the
+    same values are noted, different ones are an error (households) or a warning (population)
+    naming both columns, so no count is used without a word."""
+    findings = []
+    for key, severity in (("households", ERROR), ("population", WARNING)):
+        chosen = columns.get(key)
+        if chosen is None or explicit.get(key) is not None:
+            continue
+        first = pd.to_numeric(gdf[chosen], errors="coerce")
+        for other in _detect_all(gdf.columns, COLUMN_CANDIDATES[key]):
+            if other == chosen:
+                continue
+            second = pd.to_numeric(gdf[other], errors="coerce")
+            differ = ~((first == second) | (first.isna() & second.isna()))
+            if not differ.any():
+                findings.append(Finding(f"{key}_columns", INFO, f"Columns '{chosen}' and '{other}' both hold {key}, with the same values; '{chosen}' is used."))
+                continue
+            pos = int(np.flatnonzero(differ.to_numpy())[0])
+            example = f"e.g. row {pos + 1}: {gdf[chosen].iloc[pos]} vs {gdf[other].iloc[pos]}"
+            use = "say which to use" if severity == ERROR else f"'{chosen}' is used; say otherwise"
+            findings.append(Finding(
+                f"{key}_columns", severity,
+                f"Two {key.removesuffix('s')} columns, '{chosen}' (total {first.sum():,.0f}) and '{other}' (total "
+                f"{second.sum():,.0f}), differ in {int(differ.sum())} row(s) ({example}); {use} with "
+                f"--{key} {chosen} or --{key} {other}.",
+            ))
+    return findings
+
+
+def _detect_all(columns, candidates) -> list:
+    by_lower = {str(c).strip().lower(): c for c in columns}
+    return [by_lower[n.lower()] for n in candidates if n.lower() in by_lower]
 
 
 def _parse_crs(crs) -> CRS:
@@ -523,6 +574,7 @@ def load_blocks(
     if crs is not None:
         crs = _parse_crs(crs)
     gdf, findings = read_layer(path, layer=layer, encoding=encoding, wkt_column=wkt_column)
+    gdf = _mark_json_booleans(Path(path), gdf, households_col)
     if crs is not None and gdf.crs is None:
         gdf = gdf.set_crs(crs)
     gdf = apply_input_coords(gdf, input_coords, where=str(path), id_col=id_col)
@@ -542,6 +594,30 @@ def load_blocks(
         if finding.severity in (WARNING, REPAIRED):
             warnings.warn(finding.message, RedistrictWarning, stacklevel=2)
     return layer_obj
+
+
+def _mark_json_booleans(path: Path, gdf: gpd.GeoDataFrame, households_col: str | None) -> gpd.GeoDataFrame:
+    """GeoJSON ``true``/``false`` among household numbers: GDAL reads them as 1/0, so they are
+    found in the file's text and put back as booleans, which validation rejects by block."""
+    if path.suffix.lower() not in (".geojson", ".json") or path.stat().st_size > _SNIFF_LIMIT:
+        return gdf
+    column = households_col or _detect(gdf.columns, COLUMN_CANDIDATES["households"])
+    if column is None or column not in gdf.columns or not pd.api.types.is_numeric_dtype(gdf[column].dtype):
+        return gdf
+    try:
+        features = json.loads(path.read_bytes().decode("utf-8-sig")).get("features")
+    except (ValueError, RecursionError, AttributeError):
+        return gdf
+    if not isinstance(features, list) or len(features) != len(gdf):
+        return gdf
+    flags = [isinstance(f, dict) and isinstance((f.get("properties") or {}).get(column), bool) for f in features]
+    if not any(flags):
+        return gdf
+    gdf = gdf.copy()
+    values = gdf[column].astype(object)
+    values[np.asarray(flags)] = [bool((f.get("properties") or {})[column]) for f, flag in zip(features, flags, strict=True) if flag]
+    gdf[column] = values
+    return gdf
 
 
 def _feature_labels(gdf: gpd.GeoDataFrame, id_col: str | None = None) -> list[str]:
@@ -598,8 +674,26 @@ def read_points(path: str | os.PathLike, *, layer: str | None = None, encoding: 
     types = set(gdf.geom_type.dropna())
     if not types <= {"Point", "MultiPoint"}:
         raise InputError(f"{path}: expected points (office sites), found {', '.join(sorted(types))}.", path=str(path))
+    _check_site_ids(gdf, path)
     gdf.attrs["source"] = str(path)
     return gdf
+
+
+def _check_site_ids(gdf: gpd.GeoDataFrame, path) -> None:
+    """Office sites are named by ``site_id`` in plans and reports: two sites with one id would
+    give two units the same office."""
+    column = _detect(gdf.columns, ("site_id", "office_id", "id", "编号"))
+    if column is None:
+        return
+    ids = gdf[column].astype(str).str.strip()
+    dup = sorted(set(ids[ids.duplicated()]))
+    if dup:
+        raise InputError(
+            f"{path}: {len(dup)} office site id(s) occur more than once in column '{column}': "
+            f"{format_ids(dup)}. Give every site its own id.",
+            ids=dup,
+            path=str(path),
+        )
 
 
 _NO_CRS_FIX = (
@@ -630,6 +724,43 @@ def read_lines_or_polygons(path: str | os.PathLike, *, layer: str | None = None,
     return gdf
 
 
+
+
+# --- Shapefile text ------------------------------------------------------------------------------
+
+#: The widest text field a DBF holds (bytes); GDAL cuts longer values.
+DBF_MAX_TEXT_BYTES = 254
+
+
+def check_shapefile_text(layers: dict[str, gpd.GeoDataFrame], encoding: str) -> None:
+    """Refuse, before writing, text a Shapefile's DBF would lose: characters ``encoding`` (e.g.
+    GBK) cannot hold, which GDAL writes as NULL, and values longer than 254 bytes, which it cuts.
+    The message names the layer, field and values, and the way out (UTF-8 or GeoPackage)."""
+    problems = []
+    for name, layer in layers.items():
+        for col in layer.columns:
+            if col == layer.geometry.name or not (layer[col].dtype == object or pd.api.types.is_string_dtype(layer[col].dtype)):
+                continue
+            texts = [v for v in layer[col].dropna().astype(str).unique()]
+            lost = [v for v in texts if not _encodes(v, encoding)]
+            long = [v for v in texts if _encodes(v, encoding) and len(v.encode(encoding)) > DBF_MAX_TEXT_BYTES]
+            if lost:
+                problems.append(f"{name}.{col}: {encoding.upper()} cannot hold {format_ids(lost, 4)}")
+            if long:
+                problems.append(f"{name}.{col}: {len(long)} value(s) longer than {DBF_MAX_TEXT_BYTES} bytes would be cut ({format_ids([v[:30] + '…' for v in long], 3)})")
+    if problems:
+        raise InputError(
+            "The Shapefile would lose text: " + "; ".join(problems) + ". Export with --encoding "
+            "utf-8, or as a GeoPackage (--format gpkg), which keeps every character and length."
+        )
+
+
+def _encodes(text: str, encoding: str) -> bool:
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
 
 
 # --- CSV files people open in spreadsheets: assignments, locks, unit tables ---------------------
@@ -799,4 +930,4 @@ def read_lock_table(path: str | os.PathLike, *, encoding: str | None = None) -> 
     return dict(zip(pairs["block_id"], pairs["label"], strict=True))
 
 
-__all__ = ["ASSIGNMENT_COLUMNS", "CSV_ENCODINGS", "FORMULA_START", "read_assignment", "read_lock_table", "read_text_table", "spreadsheet_safe", "unescape_cell", "write_assignment", "write_csv", "BlockLayer", "read_layer", "load_blocks", "from_geodataframe", "read_points", "read_lines_or_polygons", "COLUMN_CANDIDATES", "ERROR", "WARNING", "REPAIRED", "INFO"]
+__all__ = ["ASSIGNMENT_COLUMNS", "CSV_ENCODINGS", "FORMULA_START", "check_shapefile_text", "read_assignment", "read_lock_table", "read_text_table", "spreadsheet_safe", "unescape_cell", "write_assignment", "write_csv", "BlockLayer", "read_layer", "load_blocks", "from_geodataframe", "read_points", "read_lines_or_polygons", "COLUMN_CANDIDATES", "ERROR", "WARNING", "REPAIRED", "INFO"]

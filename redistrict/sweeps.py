@@ -101,6 +101,23 @@ def _failed(scenario: Scenario, message: str, code: int, started: float) -> Scen
     return ScenarioOutcome(scenario.name, result.summary(), units, files, code)
 
 
+#: The files a sweep writes beside the scenario folders: no scenario may be named like one.
+SWEEP_FILES = ("comparison.csv", "comparison.html", "scenarios.toml", "sweep.json")
+
+
+def check_not_reserved(scenarios: list[Scenario]) -> None:
+    """A scenario named ``comparison.html`` or ``sweep.json`` would collide with the sweep's own
+    files after every scenario ran; refuse it before any runs (case-insensitive, as on macOS
+    and Windows disks)."""
+    clash = [s.name for s in scenarios if s.name.strip().lower() in SWEEP_FILES]
+    if clash:
+        raise InputError(
+            f"Scenario name(s) {', '.join(repr(n) for n in clash)} are the names of the sweep's own "
+            f"files ({', '.join(SWEEP_FILES)}); rename the scenario(s).",
+            ids=clash,
+        )
+
+
 def sweep(
     scenarios: list[Scenario],
     out: str | os.PathLike | None = None,
@@ -129,6 +146,7 @@ def sweep(
     if not scenarios:
         raise InputError("The sweep has no scenarios.")
     check_unique(scenarios)
+    check_not_reserved(scenarios)
     if out is not None:
         check_target(out, force=force)
     if threads is not None:
@@ -289,9 +307,10 @@ def _write_outcome(folder: Path, outcome: ScenarioOutcome) -> None:
 
 def _write_comparison(folder: Path, result: SweepResult, scenarios: list[Scenario]) -> None:
     """``comparison.csv``, ``comparison.html``, ``scenarios.toml`` and ``sweep.json``."""
+    from .io import write_csv
     from .outputs import write_json
 
-    result.table.to_csv(folder / "comparison.csv", encoding="utf-8")
+    write_csv(result.table, folder / "comparison.csv", index=True)
     (folder / "comparison.html").write_text(comparison_html(result, scenarios[0].lang if scenarios else "zh"), encoding="utf-8")
     save_scenarios(folder / "scenarios.toml", scenarios)
     write_json(folder / "sweep.json", {
@@ -391,4 +410,4 @@ def _chart_png(units: pd.DataFrame, plot, lang: str = "zh") -> str | None:
     return base64.b64encode(png_bytes(figure, bbox_inches="tight")).decode("ascii")
 
 
-__all__ = ["ScenarioOutcome", "SweepResult", "comparison_html", "run_one", "sweep", "sweep_progress", "write_sweep"]
+__all__ = ["SWEEP_FILES", "check_not_reserved", "ScenarioOutcome", "SweepResult", "comparison_html", "run_one", "sweep", "sweep_progress", "write_sweep"]

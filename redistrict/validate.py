@@ -348,6 +348,10 @@ def check_overlaps(
 # --- attributes ---------------------------------------------------------------------------------
 
 
+#: Ids that are a missing value turned into text by a GIS or pandas.
+_MISSING_WORDS = ("nan", "none", "null", "<na>", "nat", "n/a")
+
+
 def check_duplicate_ids(ids: pd.Series) -> list[Finding]:
     """Block ids are the keys of every assignment file: they must be unique and present."""
     findings = []
@@ -363,7 +367,20 @@ def check_duplicate_ids(ids: pd.Series) -> list[Finding]:
             )
         )
     text = ids.astype(str).str.strip()  # the ids as they become the index
-    dup = text[text.duplicated(keep=False) & ~missing]
+    placeholder = ~missing & text.str.lower().isin(_MISSING_WORDS)
+    if placeholder.any():
+        rows = [int(r) + 1 for r in np.flatnonzero(placeholder.to_numpy())]
+        shown = ", ".join(f"{text.iloc[r - 1]!r} (row {r})" for r in rows[:_SHOWN_IDS])
+        findings.append(
+            Finding(
+                "id_missing_value",
+                ERROR,
+                f"{len(rows)} block id(s) are a missing value written as text: {shown}. Give those "
+                "blocks real ids (a NaN in the source becomes the text 'NaN').",
+                tuple(text[placeholder]),
+            )
+        )
+    dup = text[text.duplicated(keep=False) & ~missing & ~placeholder]
     if len(dup):
         values = sorted(set(dup))
         findings.append(
@@ -381,9 +398,11 @@ def check_duplicate_ids(ids: pd.Series) -> list[Finding]:
 def parse_households(values: pd.Series, ids: pd.Index, column: str) -> tuple[pd.Series, list[Finding]]:
     """Household counts must be whole, non-negative numbers; report each kind of bad value."""
     findings = []
-    numeric = pd.to_numeric(values, errors="coerce")
+    boolean = values.map(lambda v: isinstance(v, bool | np.bool_)).astype(bool)
+    values = values.astype(object).where(~boolean, None)
+    numeric = pd.to_numeric(values, errors="coerce").astype("float64")
+    missing = values.isna() & ~boolean
     text_bad = values.notna() & numeric.isna()
-    missing = values.isna()
     finite = numeric.notna()
     negative = finite & (numeric < 0)
     fractional = finite & ~negative & (np.abs(numeric - np.round(numeric)) > 1e-9)
@@ -392,6 +411,9 @@ def parse_households(values: pd.Series, ids: pd.Index, column: str) -> tuple[pd.
     def ids_where(mask):
         return tuple(ids[mask.to_numpy()])
 
+    if boolean.any():
+        bad = ids_where(boolean)
+        findings.append(Finding("households_boolean", ERROR, f"Column '{column}': {len(bad)} value(s) are true/false, not household counts: {format_ids(bad)}. Is '{column}' the right column? Name the count column with --households.", bad))
     if missing.any():
         bad = ids_where(missing)
         findings.append(Finding("households_missing", ERROR, f"Column '{column}': {len(bad)} block(s) have no household count: {format_ids(bad)}. Fill them in (0 for blocks with no residents).", bad))
@@ -437,14 +459,20 @@ def _lenient_count(text) -> int | None:
     return int(cleaned)
 
 
+#: More people than this in one block is a unit or column mistake (Infinity, 1e30, …).
+POPULATION_MAX = 10_000_000
+
+
 def parse_population(values: pd.Series, ids: pd.Index, column: str) -> tuple[pd.Series, list[Finding]]:
     """Population is optional and informative: bad values are warnings and become missing."""
-    numeric = pd.to_numeric(values, errors="coerce")
-    bad = (values.notna() & numeric.isna()) | (numeric < 0)
+    boolean = values.map(lambda v: isinstance(v, bool | np.bool_)).astype(bool)
+    numeric = pd.to_numeric(values.astype(object).where(~boolean, None), errors="coerce").astype("float64")
+    with np.errstate(invalid="ignore"):
+        bad = boolean | (values.notna() & numeric.isna()) | (numeric < 0) | ~np.isfinite(numeric.fillna(0)) | (numeric > POPULATION_MAX)
     findings = []
     if bad.any():
         bad_ids = tuple(ids[bad.to_numpy()])
-        findings.append(Finding("population_invalid", WARNING, f"Column '{column}': {len(bad_ids)} population value(s) are not non-negative numbers and are treated as missing: {format_ids(bad_ids)}.", bad_ids))
+        findings.append(Finding("population_invalid", WARNING, f"Column '{column}': {len(bad_ids)} population value(s) are not plausible counts (a number from 0 to {POPULATION_MAX:,}) and are treated as missing: {format_ids(bad_ids)}.", bad_ids))
     numeric = numeric.where(~bad)
     return numeric.round().astype("Int64"), findings
 
@@ -461,3 +489,67 @@ def is_mojibake(text: str) -> bool:
         return False
     return any("\u4e00" <= ch <= "\u9fff" for ch in recovered)
 
+
+
+# --- names of communities and subdistricts ------------------------------------------------------
+
+
+def _cjk(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff"
+
+
+def normalise_name(name: str) -> str:
+    """``'昱\u3000中 '`` → ``'昱中'``: full-width and other non-ASCII spaces made plain, runs of
+    spaces collapsed, and spaces between two Chinese characters (padding, never part of a name)
+    removed."""
+    plain = "".join(" " if ch.isspace() else ch for ch in name)
+    plain = " ".join(plain.split())
+    return "".join(ch for i, ch in enumerate(plain) if not (ch == " " and 0 < i < len(plain) - 1 and _cjk(plain[i - 1]) and _cjk(plain[i + 1])))
+
+
+def normalise_names(values: pd.Series, column: str) -> tuple[pd.Series, list[Finding]]:
+    """Community/subdistrict names with their spaces normalised (:func:`normalise_name`); the
+    changed names are reported as a repair, with the names they now equal."""
+    present = values.dropna().astype(str)
+    fixed = {v: normalise_name(v) for v in present.unique()}
+    changed = {v: f for v, f in fixed.items() if v != f}
+    if not changed:
+        return values, []
+    out = values.map(lambda v: changed.get(v, v) if isinstance(v, str) else v)
+    others = set(present) - set(changed)
+    shown = ", ".join(f"{v!r} → {f!r}" + (" (merged with the existing name)" if f in others else "") for v, f in list(changed.items())[:_SHOWN_IDS])
+    return out, [
+        Finding(
+            "name_spaces",
+            REPAIRED,
+            f"Column '{column}': {len(changed)} name(s) held full-width or extra spaces, which were "
+            f"removed: {shown}. Fix them in the source to silence this.",
+        )
+    ]
+
+
+def check_variant_names(values: pd.Series, column: str) -> list[Finding]:
+    """Names that differ only in traditional vs simplified characters (黎阳 / 黎陽) are kept
+    apart — they may really be two communities — but named in a warning."""
+    import opencc
+
+    names = sorted(set(values.dropna().astype(str)))
+    if len(names) < 2:
+        return []
+    simplify = opencc.OpenCC("t2s")
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        groups.setdefault(simplify.convert(name), []).append(name)
+    clashes = [group for group in groups.values() if len(group) > 1]
+    if not clashes:
+        return []
+    shown = "; ".join(" / ".join(group) for group in clashes[:_SHOWN_IDS])
+    return [
+        Finding(
+            "name_variants",
+            WARNING,
+            f"Column '{column}': {len(clashes)} name(s) are written in both traditional and "
+            f"simplified characters: {shown}. They are kept as different names; if each pair is "
+            "one place, write it one way in the source.",
+        )
+    ]
