@@ -456,3 +456,197 @@ def test_block_above_max_is_infeasible_and_named(tmp_path, capsys):
     assert "b1 (3,500)" in flat(out)
     diagnosis = json.loads((out_dir / "diagnosis.json").read_text(encoding="utf-8"))
     assert any(r["block_ids"] == ["b1"] for r in diagnosis["reasons"])
+
+
+# --- round two (issue 13): silently wrong before ------------------------------------------------
+
+
+def test_snapping_never_jumps_over_the_strip_and_verify_rejects_the_jump(tmp_path, capsys):
+    layer = load("strip.geojson")
+    graph = rd.build_graph(layer.blocks, snap=25)  # west and east lie 23 m apart, the strip between
+    assert not graph.has_edge("west", "east")
+    assert graph.has_edge("west", "strip") and graph.has_edge("strip", "east")
+    plan = tmp_path / "jump.csv"
+    plan.write_text("block_id,unit_id\nwest,U1\neast,U1\nstrip,U2\n", encoding="utf-8")
+    code, _, err = run(["verify", bad("strip.geojson"), plan, "--min", "1", "--max", "3000"], capsys)
+    assert code == 5 and "Unit U1 is in 2 pieces: {east}; {west}" in flat(err)
+
+
+def test_block_in_a_hole_is_not_bridged_over_the_wall_around_it():
+    layer = load("thin_courtyard.geojson")
+    for adjacency in ("rook", "queen"):
+        graph = rd.build_graph(layer.blocks, snap=25, adjacency=adjacency)
+        assert {frozenset(e) for e in graph.edges} == {frozenset(("court", "inner")), frozenset(("court", "outside"))}
+
+
+def test_web_mercator_layer_is_measured_in_metres_of_the_ground():
+    layer = load("web_mercator.geojson")
+    assert layer.source_crs.to_epsg() == 3857 and layer.blocks.crs.to_epsg() == 4548
+    area = layer.blocks.geometry.area
+    assert area.to_numpy() == pytest.approx(96.7 * 100.1, rel=0.01)  # not +33 %
+    assert rd.build_graph(layer.blocks, snap=16).number_of_edges() == 4  # 15 m roads
+
+
+def test_layer_near_the_pole_gets_a_local_projection(capsys, tmp_path):
+    layer = load("near_pole.geojson")
+    assert layer.blocks.crs.coordinate_operation.method_name == "Azimuthal Equidistant"
+    code, out, err = run(["check", bad("near_pole.geojson"), "--min", "10", "--max", "30"], capsys)
+    assert code == 0 and "internal error" not in err
+
+
+def test_contradictory_locks_name_the_block_and_both_labels():
+    from redistrict.io import read_lock_table
+
+    with pytest.raises(InputError) as info:
+        read_lock_table(bad("locks_conflict.csv"))
+    assert "b1 → 甲 (line 2), 乙 (line 4)" in str(info.value) and info.value.ids == ["b1"]
+
+
+@pytest.mark.parametrize(("name", "blocks"), [("households_boolean.geojson", "b1, b2"), ("households_all_true.geojson", "b1, b2, b3, b4")])
+def test_true_false_among_household_counts_is_an_error(name, blocks, capsys):
+    err = load_error(name)
+    assert kinds(err.findings)["households_boolean"].severity == ERROR
+    assert f"true/false, not household counts: {blocks}" in str(err)
+    assert "true/false" in cli_error(["check", bad(name)], capsys)
+
+
+def test_infinite_and_absurd_population_is_treated_as_missing_with_a_warning():
+    layer = load("population_infinite.geojson")
+    finding = kinds(layer.findings)["population_invalid"]
+    assert finding.severity == WARNING and set(finding.block_ids) == {"b1", "b2"}
+    assert layer.blocks["population"].iloc[2] == 1200
+    assert layer.blocks["population"].iloc[:2].isna().all() and layer.total_households == 2000
+
+
+def test_nan_id_is_not_taken_for_an_id(capsys):
+    err = load_error("nan_id.geojson")
+    assert "'NaN' (row 3)" in str(err)
+    cli_error(["check", bad("nan_id.geojson")], capsys)
+
+
+def test_nan_coordinates_name_the_blocks(capsys):
+    assert "not a number (NaN or Infinity): b1, b2" in cli_error(["check", bad("nan_coordinate.geojson")], capsys)
+
+
+def test_deeply_nested_json_is_an_input_error(capsys):
+    assert "nested too deeply" in cli_error(["check", bad("deep_nesting.geojson")], capsys)
+
+
+def test_two_household_columns_must_be_chosen_between(capsys):
+    err = load_error("two_household_columns.geojson")
+    assert "'households' (total 2,000) and '户数' (total 1,606)" in str(err)
+    layer = load("two_household_columns.geojson", households_col="户数")
+    assert layer.total_households == 1606
+
+
+def test_community_names_with_full_width_spaces_and_traditional_variants():
+    layer = load("community_variants.geojson")
+    found = kinds(layer.findings)
+    assert found["name_spaces"].severity == REPAIRED and "'昱\\u3000中' → '昱中'" in found["name_spaces"].message
+    assert found["name_variants"].severity == WARNING and "黎阳 / 黎陽" in found["name_variants"].message
+    assert layer.blocks["community"].tolist() == ["黎阳", "黎陽", "黎阳", "昱中", "昱中", "昱中"]  # not merged
+
+
+def test_zip_with_two_shapefiles_needs_a_layer(capsys):
+    assert "holds 2 Shapefiles (blocks, blocks_2019); choose one with --layer" in cli_error(["check", bad("two_shapefiles.zip")], capsys)
+    assert len(load("two_shapefiles.zip", layer="blocks_2019")) == 2
+
+
+def test_duplicate_office_site_ids_are_refused():
+    with pytest.raises(InputError, match="occur more than once in column 'site_id': O1") as info:
+        rd.read_points(bad("offices_duplicate_ids.geojson"))
+    assert info.value.ids == ["O1"]
+
+
+def test_gbk_shapefile_export_refuses_ids_it_would_lose(tmp_path, capsys):
+    plan = tmp_path / "one.csv"
+    layer = load("ids_not_in_gbk.geojson")
+    plan.write_text("block_id,unit_id\n" + "".join(f"{b},U1\n" for b in layer.blocks.index), encoding="utf-8")
+    args = ["export", bad("ids_not_in_gbk.geojson"), plan, "--min", "3000", "--max", "3000", "--format", "shp", "--dest", tmp_path / "shp"]
+    err = cli_error([*args, "--encoding", "gbk"], capsys)
+    assert "GBK cannot hold b1😀" in err and "longer than 254 bytes" in err and "--format gpkg" in err
+    assert not (tmp_path / "shp" / "blocks.dbf").exists()
+
+
+def test_scenario_named_like_the_sweeps_own_files_is_refused_before_any_run(tmp_path, capsys):
+    err = cli_error(["sweep", bad("reserved_names.toml"), "--out", tmp_path / "sweep", "--scheduler", "serial"], capsys)
+    assert "'comparison.html'" in err and "sweep's own files" in err
+    assert not (tmp_path / "sweep").exists()
+
+
+# --- round two: the assignment file -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["assignment_gbk.csv", "assignment_swapped.csv"])
+def test_verify_reads_gbk_and_headers_in_either_order(name, capsys):
+    code, out, err = run(["verify", bad("blocks.geojson"), bad(name), "--min", "3000", "--max", "3000"], capsys)
+    assert code == 0, err
+    assert "valid" in out
+
+
+def test_verify_with_a_wrong_csv_encoding_says_so(capsys):
+    err = cli_error(["verify", bad("blocks.geojson"), bad("assignment_gbk.csv"), "--csv-encoding", "utf-8"], capsys)
+    assert "not valid utf-8 text" in err
+
+
+# --- round two: faults answered before the work --------------------------------------------------
+
+
+def test_output_under_a_file_is_refused_before_loading(tmp_path, capsys):
+    (tmp_path / "report.pdf").write_text("x", encoding="utf-8")
+    err = cli_error(["split", bad("blocks.geojson"), "--out", tmp_path / "report.pdf" / "OUT"], capsys)
+    assert "is a file, not a folder" in err
+
+
+def test_output_on_a_full_disk_is_refused_before_solving(tmp_path, capsys, monkeypatch):
+    from collections import namedtuple
+
+    from redistrict import outputs
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(outputs.shutil, "disk_usage", lambda _path: usage(10**9, 10**9 - 10**6, 10**6))
+    err = cli_error(["split", bad("blocks.geojson"), "--out", tmp_path / "OUT", "--min", "1400", "--max", "1600"], capsys)
+    assert "only 1.0 MB are free" in err and str(tmp_path) in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no lock left behind
+
+
+def test_a_second_run_on_the_same_new_folder_fails_clearly(tmp_path):
+    import subprocess
+    import sys
+
+    from redistrict.outputs import check_target
+
+    out = tmp_path / "OUT"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import sys, time; from redistrict.outputs import check_target; check_target({str(out)!r}); print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(InputError, match=f"another redistrict run \\(process {holder.pid}\\) is writing this folder"):
+            check_target(out)
+    finally:
+        holder.kill()
+        holder.wait()
+    check_target(out)  # the lock of a run that is gone is taken over
+    from redistrict.outputs import release_target
+
+    release_target(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_writing_says_so_and_leaves_the_previous_output(tmp_path, capsys, monkeypatch):
+    from redistrict import outputs
+
+    out = tmp_path / "OUT"
+    assert run(["split", bad("blocks.geojson"), "--out", out, "--min", "1400", "--max", "1600"], capsys)[0] == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(outputs, "write_geojson", interrupted)
+    code, _, err = run(["split", bad("blocks.geojson"), "--out", out, "--min", "1400", "--max", "1600", "--force"], capsys)
+    assert code == 130 and "interrupted" in err and f"{out} is as it was" in flat(err)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["OUT"]

@@ -285,6 +285,96 @@ def main() -> None:
     # A block that alone holds more than the maximum (3,500 > 3,000).
     write_geojson("big_block.geojson", grid(2, 2, [3500, 500, 500, 500]))
 
+    round_two()
+
+
+def write_text(name: str, text: str, encoding: str = "utf-8") -> None:
+    (HERE / name).write_bytes(text.encode(encoding))
+
+
+def round_two() -> None:
+    """The cases of issue 13 ("hostile input, round two")."""
+    x, y = LON0, LAT0
+    # A 15 m strip between two blocks 23 m apart (4 m lanes): snapping must not jump over it.
+    strip_w, lane = 0.000155, 0.000041  # ~15 m and ~4 m of longitude
+    write_geojson("strip.geojson", [
+        feature({"block_id": "west", "households": 1500, "community": "黎阳"}, polygon(rect(x, y, x + DX, y + DY))),
+        feature({"block_id": "strip", "households": 0, "community": "黎阳"}, polygon(rect(x + DX + lane, y, x + DX + lane + strip_w, y + DY))),
+        feature({"block_id": "east", "households": 1500, "community": "黎阳"}, polygon(rect(x + DX + 2 * lane + strip_w, y, x + 2 * DX + 2 * lane + strip_w, y + DY))),
+    ])
+    # A courtyard whose wall is ~8 m thick, a block in its hole and a block outside, each ~5 m
+    # from the wall: inner and outside lie 18 m apart, but the wall is between them.
+    wall_x, wall_y = 0.000083, 0.000072
+    court = polygon(rect(x, y, x + 0.0030, y + 0.0027), rect(x + wall_x, y + wall_y, x + 0.0030 - wall_x, y + 0.0027 - wall_y)[::-1])
+    write_geojson("thin_courtyard.geojson", [
+        feature({"block_id": "court", "households": 800, "community": "黎阳"}, court),
+        feature({"block_id": "inner", "households": 900, "community": "黎阳"}, polygon(rect(x + wall_x + lane, y + wall_y + lane, x + 0.0030 - wall_x - lane, y + 0.0027 - wall_y - lane))),
+        feature({"block_id": "outside", "households": 700, "community": "黎阳"}, polygon(rect(x + 0.0030 + lane, y, x + 0.0040 + lane, y + 0.0027))),
+    ])
+    # Web Mercator declared with the old GeoJSON "crs" member: metres inflated by 1/cos(29.7°).
+    merc = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}, "features": [
+        feature(f["properties"], polygon([[round(_mercator_x(px), 3), round(_mercator_y(py), 3)] for px, py in f["geometry"]["coordinates"][0]]))
+        for f in grid(2, 2, 500)
+    ]}
+    (HERE / "web_mercator.geojson").write_text(json.dumps(merc, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    write_geojson("near_pole.geojson", grid(1, 3, 10, lon0=10.0, lat0=89.5))
+    # Attributes.
+    bad = grid(2, 2, 500)
+    bad[0]["properties"]["households"], bad[1]["properties"]["households"] = True, False
+    write_geojson("households_boolean.geojson", bad)
+    write_geojson("households_all_true.geojson", grid(2, 2, True))
+    text = json.dumps({"type": "FeatureCollection", "features": grid(2, 2, 500)}, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace('"households":500', '"households":500,"population":Infinity', 1)
+    text = text.replace('"block_id":"b2","name":"小区2","households":500', '"block_id":"b2","name":"小区2","households":500,"population":1e30', 1)
+    text = text.replace('"block_id":"b3","name":"小区3","households":500', '"block_id":"b3","name":"小区3","households":500,"population":1200', 1)
+    write_text("population_infinite.geojson", text + "\n")
+    text = json.dumps({"type": "FeatureCollection", "features": grid(2, 2, 500)}, ensure_ascii=False, separators=(",", ":"))
+    write_text("nan_id.geojson", text.replace('"block_id":"b3"', '"block_id":NaN', 1) + "\n")
+    first = f"[{r(LON0)},{r(LAT0)}]"
+    middle = f"[{r(LON0 + DX + GX + DX)},{r(LAT0)}]"
+    text = text.replace(first, "[NaN,29.71]", 1)  # b1's first vertex: GDAL cannot close the ring
+    text = text.replace(middle, "[NaN,29.71]", 1)  # a vertex of b2: GDAL reads it
+    write_text("nan_coordinate.geojson", text + "\n")
+    depth = 1_500  # beyond the ~1,000 levels Python's JSON parser allows; GDAL allows fewer
+    write_text("deep_nesting.geojson", '{"type":"FeatureCollection","features":[' + json.dumps(grid(1, 1, 500)[0], ensure_ascii=False)[:-1] + ',"x":' + "[" * depth + "]" * depth + "}]}\n")
+    bad = grid(2, 2, 500)
+    for i, f in enumerate(bad):
+        f["properties"]["户数"] = 400 + i
+    write_geojson("two_household_columns.geojson", bad)
+    write_geojson("community_variants.geojson", grid(2, 3, 500, community=["黎阳", "黎陽", "黎阳", "昱中", "昱\u3000中", "昱中 "]))
+    files = write_shapefile("_tmp_blocks", 5, grid_shapes(1, 2), BLOCK_FIELDS, block_rows(["甲", "乙"], ["黎阳"] * 2))
+    write_zip("two_shapefiles.zip", {f"{stem}{suffix}": data for stem in ("blocks", "blocks_2019") for suffix, data in files.items()})
+    for suffix in files:
+        (HERE / f"_tmp_blocks{suffix}").unlink()
+    write_geojson("offices_duplicate_ids.geojson", [
+        feature({"site_id": "O1", "name": "办公点甲", "floor_area_m2": 400}, {"type": "Point", "coordinates": [r(x + DX / 2), r(y + DY / 2)]}),
+        feature({"site_id": "O1", "name": "办公点乙", "floor_area_m2": 400}, {"type": "Point", "coordinates": [r(x + 2 * (DX + GX) + DX / 2), r(y + DY / 2)]}),
+    ])
+    # Ids the Shapefile DBF would lose in GBK: an emoji (no GBK code) and a 130-character name.
+    bad = grid(2, 3, 500)
+    bad[0]["properties"]["block_id"] = "b1😀"
+    bad[1]["properties"]["block_id"] = "阳光花园" * 33 + "b2"
+    write_geojson("ids_not_in_gbk.geojson", bad)
+    # Assignment CSVs for blocks.geojson: as Excel saves it on Chinese Windows (GBK, CRLF), with
+    # the columns swapped and padded; a lock table with a block locked to two labels.
+    write_text("assignment_gbk.csv", "block_id,unit_id\r\n" + "".join(f"b{i},阜新一\r\n" for i in range(1, 7)), "gbk")
+    write_text("assignment_swapped.csv", "unit_id , block_id\n" + "".join(f" 阜新一 , b{i} \n" for i in range(1, 7)))
+    write_text("locks_conflict.csv", "block_id,unit\nb1,甲\nb2,甲\nb1,乙\n")
+    # A sweep whose scenario is named like the sweep's own comparison page.
+    write_text("reserved_names.toml", '[defaults]\nblocks = "blocks.geojson"\nmin = 1400\nmax = 1600\n\n[[scenario]]\nname = "comparison.html"\n')
+
+
+def _mercator_x(lon: float) -> float:
+    import math
+
+    return 6378137.0 * math.radians(lon)
+
+
+def _mercator_y(lat: float) -> float:
+    import math
+
+    return 6378137.0 * math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
 
 if __name__ == "__main__":
     main()
