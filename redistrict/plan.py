@@ -17,7 +17,7 @@ import pandas as pd
 from .verify import VerificationReport
 
 #: Status values, and the CLI exit code each maps to.
-EXIT_CODES = {"optimal": 0, "feasible": 0, "heuristic": 0, "relaxed": 0, "infeasible": 3, "no_solution": 4, "timed_out": 4}
+EXIT_CODES = {"optimal": 0, "feasible": 0, "heuristic": 0, "relaxed": 0, "relaxed_unproved": 4, "infeasible": 3, "no_solution": 4, "timed_out": 4}
 
 
 @dataclass

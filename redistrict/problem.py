@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from . import options as defaults
 from .errors import InputError, RedistrictWarning
 from .validate import WARNING, Finding, format_ids
 
-DEFAULT_MIN_HOUSEHOLDS = 2500
-DEFAULT_MAX_HOUSEHOLDS = 3000
+DEFAULT_MIN_HOUSEHOLDS = defaults.MIN_HOUSEHOLDS
+DEFAULT_MAX_HOUSEHOLDS = defaults.MAX_HOUSEHOLDS
 
 
 def check_bounds(lower: int, upper: int) -> None:
@@ -98,7 +99,7 @@ def explain_bounds(total: int, lower: int, upper: int, *, name: str | None = Non
 
 # --- the problem specification ------------------------------------------------------------------
 
-DEFAULT_MIN_OFFICE_AREA = 300.0
+DEFAULT_MIN_OFFICE_AREA = defaults.MIN_OFFICE_AREA
 
 
 @dataclass(frozen=True)
@@ -112,10 +113,10 @@ class Weights:
     - ``distance``: households × straight-line distance to the unit's office (km).
     """
 
-    compactness: float = 1.0
-    boundary: float = 0.0
-    stability: float = 0.0
-    distance: float = 0.0
+    compactness: float = defaults.W_COMPACTNESS
+    boundary: float = defaults.W_BOUNDARY
+    stability: float = defaults.W_STABILITY
+    distance: float = defaults.W_DISTANCE
     unit_edges: bool = False
 
     def __post_init__(self) -> None:

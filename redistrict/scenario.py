@@ -29,15 +29,10 @@ import geopandas as gpd
 import networkx as nx
 import pandas as pd
 
+from . import options as opts
 from .errors import InputError, RedistrictWarning
 from .plan import Plan
-from .problem import (
-    DEFAULT_MAX_HOUSEHOLDS,
-    DEFAULT_MIN_HOUSEHOLDS,
-    DEFAULT_MIN_OFFICE_AREA,
-    Problem,
-    Weights,
-)
+from .problem import Problem, Weights
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,24 +56,26 @@ class Scenario:
     blocks: str
     communities: tuple[str, ...] = ()
     subdistrict: str | None = None
-    lower: int = DEFAULT_MIN_HOUSEHOLDS
-    upper: int = DEFAULT_MAX_HOUSEHOLDS
+    lower: int = opts.MIN_HOUSEHOLDS
+    upper: int = opts.MAX_HOUSEHOLDS
     k: int | None = None
     weights: Weights = field(default_factory=Weights)
     offices: str | None = None
-    min_office_area: float = DEFAULT_MIN_OFFICE_AREA
+    min_office_area: float = opts.MIN_OFFICE_AREA
     locks: str | None = None
     #: with ``locks`` naming a plan (assignment CSV or the editor's saved JSON): keep these units' blocks together
     lock_units: tuple[str, ...] = ()
     keep_together: str | None = None
     cross_subdistricts: bool = False
     relax: bool = False
-    solver: str = "highs"
-    time_limit: float | None = 300.0
+    #: with ``relax``: households the violation may exceed the proved bound (None: 0.1 % of the maximum)
+    relax_tolerance: int | None = None
+    solver: str = opts.SOLVER
+    time_limit: float | None = opts.TIME_LIMIT
     gap: float | None = None
     threads: int | None = None
     #: auto | exact | heuristic (see redistrict.solve)
-    method: str = "auto"
+    method: str = opts.METHOD
     #: worker processes for the separate pieces (None: one per core; 1: in this process)
     workers: int | None = None
     #: a Dask scheduler address (tcp://…) to solve the pieces on, instead of local processes
@@ -93,16 +90,16 @@ class Scenario:
     population_col: str | None = None
     community_col: str | None = None
     subdistrict_col: str | None = None
-    input_coords: str = "wgs84"
+    input_coords: str = opts.INPUT_COORDS
     # building the graph
-    adjacency: str = "rook"
-    snap: float = 25.0
-    min_frontage: float = 30.0
+    adjacency: str = opts.ADJACENCY
+    snap: float = opts.SNAP
+    min_frontage: float = opts.MIN_FRONTAGE
     barriers: tuple[str, ...] = ()
     overrides: str | None = None
     # drawing
-    lang: str = "zh"
-    basemap: str = "none"
+    lang: str = opts.LANG
+    basemap: str = opts.BASEMAP
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -122,14 +119,10 @@ class Scenario:
                 object.__setattr__(self, key, str(value))
         if isinstance(self.weights, dict):
             object.__setattr__(self, "weights", Weights(**self.weights))
-        from .model.strategy import METHODS
-        from .problem import check_bounds
-
-        check_bounds(self.lower, self.upper)
-        if self.method not in METHODS:
-            raise InputError(f"Scenario '{self.name}': method must be one of {', '.join(METHODS)}, not '{self.method}'.")
-        if self.workers is not None and self.workers < 1:
-            raise InputError(f"Scenario '{self.name}': workers must be at least 1, not {self.workers}.")
+        try:
+            _check_values(self)
+        except InputError as exc:
+            raise InputError(f"Scenario '{self.name}': {exc.message}") from exc
 
     # -- variations -----------------------------------------------------------------------------
 
@@ -186,7 +179,7 @@ class Scenario:
         inputs = self.inputs()
         problem = problem if problem is not None else self.problem(inputs)
         with _progress_display(progress, self.name) as report:
-            plan = solve(problem, solver=self.solver, time_limit=self.time_limit, mip_gap=self.gap, relax=self.relax, threads=self.threads, progress=report, method=self.method, workers=self.workers, scheduler=self.scheduler)
+            plan = solve(problem, solver=self.solver, time_limit=self.time_limit, mip_gap=self.gap, relax=self.relax, threads=self.threads, progress=report, method=self.method, workers=self.workers, scheduler=self.scheduler, relax_tolerance=self.relax_tolerance)
         plan.provenance = self.provenance()
         return ScenarioResult(self, plan, inputs.layer.blocks, inputs.offices, inputs.barriers, seconds=time.perf_counter() - started)
 
@@ -198,6 +191,24 @@ class Scenario:
         inputs = {key: {"path": str(p), "sha256": file_sha256(p)} for key, p in files.items() if p is not None}
         inputs["barriers"] = [{"path": str(p), "sha256": file_sha256(p)} for p in self.barriers]
         return {"redistrict": __version__, "command": " ".join(sys.argv), "scenario": self.to_dict(), "inputs": inputs}
+
+
+def _check_values(s: Scenario) -> None:
+    """Every option value, checked before any data is loaded (the same checks as the CLI's)."""
+    opts.check_household_bounds(s.lower, s.upper)
+    opts.check_whole("--k", s.k, optional=True)
+    opts.check_number("--min-office-area (m²)", s.min_office_area)
+    opts.check_solve_options(time_limit=s.time_limit, gap=s.gap, threads=s.threads, workers=s.workers, solver=s.solver, method=s.method, relax=s.relax, relax_tolerance=s.relax_tolerance)
+    opts.check_graph_options(snap=s.snap, min_frontage=s.min_frontage, adjacency=s.adjacency)
+    for flag in ("cross_subdistricts", "relax"):
+        opts.check_flag(flag.replace("_", "-"), getattr(s, flag))
+    for name in ("subdistrict", "layer", "encoding", "crs", "wkt_column", "id_col", "households_col", "population_col", "community_col", "subdistrict_col", "scheduler"):
+        opts.check_text(f"--{name.replace('_', '-')}", getattr(s, name))
+    for community in s.communities:
+        opts.check_text("a community name", community, optional=False)
+    opts.check_choice("--input-coords", s.input_coords, opts.INPUT_COORDS_CHOICES)
+    opts.check_choice("--lang", s.lang, opts.LANGS)
+    opts.check_choice("--basemap", s.basemap, opts.BASEMAPS)
 
 
 def check_name(name: str) -> str:
@@ -511,7 +522,14 @@ def _from_toml_dict(data: dict, *, base: Path | None, where: str) -> Scenario:
         raise InputError(f"{where} ('{kwargs['name']}'): no block layer; set blocks = \"path\" in the scenario or in [defaults].")
     if weights:
         try:
-            kwargs["weights"] = Weights(**{k: (bool(v) if k == "unit_edges" else float(v)) for k, v in weights.items()})
+            if "unit_edges" in weights:
+                opts.check_flag("cut_edges", weights["unit_edges"])
+            for key, value in weights.items():
+                if key != "unit_edges":
+                    opts.check_number(f"w_{key}", value)
+            kwargs["weights"] = Weights(**weights)
+        except InputError as exc:
+            raise InputError(f"{where} ('{kwargs['name']}'): {exc.message}") from exc
         except (TypeError, ValueError) as exc:
             raise InputError(f"{where} ('{kwargs['name']}'): bad objective weight ({exc}).") from exc
     if base is not None:
@@ -534,7 +552,7 @@ def _from_toml_dict(data: dict, *, base: Path | None, where: str) -> Scenario:
 
 def _check_types(kwargs: dict, where: str) -> None:
     """TOML gives typed values; say which one is wrong rather than fail deep inside a solve."""
-    numbers = {"lower": int, "upper": int, "k": int, "min_office_area": float, "time_limit": float, "gap": float, "threads": int, "workers": int, "snap": float, "min_frontage": float}
+    numbers = {"lower": int, "upper": int, "k": int, "relax_tolerance": int, "min_office_area": float, "time_limit": float, "gap": float, "threads": int, "workers": int, "snap": float, "min_frontage": float}
     for key, kind in numbers.items():
         value = kwargs.get(key)
         if value is None:

@@ -10,16 +10,17 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
+from . import options as defaults
 from .diagnose import Diagnosis, Reason, diagnose_problem
-from .errors import InputError, VerificationError
-from .model.strategy import METHODS
+from .errors import SolverError, VerificationError
+from .options import METHODS, SOLVERS, check_solve_options
 from .pieces import default_workers, piece_budgets, plan_pieces, run_pieces
 from .plan import Plan, objective_terms, unit_table
 from .problem import Problem, Weights, feasible_unit_counts, unit_count_range, unit_room
@@ -28,8 +29,9 @@ from .verify import verify_plan
 if TYPE_CHECKING:
     from .model import ModelInput
 
-SOLVERS = ("highs", "cbc")
 __all__ = ["METHODS", "SOLVERS", "AssignmentCost", "SolveOptions", "solve"]
+#: statuses of plans whose units may leave the bounds (``relax=True``)
+RELAXED = ("relaxed", "relaxed_unproved")
 #: reasons that relaxing the household bounds cannot cure
 _HARD_REASONS = {"offices", "locks"}
 
@@ -173,40 +175,38 @@ def _relaxed_k(total: int, lower: int, upper: int) -> tuple[int, str]:
 class SolveOptions:
     """How to solve: solver, limits, method and where the pieces run."""
 
-    solver: str = "highs"
+    solver: str = defaults.SOLVER
     time_limit: float | None = None
     mip_gap: float | None = None
     relax: bool = False
     threads: int | None = None
     formulation: str | None = None
-    method: str = "auto"
+    method: str = defaults.METHOD
     workers: int | None = None
     scheduler: str | None = None
     seed: int = 0
+    #: households a relaxed plan's violation may lie above the proved bound (None: 0.1 % of the maximum)
+    relax_tolerance: int | None = None
 
     def __post_init__(self) -> None:
-        if self.solver not in SOLVERS:
-            raise InputError(f"The solver must be one of {', '.join(SOLVERS)}, but '{self.solver}' was given.")
-        if self.method not in METHODS:
-            raise InputError(f"The method must be one of {', '.join(METHODS)}, but '{self.method}' was given.")
-        if self.relax and self.method == "heuristic":
-            raise InputError("--relax needs the exact engine (it proves the smallest violation); use --method auto or exact with --relax.")
+        check_solve_options(time_limit=self.time_limit, gap=self.mip_gap, threads=self.threads, workers=self.workers, solver=self.solver, method=self.method, relax=self.relax, relax_tolerance=self.relax_tolerance)
 
 
 def solve(
     problem: Problem,
     *,
-    solver: str = "highs",
+    solver: str = defaults.SOLVER,
     time_limit: float | None = None,
     mip_gap: float | None = None,
     relax: bool = False,
     threads: int | None = None,
     formulation: str | None = None,
     progress: Callable[[dict], None] | None = None,
-    method: str = "auto",
+    method: str = defaults.METHOD,
     workers: int | None = None,
     scheduler: str | None = None,
     seed: int = 0,
+    relax_tolerance: int | None = None,
 ) -> Plan:
     """Solve ``problem`` and return a verified :class:`Plan`.
 
@@ -224,7 +224,7 @@ def solve(
     ``no_solution`` (no plan found).  Raises :class:`VerificationError` if the engine ever
     returned a plan the verifier rejects.
     """
-    options = SolveOptions(solver, time_limit, mip_gap, relax, threads, formulation, method, workers, scheduler, seed)
+    options = SolveOptions(solver, time_limit, mip_gap, relax, threads, formulation, method, workers, scheduler, seed, relax_tolerance)
     started = time.perf_counter()
     diagnosis = diagnose_problem(problem)
     k, k_reason = problem.unit_count, problem.k_reason
@@ -241,9 +241,12 @@ def solve(
     candidates, sites = _centre_sites(problem, contracted)
     data = _model_input(problem, contracted, k, candidates, sites)
     context = _Context(problem, contracted, sites, k, k_reason, diagnosis, options, started)
-    if relax:
+    if relax and diagnosis.reasons:
         return _solve_relaxed(context, data, progress)
-    return _solve_pieces(context, data, progress)
+    plan = _solve_pieces(context, data, progress)
+    if relax and plan.status in ("infeasible", "no_solution"):
+        return _solve_relaxed(context, data, progress)  # the bounds fit by count but no plan was found within them
+    return plan
 
 
 def _model_input(problem: Problem, contracted: _Contracted, k: int, candidates, sites) -> ModelInput:
@@ -296,26 +299,76 @@ class _Context:
 
 
 def _solve_relaxed(ctx: _Context, data, progress) -> Plan:
-    """The bounds may give: the whole problem in one exact model, minimising the largest violation."""
+    """The bounds may give: the plan of k units whose largest violation is smallest
+    (:mod:`redistrict.model.relax`), then its compactness improved at that violation."""
     from .model import solve_model
+    from .model.backends import plan_violation
+    from .model.relax import min_violation, widened
 
     o = ctx.options
     kwargs = {"solver": o.solver, "mip_gap": o.mip_gap, "threads": o.threads, "progress": progress}
     if o.formulation:
         kwargs["formulation"] = o.formulation
+    tolerance = relax_tolerance(ctx.problem.upper) if o.relax_tolerance is None else o.relax_tolerance
     try:
-        solution, relax_note = _min_violation_search(data, kwargs, solve_model, o.time_limit)
-    except (RuntimeError, MemoryError) as exc:  # SolverError included: the solver failed, not the data
+        result = min_violation(data, solve=solve_model, time_limit=o.time_limit, tolerance=tolerance, seed=o.seed, **kwargs)
+        if result.centre_of is None:
+            return _relax_found_nothing(ctx, result)
+        centre_of, info = _polish(ctx, widened(data, result.violation), result.centre_of)
+    except (SolverError, MemoryError) as exc:  # the solver failed, not the data
         return _solver_failed(ctx, exc)
-    if solution is None:
-        return Plan("no_solution", ctx.info(), seconds=ctx.seconds(), solver={"solver": o.solver}, message=f"No plan was found within the time limit ({o.time_limit} s). Raise --time-limit.")
-    solver_info = {k_: v for k_, v in solution.to_dict().items() if k_ != "centre_of"}
-    if solution.status == "infeasible":
-        return _proved_infeasible(ctx, solver_info, "")
-    if not solution.has_plan:
-        return Plan("no_solution", ctx.info(), seconds=ctx.seconds(), solver=solver_info, message=f"No contiguous plan was found within the time limit ({o.time_limit} s). Raise --time-limit.{_roomier_k(ctx.problem, ctx.k)}")
-    status = "relaxed" if relax_note else solution.status
-    return _finish(ctx, np.asarray(solution.centre_of), status, solution.objective, solution.best_bound, solver_info, relax_note=relax_note)
+    result = replace(result, centre_of=centre_of, violation=plan_violation(data, centre_of))  # polishing may lower it
+    status = "heuristic" if result.violation == 0 else "relaxed" if result.proved else "relaxed_unproved"
+    note = _relax_note(result, data, tolerance)
+    solver_info = {"solver": o.solver, "relax_steps": [list(step) for step in result.steps], "proved_at_least": result.proved_at_least} | info
+    return _finish(ctx, centre_of, status, None, None, solver_info, relax_note=note)
+
+
+def relax_tolerance(upper: int) -> int:
+    """Households by which a relaxed plan's violation may exceed the proved bound before the
+    search stops (0.1 % of the maximum, at least 1): a unit of 3,081 or 3,083 households is
+    the same decision for a bureau, and proving which is the minimum can take hours."""
+    return max(1, math.ceil(0.001 * upper))
+
+
+def _polish(ctx: _Context, data, centre_of: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Compactness improved at the violation found: exact re-solves of 2- and 3-unit
+    neighbourhoods within the widened bounds (no plan worse than the start is kept)."""
+    from .model import solve_model
+    from .model.backends import plan_objective
+    from .model.lns import improve
+
+    o = ctx.options
+    left = None if o.time_limit is None else max(0.0, o.time_limit - ctx.seconds())
+    deadline = None if left is None else time.perf_counter() + left
+    result = improve(data, centre_of, solve=solve_model, objective_of=plan_objective, deadline=deadline, solver=o.solver, threads=o.threads)
+    return np.asarray(result.centre_of), {"improvement": result.to_dict()}
+
+
+def _relax_note(result, data, tolerance: int) -> str:
+    """Whether the violation is proved minimal, in words and numbers."""
+    total = int(data.weights.sum())
+    if result.violation == 0:
+        return ""
+    if result.proved:
+        if result.violation <= result.proved_at_least and result.proved_at_least == _arithmetic(data):
+            return f"proved minimal: {data.k} units of {total:,} households cannot do better than {result.proved_at_least:,} by arithmetic"
+        return "proved minimal (exact search)"
+    within = f", within the relax tolerance of {tolerance:,}" if result.violation - result.proved_at_least <= tolerance else ""
+    return f"not proved minimal: at least {result.proved_at_least:,} is needed{within}"
+
+
+def _arithmetic(data) -> int:
+    from .model.relax import arithmetic_violation
+
+    return arithmetic_violation(data)
+
+
+def _relax_found_nothing(ctx: _Context, result) -> Plan:
+    o = ctx.options
+    if result.infeasible:
+        return _proved_infeasible(ctx, {"solver": o.solver}, "")
+    return Plan("no_solution", ctx.info(), seconds=ctx.seconds(), solver={"solver": o.solver}, message=f"No plan was found, even with the bounds widened, within the time limit ({o.time_limit} s). Raise --time-limit.{_roomier_k(ctx.problem, ctx.k)}")
 
 
 def _solver_failed(ctx: _Context, exc: BaseException) -> Plan:
@@ -348,7 +401,7 @@ def _solve_pieces(ctx: _Context, data, progress) -> Plan:
     ]
     try:
         results = run_pieces(tasks, names=[p.name for p in pieces], workers=workers, scheduler=o.scheduler, progress=progress)
-    except (RuntimeError, MemoryError) as exc:  # SolverError included: the solver failed, not the data
+    except (SolverError, MemoryError) as exc:  # the solver failed, not the data; other errors are bugs
         return _solver_failed(ctx, exc)
     rows = [_piece_row(piece, result, o.mip_gap) for piece, result in zip(pieces, results, strict=True)]
     solver_info = {"solver": o.solver, "method": o.method, "pieces": rows, "first_plan_seconds": _first_plan(results, began)}
@@ -454,11 +507,11 @@ def _finish(ctx: _Context, centre_of: np.ndarray, status: str, objective: float 
     """Name the units, verify the whole plan, and package it with its figures and message."""
     p = ctx.problem
     assignment, centres = _name_units(p, ctx.contracted, centre_of, ctx.sites)
-    report = verify_plan(p.graph, assignment, lower=p.lower, upper=p.upper, k=ctx.k, bounds_relaxed=ctx.options.relax)
+    report = verify_plan(p, assignment, k=ctx.k, bounds_relaxed=ctx.options.relax)
     if not report.ok:
         raise VerificationError("The solver returned a plan that fails verification; it was not written:\n" + report.summary(), violations=report.violations)
-    if report.relaxed_units:
-        status = "relaxed"
+    if report.relaxed_units and status not in RELAXED:
+        raise VerificationError("The plan leaves the bounds although its search did not relax them; it was not written:\n" + "\n".join(v.message for v in report.relaxed_units), violations=report.relaxed_units)
     gap = None
     if objective is not None and bound is not None:
         gap = max(0.0, objective - bound) / max(abs(objective), 1e-9) if objective != bound else 0.0
@@ -483,8 +536,9 @@ def _finish(ctx: _Context, centre_of: np.ndarray, status: str, objective: float 
 def _message(ctx: _Context, status: str, units: pd.DataFrame, gap: float | None, relax_note: str, results) -> str:
     p, k = ctx.problem, ctx.k
     bounds = f"{p.lower:,}–{p.upper:,}"
-    if status == "relaxed":
-        return f"Bounds relaxed: the largest violation is {int(units['violation'].max()):,} households ({(~units['within_bounds']).sum()} unit(s) outside {bounds}); {relax_note}."
+    if status in RELAXED:
+        tail = "" if status == "relaxed" else " A proof may take long: --relax-tolerance 0 and a longer --time-limit search for it (a time-limited exact search is not reproducible)."
+        return f"Bounds relaxed: the largest violation is {int(units['violation'].max()):,} households ({(~units['within_bounds']).sum()} unit(s) outside {bounds}); {relax_note}.{tail}"
     gap_text = f" (gap {gap:.2%})" if gap is not None else ""
     if status == "optimal":
         return f"Optimal plan of {k} contiguous units within {bounds} households."
@@ -505,80 +559,6 @@ def _local_optimum_text(results) -> str:
         return "the improvement was stopped by the time limit before every 2-unit neighbourhood was tried"
     best = max(common)
     return f"no {'2- or 3-unit' if best >= 3 else '2-unit'} neighbourhood improves it"
-
-
-#: seconds each step of the relaxed search may take when the caller set no time limit
-_RELAX_STEP_SECONDS = 60.0
-
-
-def _min_violation_search(data, kwargs: dict, solve_model: Callable, time_limit: float | None):
-    """The plan whose largest bound violation is smallest: widen the bounds by v, search v.
-
-    Feasibility is monotone in v, so a doubling phase finds a feasible v and a bisection then
-    narrows it; every step is an ordinary exact solve with bounds [lower - v, upper + v].  The
-    arithmetic violation of k units (the average's distance to the bounds) is a proven lower
-    bound.  Returns the best solution and a note saying whether its violation is proved minimal
-    ("" when no relaxation was needed).
-    """
-    from dataclasses import replace
-
-    started = time.perf_counter()
-    lower, upper, k = data.lower, data.upper, data.k
-    total = int(data.weights.sum())
-    v_floor = max(0, math.ceil(total / k) - upper, lower - total // k)
-    proved_lo = v_floor  # every violation below this is proved impossible
-
-    def attempt(v: int, share: float):
-        """An exact solve with bounds widened by v, given ``share`` of the time left."""
-        remaining = None if time_limit is None else time_limit - (time.perf_counter() - started)
-        if remaining is not None and remaining <= 0.05:
-            return None
-        step = _RELAX_STEP_SECONDS if remaining is None else max(0.05, share * remaining)
-        widened = replace(data, lower=max(0, lower - v), upper=upper + v, relax=False)
-        return solve_model(widened, time_limit=step, **kwargs)
-
-    def violation(solution) -> int:
-        totals = np.bincount(solution.centre_of, weights=data.weights, minlength=data.n)
-        totals = totals[np.unique(solution.centre_of)]
-        return int(max(0, (lower - totals).max(), (totals - upper).max()))
-
-    # doubling: the tightest widening is the hardest to decide, so no step may take all the time
-    best, last = None, None
-    v, step, search_lo = v_floor, max(1, v_floor), v_floor
-    while best is None and v <= upper:
-        solution = attempt(v, 1 / 3)
-        if solution is None:
-            break
-        last = solution
-        if solution.has_plan:
-            best = solution
-        else:
-            if solution.status == "infeasible":
-                proved_lo = v + 1
-            search_lo, v, step = v + 1, v + step, step * 2
-    if best is None:
-        return last, ""  # no plan: infeasible even widened, or out of time (None: no time at all)
-    hi = violation(best)
-    # bisection on v: an undecided step narrows the search but proves nothing
-    lo = min(search_lo, hi)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        solution = attempt(mid, 1 / 2)
-        if solution is None:
-            break
-        if solution.has_plan and violation(solution) < hi:
-            best, hi = solution, violation(solution)
-        else:
-            if solution.status == "infeasible":
-                proved_lo = max(proved_lo, mid + 1)
-            lo = mid + 1
-    if hi == 0:
-        return best, ""
-    if hi <= v_floor:
-        return best, f"proved minimal: {k} units of {total:,} households cannot do better than {v_floor:,} by arithmetic"
-    if proved_lo >= hi:
-        return best, "proved minimal"
-    return best, f"not proved minimal (at least {proved_lo:,} is needed)"
 
 
 def _infeasible(problem: Problem, diagnosis: Diagnosis, started: float) -> Plan:

@@ -113,9 +113,12 @@ def test_joint_plan_writes_verified_outputs_and_they_verify_and_export(tmp_path,
     # the written assignment passes the independent `verify` command
     code, stdout, _ = run(["verify", BLOCKS, out / "assignment.csv", *GRAPH, "--subdistrict", "昱东", "--k", "6"], capsys)
     assert code == 0 and "valid: 6 units" in stdout
-    # without the scope the other subdistrict's blocks are unassigned: a failed verification
-    code, _, err = run(["verify", BLOCKS, out / "assignment.csv", *GRAPH], capsys)
-    assert code == 5 and "in no unit" in err
+    # without a scope, the blocks it must cover are those of the communities it touches (said so)
+    code, stdout, _ = run(["verify", BLOCKS, out / "assignment.csv", *GRAPH, "--k", "6"], capsys)
+    assert code == 0 and "touches 3 of the layer's" in stdout and "valid: 6 units" in stdout
+    # against the other subdistrict it covers nothing it should: a failed verification
+    code, _, err = run(["verify", BLOCKS, out / "assignment.csv", *GRAPH, "--subdistrict", "昱中"], capsys)
+    assert code == 5 and "in no unit" in err and "outside the blocks it should cover" in err
     # a second run refuses to overwrite without --force
     code, _, err = run(["plan", BLOCKS, *GRAPH, "--subdistrict", "昱东", "--out", out], capsys)
     assert code == 2 and "--force" in err

@@ -57,7 +57,7 @@ def test_repr_html_escapes_data_and_embeds_the_map(tmp_path):
     page = result._repr_html_()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;" in page
-    assert "leaflet" in page.lower() and "optimal" in page
+    assert "leaflet" in page.lower() and "最优解" in page  # the status in the scenario's language (zh)
 
 
 def test_replace_changes_only_what_is_asked(grid_file):
@@ -194,5 +194,5 @@ def test_method_and_workers_go_through_toml_and_are_checked(tmp_path):
     assert back.method == "heuristic" and back.workers == 1
     with pytest.raises(InputError, match="method must be one of auto, exact, heuristic"):
         Scenario("bad", "blocks.geojson", method="fast")
-    with pytest.raises(InputError, match="workers must be at least 1"):
+    with pytest.raises(InputError, match="workers must be a whole number ≥ 1"):
         Scenario("bad", "blocks.geojson", workers=0)

@@ -216,14 +216,23 @@ def test_relax_matches_brute_force_on_tiny_graphs(seed):
         graph.nodes[node].update(households=rng.randint(5, 60), x=float(i * 100), y=0.0)
     total = sum(d["households"] for _, d in graph.nodes(data=True))
     k, lower, upper = 3, total // 3 + 5, total // 3 + 8  # the average lies below the bounds: relax needed
-    plan = solve(Problem(graph=graph, k=k, lower=lower, upper=upper), relax=True)
+    problem = Problem(graph=graph, k=k, lower=lower, upper=upper)
     expected = _brute_min_violation(graph, k, lower, upper)
-    assert plan.status == "relaxed" and plan.ok
+    plan = solve(problem, relax=True, relax_tolerance=0)
+    assert plan.status == "relaxed" and plan.ok and plan.exit_code == 0
     assert int(plan.units["violation"].max()) == expected
     assert "proved minimal" in plan.message and "not proved" not in plan.message
+    # the default tolerance (1 household here) may stop short of a proof: then it says so, exit 4
+    quick = solve(problem, relax=True)
+    worst = int(quick.units["violation"].max())
+    assert expected <= worst <= expected + 1
+    if quick.status == "relaxed_unproved":
+        assert quick.exit_code == 4 and "not proved minimal: at least" in quick.message
+    # the same input and options give the same plan (no time limit: every step runs to its end)
+    assert solve(problem, relax=True, relax_tolerance=0).assignment.equals(plan.assignment)
 
 
-def _stopped_by_limit(monkeypatch, *, raise_error: bool = False):
+def _stopped_by_limit(monkeypatch, *, raise_error: type[Exception] | None = None):
     """Make the engine behave as if the time limit stopped it after finding its plan."""
     import dataclasses
 
@@ -233,7 +242,7 @@ def _stopped_by_limit(monkeypatch, *, raise_error: bool = False):
 
     def limited(data, **kwargs):
         if raise_error:
-            raise RuntimeError("HiGHS crashed (simulated)")
+            raise raise_error("HiGHS crashed (simulated)")
         solution = real(data, **kwargs)
         return dataclasses.replace(solution, status="feasible", gap=0.125, best_bound=(solution.objective or 0) * 0.875)
 
@@ -256,10 +265,19 @@ def test_a_plan_within_the_asked_gap_is_feasible_not_timed_out(monkeypatch):
 
 
 def test_a_solver_crash_is_status_no_solution_exit_4(monkeypatch):
-    _stopped_by_limit(monkeypatch, raise_error=True)
-    plan = solve(grid_problem(lower=350, upper=450)[2])
+    from redistrict.errors import SolverError
+
+    _stopped_by_limit(monkeypatch, raise_error=SolverError)
+    plan = solve(grid_problem(lower=350, upper=450)[2], workers=1)
     assert plan.status == "no_solution" and plan.exit_code == 4 and plan.assignment is None
     assert "HiGHS crashed" in plan.message
+
+
+@pytest.mark.parametrize("bug", [RuntimeError, NotImplementedError, RecursionError])
+def test_a_programming_error_is_not_dressed_up_as_a_solver_failure(monkeypatch, bug):
+    _stopped_by_limit(monkeypatch, raise_error=bug)
+    with pytest.raises(bug):
+        solve(grid_problem(lower=350, upper=450)[2], workers=1)
 
 
 def test_relax_out_of_time_before_any_plan_is_no_solution_not_a_crash(monkeypatch):
@@ -274,6 +292,7 @@ def test_relax_out_of_time_before_any_plan_is_no_solution_not_a_crash(monkeypatc
         return dataclasses.replace(solution, status="no_solution", centre_of=None, objective=None, gap=None)
 
     monkeypatch.setattr(model, "solve_model", undecided)
+    monkeypatch.setattr("redistrict.model.relax.construct_plan", lambda *a, **k: None)  # construction finds nothing either
     _, _, problem = grid_problem(households=[100] * 15 + [150], lower=350, upper=380)  # 1,650 = 4 × 412.5: must relax
     plan = solve(problem, relax=True, time_limit=2)
     assert plan.status == "no_solution" and plan.exit_code == 4 and plan.assignment is None
@@ -281,7 +300,7 @@ def test_relax_out_of_time_before_any_plan_is_no_solution_not_a_crash(monkeypatc
 
 def test_relax_note_only_claims_what_was_proved():
     _, _, problem = grid_problem(households=[100] * 15 + [150], lower=350, upper=380)
-    plan = solve(problem, relax=True, time_limit=60)
+    plan = solve(problem, relax=True, time_limit=60, relax_tolerance=0)
     assert plan.status == "relaxed" and plan.ok
     worst = int(plan.units["violation"].max())
     assert worst >= 33  # 1,650 / 4 = 412.5 > 380: at least 33 by arithmetic

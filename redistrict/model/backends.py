@@ -46,8 +46,8 @@ from redistrict.model.hess import assignment_costs, build_hess
 from redistrict.model.labeling import build_labeling
 from redistrict.model.repair import fix_outside, free_region, plan_roots, repair_model
 from redistrict.model.start import heuristic_start, worth_a_start
+from redistrict.options import SOLVERS
 
-SOLVERS = ("highs", "cbc")
 FORMULATIONS = ("auto", "cuts", "flow", "none", "labeling_cuts", "labeling_flow", "labeling_hybrid")
 LABELING = ("labeling_cuts", "labeling_flow", "labeling_hybrid")
 AUTO_SYMMETRIC = "labeling_cuts"  # fastest on the county benchmarks (bench/RESULTS.md)

@@ -52,6 +52,17 @@ class LnsResult:
     stopped_by_time: bool = False
     seconds: float = 0.0
 
+    def to_dict(self) -> dict:
+        return {
+            "start_objective": self.start_objective,
+            "objective": self.objective,
+            "neighbourhoods_tried": self.tried,
+            "improvements": self.improved,
+            "local_optimum_for": self.local_optimum,
+            "stopped_by_time": self.stopped_by_time,
+            "seconds": round(self.seconds, 3),
+        }
+
 
 def unit_graph(data: ModelInput, label: np.ndarray) -> dict[int, set[int]]:
     """Units adjacent to each unit (sharing at least one edge)."""

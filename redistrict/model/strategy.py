@@ -29,7 +29,6 @@ from .data import ModelInput, ModelSolution
 from .lns import improve
 from .start import worth_a_start
 
-METHODS = ("auto", "exact", "heuristic")
 #: auto: pieces of at most this many nodes go to the exact model (bench/RESULTS.md: beyond
 #: ~150 blocks the exact model rarely finds a first plan in minutes)
 EXACT_MAX_NODES = 150
@@ -124,16 +123,7 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
 
 def _improve(task: PieceTask, data: ModelInput, start: np.ndarray, deadline: float | None, progress, sizes=(2, 3)) -> tuple[np.ndarray, dict]:
     result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=deadline, solver=task.solver, threads=task.threads, sizes=sizes, progress=progress)
-    info = {
-        "start_objective": result.start_objective,
-        "objective": result.objective,
-        "neighbourhoods_tried": result.tried,
-        "improvements": result.improved,
-        "local_optimum_for": result.local_optimum,
-        "stopped_by_time": result.stopped_by_time,
-        "seconds": round(result.seconds, 3),
-    }
-    return result.centre_of, info
+    return result.centre_of, result.to_dict()
 
 
 def _heuristic(task, data, start, t0, deadline, why, first, progress) -> PieceResult:

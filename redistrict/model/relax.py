@@ -1,0 +1,160 @@
+"""The plan whose largest bound violation is smallest, when no plan fits the bounds.
+
+The violation of a plan is the largest amount by which a unit's weight leaves [L, U]
+(:func:`~redistrict.model.backends.plan_violation`).  Bounds widened by v, [L − v, U + v], admit
+a plan exactly when some plan has violation ≤ v, so feasibility is monotone in v and the search
+is over v:
+
+1. **arithmetic bound** — k units of total W average W/k, so some unit holds at least
+   ⌈W/k⌉ and some at most ⌊W/k⌋: v ≥ max(⌈W/k⌉ − U, L − ⌊W/k⌋).  Every v below it is proved
+   impossible;
+2. **construction ladder** — :func:`~redistrict.model.construct.construct_plan` at v = v₀,
+   v₀ + 1, v₀ + 2, v₀ + 4, … until a plan is found, then bisection down with construction: a
+   contiguous plan in milliseconds, deterministic (seeded, a fixed number of attempts);
+3. **exact bisection** — while the found violation is more than ``tolerance`` above the proved
+   bound, exact solves at the middle v either find a better plan or prove that v impossible.
+   With a time limit each step gets half the time left, so which steps finish depends on the
+   machine: a time-limited exact phase is not reproducible; without a limit every step runs to
+   its end and the result is;
+4. the caller then improves compactness at the violation found.
+
+It stops as soon as the violation is proved minimal or within ``tolerance`` of the bound.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .backends import plan_violation
+from .construct import centres_of, construct_plan
+from .data import ModelInput, ModelSolution
+
+
+@dataclass(frozen=True)
+class RelaxResult:
+    """The best plan found, its violation and the largest violation proved necessary."""
+
+    centre_of: np.ndarray | None
+    violation: int | None
+    #: no plan has a smaller violation (arithmetic, raised by exact proofs of infeasibility)
+    proved_at_least: int
+    #: how each step ended: (phase, v, outcome)
+    steps: tuple[tuple[str, int, str], ...]
+    #: an exact solve proved that no plan exists even with the widest bounds tried
+    infeasible: bool = False
+
+    @property
+    def proved(self) -> bool:
+        return self.violation is not None and self.violation <= self.proved_at_least
+
+
+def arithmetic_violation(data: ModelInput) -> int:
+    """The smallest violation k units of this total can have by count alone."""
+    total, k = int(np.sum(data.weights)), data.k
+    return int(max(0, math.ceil(total / k) - data.upper, data.lower - total // k))
+
+
+def widened(data: ModelInput, v: int) -> ModelInput:
+    """The problem with bounds [L − v, U + v] (the lower bound never below 0)."""
+    return replace(data, lower=max(0, int(data.lower) - v), upper=int(data.upper) + v, relax=False)
+
+
+def min_violation(
+    data: ModelInput,
+    *,
+    solve: Callable[..., ModelSolution],
+    time_limit: float | None,
+    tolerance: int = 0,
+    seed: int = 0,
+    **solve_kwargs,
+) -> RelaxResult:
+    """Search the smallest violation (see the module docstring); ``solve`` is ``solve_model``."""
+    started = time.perf_counter()
+    floor = arithmetic_violation(data)
+    steps: list[tuple[str, int, str]] = []
+    plan, v = _ladder(data, floor, seed, steps)
+    lo = floor
+
+    def remaining() -> float | None:
+        return None if time_limit is None else time_limit - (time.perf_counter() - started)
+
+    if plan is None:
+        plan, v, lo, infeasible = _exact_doubling(data, floor, solve, remaining, steps, solve_kwargs)
+        if plan is None:
+            return RelaxResult(None, None, lo, tuple(steps), infeasible)
+    while v - lo > tolerance:
+        left = remaining()
+        if left is not None and left <= 0.05:
+            break
+        mid = (lo + v - 1) // 2
+        solution = solve(widened(data, mid), time_limit=None if left is None else max(0.05, left / 2), **solve_kwargs)
+        if solution.has_plan:
+            plan, v = np.asarray(solution.centre_of), plan_violation(data, np.asarray(solution.centre_of))
+            steps.append(("exact", mid, f"plan with violation {v}"))
+        elif solution.status == "infeasible":
+            lo = mid + 1
+            steps.append(("exact", mid, "proved impossible"))
+        else:
+            steps.append(("exact", mid, "undecided in its time"))
+            break  # half the time left did not decide it: the rest will not either
+    return RelaxResult(plan, v, lo, tuple(steps))
+
+
+def _constructed(data: ModelInput, v: int, seed: int) -> np.ndarray | None:
+    """A constructed plan within bounds widened by v, as the engine's centre of every node."""
+    wide = widened(data, v)
+    label = construct_plan(wide, seed=seed)
+    return None if label is None else centres_of(wide, label)
+
+
+def _ladder(data: ModelInput, floor: int, seed: int, steps: list) -> tuple[np.ndarray | None, int | None]:
+    """The smallest v (up to bisection) at which construction finds a plan, and that plan."""
+    failed, v, step = floor - 1, floor, 1
+    cap = max(int(data.upper), int(np.sum(data.weights)))
+    found = None
+    while v <= cap:
+        found = _constructed(data, v, seed)
+        steps.append(("construction", v, "plan" if found is not None else "none"))
+        if found is not None:
+            break
+        failed, v, step = v, v + step, step * 2
+    if found is None:
+        return None, None
+    best, best_v = found, plan_violation(data, found)
+    while best_v - failed > 1:
+        mid = (failed + best_v) // 2
+        attempt = _constructed(data, mid, seed)
+        steps.append(("construction", mid, "plan" if attempt is not None else "none"))
+        if attempt is None:
+            failed = mid
+        else:
+            best, best_v = attempt, plan_violation(data, attempt)
+    return best, best_v
+
+
+def _exact_doubling(data, floor, solve, remaining, steps, solve_kwargs):
+    """No construction succeeded (e.g. office sites or locks it cannot place): exact solves at
+    v = v₀, then doubling steps, each with a third of the time left, until one finds a plan."""
+    v, step, lo = floor, max(1, floor), floor
+    while v <= int(data.upper) + int(np.sum(data.weights)):
+        left = remaining()
+        if left is not None and left <= 0.05:
+            break
+        solution = solve(widened(data, v), time_limit=None if left is None else max(0.05, left / 3), **solve_kwargs)
+        if solution.has_plan:
+            steps.append(("exact", v, "plan"))
+            centre_of = np.asarray(solution.centre_of)
+            return centre_of, plan_violation(data, centre_of), lo, False
+        if solution.status == "infeasible":
+            lo = v + 1
+            steps.append(("exact", v, "proved impossible"))
+        else:
+            steps.append(("exact", v, "undecided in its time"))
+        v, step = v + step, step * 2
+    proved_none = bool(steps) and steps[-1][2] == "proved impossible"
+    return None, None, lo, proved_none
