@@ -23,19 +23,24 @@ from pyproj.exceptions import CRSError
 from .diagnose import Diagnosis, Reason
 from .errors import InputError
 from .io import check_shapefile_text, read_assignment, write_csv
-from .outputs import _jsonable, plan_layers, write_geojson
+from .outputs import _jsonable, integers64, plan_layers, sites_among, unit_layer, write_geojson
 from .plan import Plan, objective_terms, unit_table
 from .problem import place_offices
 from .verify import VerificationReport, Violation, verify_plan
 
 FORMATS = ("gpkg", "shp", "geojson", "csv")
+#: the GeoPackage version written: what GDAL 3.6 / QGIS 3.28 write and read without a warning
+#: (GDAL ≥ 3.7.1 writes 1.4 by default, which older readers flag as only partly supported)
+GPKG_VERSION = "1.2"
+#: the files one Shapefile layer consists of
+SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 ENCODINGS = ("utf-8", "gbk")
 
 #: Shapefile (DBF) field names, at most 10 characters, for the columns a plan writes.
 SHAPEFILE_FIELDS = {
     "block_id": "block_id", "unit_id": "unit_id", "unit_name": "unit_name", "name": "name",
     "households": "households", "population": "population", "community": "community",
-    "subdistrict": "subdistric", "blocks": "blocks", "area_km2": "area_km2", "centre_block": "ctr_block",
+    "subdistrict": "subdist", "blocks": "blocks", "area_km2": "area_km2", "centre_block": "ctr_block",
     "office_site": "office_id", "office_name": "office", "office_area_m2": "office_m2",
     "mean_distance_m": "mean_dist", "max_distance_m": "max_dist", "main_community": "main_comm",
     "communities": "comms", "households_moved_in": "hh_moved", "within_bounds": "in_bounds",
@@ -287,21 +292,18 @@ def office_layer(plan: Plan, offices: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return sites
 
 
-def sites_in_area(offices: gpd.GeoDataFrame, blocks: gpd.GeoDataFrame, *, tolerance_m: float = 1.0) -> gpd.GeoDataFrame:
-    """The office sites that lie among ``blocks`` (road gaps included), in the sites' own CRS."""
-    from .maps import closed_shape
+def sites_in_area(offices: gpd.GeoDataFrame, blocks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The office sites that lie among ``blocks`` (road gaps included), in the sites' own CRS.
 
-    frame = getattr(blocks, "blocks", blocks)
-    metric = frame if frame.crs.is_projected else frame.to_crs(frame.estimate_utm_crs())
-    area = closed_shape(metric.geometry)
-    distance = offices.to_crs(metric.crs).geometry.distance(area)
-    return offices[(distance <= tolerance_m).to_numpy()]
+    The same rule as the offices written to ``OUT/`` (:func:`redistrict.outputs.sites_among`),
+    so a run's folder and its export hold the same sites.
+    """
+    return sites_among(offices, getattr(blocks, "blocks", blocks))
 
 
-def export_layers(saved: SavedPlan) -> dict[str, gpd.GeoDataFrame]:
-    """``units`` (with Polsby-Popper and Reock), ``blocks`` and, if known, ``offices`` layers."""
-    from .report import compactness
-
+def export_layers(saved: SavedPlan, *, unit_geometry: str = "tessellated", limit=None) -> dict[str, gpd.GeoDataFrame]:
+    """``units`` (the fields of ``OUT/units.geojson``: see :func:`redistrict.outputs.unit_layer`),
+    ``blocks`` and, if known, ``offices`` (the sites among the plan's blocks) layers."""
     blocks = saved.blocks
     if "block_id" in blocks.columns:
         blocks = blocks.set_index("block_id")
@@ -309,13 +311,12 @@ def export_layers(saved: SavedPlan) -> dict[str, gpd.GeoDataFrame]:
     blocks.index = blocks.index.astype(str)
     if not blocks.crs.is_projected:
         blocks = blocks.to_crs(blocks.estimate_utm_crs())
-    block_layer, unit_layer = plan_layers(saved.plan, blocks)
-    comp = compactness(block_layer)
-    unit_layer = unit_layer.merge(comp, left_on="unit_id", right_index=True, how="left")
-    layers = {"units": unit_layer, "blocks": block_layer}
+    block_layer, _ = plan_layers(saved.plan, blocks)
+    layers = {"units": unit_layer(saved.plan, blocks, geometry=unit_geometry, limit=limit), "blocks": block_layer}
     if saved.offices is not None and len(saved.offices):
-        layers["offices"] = office_layer(saved.plan, sites_in_area(saved.offices, block_layer)).to_crs(block_layer.crs)
-    return layers
+        sites = saved.offices.drop(columns=[c for c in ("unit_id", "in_use") if c in saved.offices.columns])
+        layers["offices"] = office_layer(saved.plan, sites_in_area(sites, block_layer)).to_crs(block_layer.crs)
+    return {name: integers64(layer) for name, layer in layers.items()}
 
 
 def _crs(crs: str | CRS | None) -> CRS:
@@ -338,6 +339,8 @@ def _plain(gdf: gpd.GeoDataFrame, *, bool_as_int: bool = False) -> gpd.GeoDataFr
             out[col] = out[col].astype(int) if bool_as_int else out[col].astype(bool)
         elif str(dtype).startswith("Int"):
             out[col] = out[col].astype("int64") if out[col].notna().all() else out[col].astype("float64")
+        elif pd.api.types.is_integer_dtype(dtype):
+            out[col] = out[col].astype("int64")  # one integer width in every layer
     return out
 
 
@@ -378,16 +381,19 @@ def export_plan(
     encoding: str = "utf-8",
     blocks: gpd.GeoDataFrame | None = None,
     offices: gpd.GeoDataFrame | None = None,
+    force: bool = False,
+    unit_geometry: str = "tessellated",
+    limit: gpd.GeoDataFrame | None = None,
 ) -> list[Path]:
-    """Export a plan for a desktop or city GIS; returns the files written.
+    """Export a plan for a desktop or city GIS; returns every file written.
 
     ``source``: an output folder, a :class:`SavedPlan`, or a :class:`Plan` with ``blocks=``.
     ``fmt``:
 
-    - ``gpkg``: one GeoPackage (``dest`` a ``.gpkg`` file or a folder to hold ``plan.gpkg``;
+    - ``gpkg``: one GeoPackage 1.2 (``dest`` a ``.gpkg`` file or a folder to hold ``plan.gpkg``;
       default ``OUT/export/plan.gpkg``) with layers
       ``units``, ``blocks`` and ``offices`` (when the sites are known);
-    - ``shp``: ``units.shp``, ``blocks.shp`` (and ``offices.shp``) in folder ``dest``, DBF text in
+    - ``shp``: ``units``, ``blocks`` (and ``offices``) as ``.shp/.shx/.dbf/.prj/.cpg`` in folder ``dest``, DBF text in
       ``encoding`` (``utf-8`` or ``gbk``) with a ``.cpg``, field names ≤ 10 characters (the full
       names are listed in ``fields.csv``);
     - ``geojson``: RFC 7946 files (WGS84 only: ``crs`` must be unset or EPSG:4326);
@@ -395,7 +401,9 @@ def export_plan(
       ``units.csv`` (the unit table), in ``encoding``.
 
     ``crs``: reproject to any CRS (default EPSG:4326; EPSG:4490 is CGCS2000, the national
-    standard).  Existing files of the same names are replaced.
+    standard).  ``unit_geometry``: ``tessellated`` (units tile the planned area; ``limit`` a
+    boundary layer to tile) or ``blocks`` (the union of each unit's blocks).  Existing files of
+    the same names are refused unless ``force``.
     """
     if fmt not in FORMATS:
         raise InputError(f"The export format must be one of {', '.join(FORMATS)}, not '{fmt}'.")
@@ -409,9 +417,12 @@ def export_plan(
         raise InputError("RFC 7946 GeoJSON is always WGS84 lon/lat (EPSG:4326); use gpkg or shp for another CRS.")
     saved = _source(source, blocks, offices)
     out = Path(dest) if dest is not None else _default_dest(saved, fmt)
+    if fmt == "gpkg" and (out.is_dir() or out.suffix.lower() != ".gpkg"):
+        out = out / "plan.gpkg"
+    layers = export_layers(saved, unit_geometry="blocks" if fmt == "csv" else unit_geometry, limit=limit)
+    _refuse_overwrite(_targets(fmt, out, list(layers)), force)
     if fmt == "csv":
-        return _write_csv(saved, out, enc)
-    layers = export_layers(saved)
+        return _write_csv(layers, out, enc)
     if fmt == "geojson":
         out.mkdir(parents=True, exist_ok=True)
         written = []
@@ -423,14 +434,37 @@ def export_plan(
         return written
     layers = {name: layer.to_crs(target) for name, layer in layers.items()}
     if fmt == "gpkg":
-        if out.is_dir() or out.suffix.lower() != ".gpkg":
-            out = out / "plan.gpkg"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.unlink(missing_ok=True)
-        for name, layer in layers.items():
-            _plain(layer).to_file(out, layer=name, driver="GPKG", engine="pyogrio")
-        return [out]
+        return [_write_geopackage(layers, out)]
     return _write_shapefiles(layers, out, enc)
+
+
+def _targets(fmt: str, out: Path, names: list[str]) -> list[Path]:
+    """The files an export to ``out`` writes."""
+    if fmt == "gpkg":
+        return [out]
+    if fmt == "csv":
+        return [out / "block_assignment.csv", out / "units.csv"]
+    if fmt == "geojson":
+        return [out / f"{name}.geojson" for name in names]
+    return [out / f"{name}{suffix}" for name in names for suffix in SHAPEFILE_PARTS] + [out / "fields.csv"]
+
+
+def _refuse_overwrite(paths: list[Path], force: bool) -> None:
+    """Refuse, before writing anything, to replace existing files unless ``force``."""
+    existing = [p for p in paths if p.exists()]
+    if existing and not force:
+        shown = ", ".join(str(p) for p in existing[:5]) + (f" and {len(existing) - 5} more" if len(existing) > 5 else "")
+        raise InputError(f"{shown}: already there; choose another --dest or pass --force to replace them.", path=str(existing[0]))
+
+
+def _write_geopackage(layers: dict[str, gpd.GeoDataFrame], path: Path) -> Path:
+    """One GeoPackage of version :data:`GPKG_VERSION` holding every layer."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    for i, (name, layer) in enumerate(layers.items()):
+        options = {"dataset_options": {"VERSION": GPKG_VERSION}} if i == 0 else {}
+        _plain(layer).to_file(path, layer=name, driver="GPKG", engine="pyogrio", **options)
+    return path
 
 
 def _write_shapefiles(layers: dict[str, gpd.GeoDataFrame], folder: Path, encoding: str) -> list[Path]:
@@ -451,18 +485,19 @@ def _write_shapefiles(layers: dict[str, gpd.GeoDataFrame], folder: Path, encodin
         cpg_path = folder / f"{name}.cpg"
         if not cpg_path.exists():  # GDAL writes it; make sure of it
             cpg_path.write_text(cpg, encoding="ascii")
-        written += [path, cpg_path]
+        written += [folder / f"{name}{suffix}" for suffix in SHAPEFILE_PARTS if (folder / f"{name}{suffix}").exists()]
     fields_path = folder / "fields.csv"
     pd.DataFrame(fields).to_csv(fields_path, index=False, encoding="utf-8")
     return written + [fields_path]
 
 
-def _write_csv(saved: SavedPlan, folder: Path, encoding: str) -> list[Path]:
+def _write_csv(layers: dict[str, gpd.GeoDataFrame], folder: Path, encoding: str) -> list[Path]:
+    """The block equivalency file and the units' fields (those of every other format)."""
     folder.mkdir(parents=True, exist_ok=True)
     bef = folder / "block_assignment.csv"
-    write_csv(saved.plan.assignment_frame(), bef, encoding=encoding)
+    write_csv(pd.DataFrame(layers["blocks"][["block_id", "unit_id"]]), bef, encoding=encoding)
     units = folder / "units.csv"
-    write_csv(saved.plan.units, units, encoding=encoding)
+    write_csv(pd.DataFrame(layers["units"].drop(columns=layers["units"].geometry.name)), units, encoding=encoding)
     return [bef, units]
 
 

@@ -370,6 +370,78 @@ def plan_layers(plan: Plan, blocks: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame,
     return frame.reset_index(drop=True), units
 
 
+def community_households(block_layer: gpd.GeoDataFrame) -> pd.Series:
+    """Per unit, its households by current community as JSON text, largest first.
+
+    E.g. ``{"阜新": 2273, "荷花池": 244}``: one structured field that every GIS format holds
+    (a list like "阜新 2,273, 荷花池 244" used the comma both ways).
+    """
+    known = block_layer[block_layer["community"].notna()] if "community" in block_layer else block_layer.iloc[:0]
+    sums = known.groupby(["unit_id", "community"])["households"].sum()
+    out = {}
+    for unit_id, group in sums.groupby(level=0):
+        ordered = group.droplevel(0).sort_values(ascending=False, kind="stable")
+        out[unit_id] = json.dumps({str(c): int(h) for c, h in ordered.items()}, ensure_ascii=False)
+    return pd.Series(out, dtype=object)
+
+
+def unit_layer(plan: Plan, blocks: gpd.GeoDataFrame, *, geometry: str = "tessellated", limit=None) -> gpd.GeoDataFrame:
+    """The units layer every output writes: the unit table, Polsby-Popper and Reock (as in the
+    report), ``communities`` as JSON, and the unit's polygon (metric CRS).
+
+    ``geometry``: ``tessellated`` (default: boundaries that tile the study area, see
+    :mod:`redistrict.boundaries`; ``limit`` a boundary layer to tile) or ``blocks`` (the union
+    of the unit's blocks, roads left out).
+    """
+    from .boundaries import UNIT_GEOMETRIES, unit_boundaries
+    from .report import compactness  # report imports maps, which imports this module
+
+    if geometry not in UNIT_GEOMETRIES:
+        raise InputError(f"The unit geometry must be one of {', '.join(UNIT_GEOMETRIES)}, not '{geometry}'.")
+    block_layer, units = plan_layers(plan, blocks)
+    units = units.merge(compactness(block_layer), left_on="unit_id", right_index=True, how="left")
+    units["communities"] = units["unit_id"].map(community_households(block_layer))
+    if geometry == "tessellated":
+        shapes = unit_boundaries(block_layer.set_index("block_id"), plan.assignment, limit=limit)
+        units = units.set_geometry(shapes.to_crs(units.crs).reindex(units["unit_id"]).to_numpy())
+    return units[[c for c in units.columns if c != units.geometry.name] + [units.geometry.name]]
+
+
+#: an office site belongs to a plan when it lies within this distance (m) of one of its blocks
+#: (road gaps up to twice this are between blocks)
+SITE_DISTANCE_M = 15.0
+
+
+def sites_among(offices: gpd.GeoDataFrame, blocks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The office sites within :data:`SITE_DISTANCE_M` of ``blocks`` (in the sites' CRS)."""
+    metric = blocks if blocks.crs.is_projected else blocks.to_crs(blocks.estimate_utm_crs())
+    points = offices.to_crs(metric.crs).geometry.values
+    hit, _ = metric.sindex.query(points, predicate="dwithin", distance=SITE_DISTANCE_M)
+    keep = pd.Series(False, index=range(len(offices)))
+    keep[hit] = True
+    return offices[keep.to_numpy()]
+
+
+def _keep_plan_sites(path: Path, block_layer: gpd.GeoDataFrame) -> None:
+    """Rewrite ``offices.geojson`` with only the sites among the plan's blocks (as exports hold)."""
+    if path.exists():
+        sites = gpd.read_file(path, engine="pyogrio")
+        kept = sites_among(sites, block_layer)
+        if len(kept) < len(sites):
+            path.unlink()
+            write_geojson(_jsonable(integers64(kept)), path)
+
+
+def integers64(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Every integer column as 64-bit (nullable where values are missing), the same in every layer."""
+    out = gdf.copy()
+    for col in out.columns:
+        dtype = out[col].dtype
+        if col != out.geometry.name and pd.api.types.is_integer_dtype(dtype):
+            out[col] = out[col].astype("Int64" if isinstance(dtype, pd.api.extensions.ExtensionDtype) else "int64")
+    return out
+
+
 def write_plan(
     plan: Plan,
     blocks: gpd.GeoDataFrame,
@@ -378,8 +450,12 @@ def write_plan(
     force: bool = False,
     extra: Callable[[Path], None] | None = None,
     csv_encoding: str = "utf-8",
+    unit_geometry: str = "tessellated",
 ) -> Path:
     """Write ``assignment.csv``, ``units.geojson``, ``blocks.geojson`` and ``report.json``.
+
+    ``unit_geometry``: ``tessellated`` units that tile the planned area, or ``blocks`` (each
+    unit the union of its blocks); see :func:`unit_layer`.
 
     Only verified plans are written here; an infeasible result writes ``diagnosis.json`` and
     ``report.json`` instead (see :func:`write_diagnosis`).  ``assignment.csv`` is UTF-8 with a
@@ -389,15 +465,17 @@ def write_plan(
     if not plan.ok:
         raise InputError("Only a verified plan can be written as a result.")
     csv_codec(csv_encoding)  # a bad encoding is refused before anything is written
+    units = unit_layer(plan, blocks, geometry=unit_geometry)
 
     def write(tmp: Path) -> None:
         write_assignment(plan.assignment_frame(), tmp / "assignment.csv", encoding=csv_encoding)
-        block_layer, unit_layer = plan_layers(plan, blocks)
-        write_geojson(unit_layer, tmp / "units.geojson")
-        write_geojson(_jsonable(block_layer), tmp / "blocks.geojson")
+        block_layer, _ = plan_layers(plan, blocks)
+        write_geojson(_jsonable(integers64(units)), tmp / "units.geojson")
+        write_geojson(_jsonable(integers64(block_layer)), tmp / "blocks.geojson")
         write_json(tmp / "report.json", plan.to_dict())
         if extra is not None:
             extra(tmp)
+            _keep_plan_sites(tmp / "offices.geojson", block_layer)
 
     return write_atomically(out, write, force=force)
 

@@ -13,7 +13,7 @@ import shapely
 from shapely.geometry import Polygon
 from test_maps import grid_plan
 
-from redistrict import export
+from redistrict import boundaries, export
 from redistrict.errors import InputError
 from redistrict.outputs import write_diagnosis, write_geojson, write_plan
 from redistrict.plan import Plan
@@ -228,7 +228,7 @@ def test_export_from_a_plan_in_memory_and_bad_options(run, tmp_path):
 
 def test_shapefile_names_are_short_and_unique():
     names = export.shapefile_names(["households_moved_in", "subdistrict", "居住小区名称很长", "population_2020", "population_2021"], "gbk")
-    assert names["households_moved_in"] == "hh_moved" and names["subdistrict"] == "subdistric"
+    assert names["households_moved_in"] == "hh_moved" and names["subdistrict"] == "subdist"
     assert all(len(v.encode("gbk")) <= 10 for v in names.values())
     assert len({v.lower() for v in names.values()}) == len(names)
 
@@ -257,3 +257,99 @@ def test_plan_from_assignment_reports_broken_plans(run):
     with pytest.raises(InputError, match="not blocks of the layer"):
         export.plan_from_assignment(layer.blocks, graph, unknown)
     assert math.isclose(broken.units["households"].sum(), 1600)
+
+
+# --- one units layer everywhere (issue 14) --------------------------------------------------------
+
+
+def _fields(path, layer=None) -> dict[str, str]:
+    info = pyogrio.read_info(path, layer=layer)
+    return dict(zip(info["fields"], info["dtypes"], strict=True))
+
+
+def test_out_units_are_tessellated_and_carry_compactness_and_structured_communities(run):
+    plan, layer, *_, out = run
+    units = gpd.read_file(out / "units.geojson").to_crs(layer.blocks.crs)
+    assert (units.geom_type == "Polygon").all()  # one polygon per contiguous unit, roads included
+    area = boundaries.study_area(layer.blocks.loc[plan.assignment.index])
+    assert abs(units.union_all().area - area.area) < 1e-4 * area.area
+    for a, b in zip(units.geometry[:-1], units.geometry[1:], strict=True):
+        assert a.intersection(b).area < 1e-3 * a.area
+    assert {"polsby_popper", "reock"} <= set(units.columns)
+    # GDAL writes the JSON text as a nested object in GeoJSON (JSON text in GPKG, SHP and CSV)
+    comms = [value if isinstance(value, dict) else json.loads(value) for value in units["communities"]]
+    assert comms and all(isinstance(c, dict) and c for c in comms)
+    assert all(sum(c.values()) <= hh for c, hh in zip(comms, units["households"], strict=True))
+    assert {k for c in comms for k in c} <= {"甲社区", "乙社区"}
+
+
+def test_unit_fields_are_the_same_in_out_and_every_export(run, tmp_path):
+    *_, out = run
+    expected = [f for f in _fields(out / "units.geojson")]
+    gpkg = export.export_plan(out, "gpkg", dest=tmp_path / "p.gpkg")[0]
+    assert list(_fields(gpkg, "units")) == expected
+    export.export_plan(out, "geojson", dest=tmp_path / "gj")
+    assert list(_fields(tmp_path / "gj" / "units.geojson")) == expected
+    export.export_plan(out, "shp", dest=tmp_path / "shp")
+    names = pd.read_csv(tmp_path / "shp" / "fields.csv")
+    assert names.loc[names["layer"] == "units", "column"].tolist() == expected
+    assert list(_fields(tmp_path / "shp" / "units.shp")) == names.loc[names["layer"] == "units", "field"].tolist()
+    export.export_plan(out, "csv", dest=tmp_path / "csv")
+    assert pd.read_csv(tmp_path / "csv" / "units.csv", encoding="utf-8-sig").columns.tolist() == expected
+
+
+def test_integer_fields_have_one_width_in_every_layer(run, tmp_path):
+    *_, out = run
+    gpkg = export.export_plan(out, "gpkg", dest=tmp_path / "p.gpkg")[0]
+    units, blocks = _fields(gpkg, "units"), _fields(gpkg, "blocks")
+    assert units["households"] == blocks["households"] == "int64"
+    assert {units[c] for c in ("blocks", "violation")} == {"int64"}
+
+
+def test_the_same_office_sites_in_out_and_in_the_export(run, tmp_path):
+    *_, out = run
+    in_out = gpd.read_file(out / "offices.geojson")
+    gpkg = export.export_plan(out, "gpkg", dest=tmp_path / "p.gpkg")[0]
+    exported = gpd.read_file(gpkg, layer="offices")
+    assert sorted(in_out["site_id"]) == sorted(exported["site_id"])
+    assert in_out.set_index("site_id")["in_use"].to_dict() == exported.set_index("site_id")["in_use"].to_dict()
+
+
+def test_shapefile_export_lists_every_file_it_writes(run, tmp_path):
+    *_, out = run
+    written = export.export_plan(out, "shp", dest=tmp_path / "shp")
+    assert sorted(written) == sorted((tmp_path / "shp").iterdir())
+    assert {p.suffix for p in written} == {".shp", ".shx", ".dbf", ".prj", ".cpg", ".csv"}
+
+
+@pytest.mark.parametrize("fmt", ["gpkg", "shp", "geojson", "csv"])
+def test_export_refuses_to_overwrite_without_force(run, tmp_path, fmt):
+    *_, out = run
+    dest = tmp_path / ("p.gpkg" if fmt == "gpkg" else fmt)
+    first = export.export_plan(out, fmt, dest=dest)
+    before = {p: p.stat().st_mtime_ns for p in first}
+    with pytest.raises(InputError, match="--force"):
+        export.export_plan(out, fmt, dest=dest)
+    assert {p: p.stat().st_mtime_ns for p in first} == before  # nothing touched
+    assert export.export_plan(out, fmt, dest=dest, force=True) == first
+
+
+def test_geopackage_is_version_1_2(run, tmp_path):
+    import sqlite3
+
+    *_, out = run
+    gpkg = export.export_plan(out, "gpkg", dest=tmp_path / "p.gpkg")[0]
+    with sqlite3.connect(gpkg) as db:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47  # 'GPKG'
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 10200
+    assert len(pyogrio.list_layers(gpkg)) == 3
+
+
+def test_block_union_geometry_is_an_option(run, tmp_path):
+    plan, layer, *_, out = run
+    gpkg = export.export_plan(out, "gpkg", dest=tmp_path / "p.gpkg", unit_geometry="blocks")[0]
+    units = gpd.read_file(gpkg, layer="units")
+    assert (units.geom_type == "MultiPolygon").all()  # blocks with the roads left out
+    with pytest.raises(InputError, match="tessellated, blocks"):
+        export.export_plan(out, "gpkg", dest=tmp_path / "q.gpkg", unit_geometry="voronoi")
+
