@@ -383,3 +383,90 @@ def test_the_layouts_are_what_the_properties_assume():
     # two rows of three: each cell meets its row neighbours and the cell across the middle line
     assert sorted(graph.edges) == sorted([("c00", "c01"), ("c01", "c02"), ("c03", "c04"), ("c04", "c05"), ("c00", "c03"), ("c01", "c04"), ("c02", "c05")])
     assert math.isclose(sum(d["households"] for _, d in graph.nodes(data=True)), 21)
+
+
+# --- (e) street layouts with thin blocks in the roads: contiguity is geometric ---------------------
+
+SNAP = 25.0
+
+
+@st.composite
+def strip_layouts(draw):
+    """Blocks on a street grid (4–12 m roads) with thin strip blocks (6–15 m wide, 2–4 m lanes)
+    standing in some of the roads between columns, over part or all of the height: without the
+    empty-space rule, the blocks either side of a strip (≤ 23 m apart) became neighbours."""
+    x0, y0 = ORIGIN
+    rows, cols = draw(st.integers(1, 3)), draw(st.integers(2, 4))
+    widths = draw(st.lists(st.integers(40, 120), min_size=cols, max_size=cols))
+    heights = draw(st.lists(st.integers(40, 120), min_size=rows, max_size=rows))
+    row_gaps = draw(st.lists(st.integers(4, 12), min_size=rows, max_size=rows))
+    geoms, ids, strips, open_roads = [], [], [], []
+    ys = [y0 + sum(heights[:r]) + sum(row_gaps[:r]) for r in range(rows)]
+    top = ys[-1] + heights[-1]
+    x = x0
+    for c in range(cols):
+        for r in range(rows):
+            geoms.append(shapely.box(x, ys[r], x + widths[c], ys[r] + heights[r]))
+            ids.append(f"r{r}c{c}")
+        x += widths[c]
+        if c == cols - 1:
+            break
+        if draw(st.booleans()):  # a strip in this road
+            lane, width = draw(st.integers(2, 4)), draw(st.integers(6, 15))
+            start = draw(st.sampled_from([0.0, 0.0, 0.3]))  # mostly the whole height
+            end = draw(st.sampled_from([1.0, 1.0, 0.6]))
+            geoms.append(shapely.box(x + lane, y0 + start * (top - y0), x + lane + width, y0 + end * (top - y0)))
+            ids.append(f"s{c}")
+            strips.append(c)
+            x += 2 * lane + width
+        else:
+            open_roads.append(c)
+            x += draw(st.integers(4, 12))
+    households = draw(st.lists(st.integers(1, 300), min_size=len(geoms), max_size=len(geoms)))
+    gdf = gpd.GeoDataFrame({"block_id": ids, "households": households}, geometry=geoms, crs=UTM50)
+    return gdf, rows, open_roads
+
+
+def one_piece_without_crossing(blocks: gpd.GeoSeries, members: list[str]) -> bool:
+    """Whether ``members``' blocks, each grown by half the snap distance, form one connected
+    region once every other block is cut out of it (a connection may not pass through one)."""
+    grown = shapely.union_all(shapely.buffer(blocks.loc[members].to_numpy(), SNAP / 2 + 0.01, join_style="mitre"))
+    others = blocks.drop(index=members)
+    region = shapely.difference(grown, shapely.union_all(others.to_numpy())) if len(others) else grown
+    pieces = shapely.get_parts(region)
+    inside = [p for p in pieces if any(p.intersects(blocks.loc[m].representative_point()) for m in members)]
+    return len(inside) == 1
+
+
+@settings(max_examples=examples(30))
+@given(strip_layouts())
+def test_every_edge_crosses_empty_space_and_open_roads_keep_their_edges(case):
+    gdf, rows, open_roads = case
+    layer = from_geodataframe(gdf)
+    graph = build_graph(layer.blocks, snap=SNAP)
+    blocks = layer.blocks.geometry
+    for a, b in graph.edges:
+        assert one_piece_without_crossing(blocks, [a, b]), (a, b)
+    for c in open_roads:  # nothing stands in this road: every block faces its row neighbour
+        for r in range(rows):
+            assert graph.has_edge(f"r{r}c{c}", f"r{r}c{c + 1}"), (r, c)
+    for s in [n for n in graph if n.startswith("s")]:  # a full-height strip separates its columns
+        c = int(s[1:])
+        full = blocks.loc[s].bounds[1] <= blocks.total_bounds[1] + 1e-6 and blocks.loc[s].bounds[3] >= blocks.total_bounds[3] - 1e-6
+        if full:
+            assert not any(graph.has_edge(f"r{r}c{c}", f"r{q}c{c + 1}") for r in range(rows) for q in range(rows))
+    event(f"{sum(n.startswith('s') for n in graph)} strip(s)")
+
+
+@settings(max_examples=examples(8))
+@given(strip_layouts(), st.integers(2, 3))
+def test_units_of_a_plan_are_one_piece_on_the_ground(case, k):
+    gdf, _, _ = case
+    layer = from_geodataframe(gdf)
+    graph = build_graph(layer.blocks, snap=SNAP)
+    assume(nx.is_connected(graph) and len(graph) >= k)
+    total = int(layer.blocks["households"].sum())
+    plan = solve(Problem.from_layer(layer, graph, k=k, lower=0, upper=max(1, total), weights=WEIGHTS["cut_edges"]), time_limit=TIME_LIMIT)
+    assume(plan.ok)
+    for unit, members in units_of(plan.assignment).items():
+        assert one_piece_without_crossing(layer.blocks.geometry, members), (unit, members)
