@@ -2,7 +2,8 @@
 
 Real block layers do not tile the plane — blocks are separated by roads — so two blocks are
 adjacent when they share a boundary (rook) *or* face each other across a gap of at most
-``snap`` metres with enough frontage.  Barrier layers (rivers, railways, arterials) remove edges
+``snap`` metres with enough frontage — across empty space only: a gap filled by another block
+(a 15 m strip, the wall of a courtyard around an enclave) is not bridged.  Barrier layers (rivers, railways, arterials) remove edges
 that cross them; explicit overrides add (bridges) or remove (walls) single edges.  All pair
 searches use an STRtree, so a layer of thousands of blocks builds in seconds.
 """
@@ -111,8 +112,9 @@ def build_graph(
         ``BlockLayer.blocks``.
     adjacency
         ``"rook"``: blocks sharing a boundary line, or facing each other across a gap of at
-        most ``snap`` metres along at least ``min_frontage`` metres of boundary.  ``"queen"``:
-        any blocks that touch or lie within ``snap`` metres.
+        most ``snap`` metres along at least ``min_frontage`` metres of boundary from which the
+        way across crosses no third block.  ``"queen"``: any blocks that touch or lie within
+        ``snap`` metres of each other across empty space.
     snap
         Gap tolerance in metres (urban road gaps are typically 10–30 m); 0 disables snapping.
     barriers
@@ -444,8 +446,8 @@ def graph_from_networkx(
     if missing:
         raise InputError(f"{len(missing)} node(s) have no '{weight}' attribute: {format_ids(missing)}.", ids=missing)
     out = nx.Graph(**graph.graph)
-    xs = np.array([float(d.get(x, 0.0)) if x else 0.0 for _, d in graph.nodes(data=True)])
-    ys = np.array([float(d.get(y, 0.0)) if y else 0.0 for _, d in graph.nodes(data=True)])
+    xs = np.array([_coordinate(n, d, x) for n, d in graph.nodes(data=True)])
+    ys = np.array([_coordinate(n, d, y) for n, d in graph.nodes(data=True)])
     lon, lat = xs.copy(), ys.copy()
     if x and y and lonlat:
         from pyproj import Transformer
@@ -456,11 +458,11 @@ def graph_from_networkx(
         xs, ys = Transformer.from_crs("EPSG:4326", metric, always_xy=True).transform(xs, ys)
         out.graph["crs"] = metric.to_string()
     for pos, (node, data) in enumerate(graph.nodes(data=True)):
-        value = data[weight]
-        if value is None or float(value) < 0 or float(value) != int(float(value)):
-            raise InputError(f"Node {node}: '{weight}' must be a whole number ≥ 0, got {value!r}.", ids=[node])
+        households = _whole_number(data[weight])
+        if households is None:
+            raise InputError(f"Node {node}: '{weight}' must be a whole number ≥ 0, got {data[weight]!r}; fix that node's value in the graph file.", ids=[node])
         attrs = {k: v for k, v in data.items()}
-        attrs.update(households=int(float(value)), x=float(xs[pos]), y=float(ys[pos]), lon=float(lon[pos]), lat=float(lat[pos]))
+        attrs.update(households=households, x=float(xs[pos]), y=float(ys[pos]), lon=float(lon[pos]), lat=float(lat[pos]))
         attrs.setdefault("population", None)
         attrs.setdefault("area", float(data.get("area", 0.0) or 0.0))
         out.add_node(str(node), **attrs)
@@ -471,6 +473,33 @@ def graph_from_networkx(
         attrs["length"] = float(data.get(length, 0.0)) if length else 0.0
         out.add_edge(str(a), str(b), **attrs)
     return out
+
+
+def _whole_number(value) -> int | None:
+    """``value`` as a whole number ≥ 0, or None (NaN, text, booleans, fractions, negatives)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number) or number < 0 or not number.is_integer():
+        return None
+    return int(number)
+
+
+def _coordinate(node, data: dict, name: str | None) -> float:
+    """A node's coordinate attribute as a finite number (0 without one)."""
+    if not name:
+        return 0.0
+    value = data.get(name, 0.0)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise InputError(f"Node {node}: coordinate '{name}' must be a finite number, got {value!r}.", ids=[node])
+    return number
 
 
 def read_graph_json(path: str | os.PathLike, **kwargs) -> nx.Graph:

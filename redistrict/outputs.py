@@ -1,7 +1,9 @@
 """Write a run's output folder atomically: a temporary sibling folder, then one rename.
 
 An interrupted or failed run leaves the previous results untouched and no partial folder behind;
-a non-empty folder is only replaced with ``force=True``.
+a non-empty folder is only replaced with ``force=True``.  :func:`check_target` checks the target
+before any work (a file in its path, a folder that cannot be written in, too little free space)
+and claims it with a lock file ``.NAME.lock``, so two runs never write the same folder.
 
 How that holds up when a run is stopped:
 
@@ -41,6 +43,7 @@ from .errors import InputError
 from .io import csv_encoding as csv_codec
 from .io import write_assignment
 from .plan import Plan
+from .shapes import compactness
 
 #: temporary folders this process is writing right now, by real path (see :func:`cleanup_partial_outputs`)
 _ACTIVE: dict[str, Path] = {}
@@ -394,7 +397,6 @@ def unit_layer(plan: Plan, blocks: gpd.GeoDataFrame, *, geometry: str = "tessell
     of the unit's blocks, roads left out).
     """
     from .boundaries import UNIT_GEOMETRIES, unit_boundaries
-    from .report import compactness  # report imports maps, which imports this module
 
     if geometry not in UNIT_GEOMETRIES:
         raise InputError(f"The unit geometry must be one of {', '.join(UNIT_GEOMETRIES)}, not '{geometry}'.")
