@@ -353,3 +353,31 @@ def test_ids_differing_only_by_whitespace_are_duplicates():
     gdf.loc[4, "block_id"] = " r0c0 "  # becomes "r0c0" once stripped
     err = raise_input_error(gdf)
     assert "1 block id(s) occur more than once: r0c0" in str(err)
+
+
+def test_names_lose_padding_spaces_but_english_names_keep_theirs():
+    from redistrict.validate import normalise_name
+
+    assert normalise_name("昱\u3000中") == "昱中"
+    assert normalise_name(" 阜新\u3000\u3000社区 ") == "阜新社区"
+    assert normalise_name("North\u00a0Gate  Block") == "North Gate Block"
+    assert normalise_name("Block 阜新") == "Block 阜新"  # a space between Latin and Chinese stays
+
+
+def test_traditional_variants_are_named_not_merged():
+    from redistrict.validate import check_variant_names
+
+    (finding,) = check_variant_names(pd.Series(["黎阳", "黎陽", "昱東", "昱中"]), "community")
+    assert finding.severity == WARNING and "黎阳 / 黎陽" in finding.message
+    assert check_variant_names(pd.Series(["黎阳", "昱中", None]), "community") == []
+
+
+def test_household_booleans_and_population_infinity():
+    from redistrict.validate import parse_households, parse_population
+
+    ids = pd.Index(["a", "b", "c"])
+    parsed, found = parse_households(pd.Series([True, 5, 7], dtype=object), ids, "hh")
+    assert [f.kind for f in found] == ["households_boolean"] and found[0].block_ids == ("a",)
+    population, found = parse_population(pd.Series([float("inf"), 1e30, 12.0]), ids, "pop")
+    assert population.isna().tolist() == [True, True, False] and population.iloc[2] == 12
+    assert found[0].block_ids == ("a", "b")
