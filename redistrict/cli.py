@@ -19,20 +19,63 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from . import options as opts
 from .errors import RedistrictError, RedistrictWarning
 
+
+class _Command(typer.core.TyperCommand):
+    """Help as a planner reads it: ``BLOCKS`` (not ``{blocks}``) in the usage line, and flags
+    (``--force``, ``--relax``, ``--help``) without a ``<bool>`` type after them."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if getattr(param, "is_flag", False):
+                param.metavar = " "
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [piece.strip("{}").upper() if piece.startswith("{") else piece for piece in super().collect_usage_pieces(ctx)]
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = " "
+        return option
+
+
+class _Group(typer.core.TyperGroup):
+    """The root: its commands use :class:`_Command`; ``--help`` without a type either."""
+
+    def get_help_option(self, ctx):
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = " "
+        return option
+
+
 app = typer.Typer(
+    cls=_Group,
     name="redistrict",
     help="Redraw urban residents' communities (社区) into contiguous units of a set household size.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 80)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        console.print(f"redistrict {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True, metavar=" ")] = False,
+) -> None:
     """Redraw urban residents' communities (社区) into contiguous units of a set household size."""
 
 
@@ -50,7 +93,7 @@ SubdistrictOpt = Annotated[str | None, typer.Option("--subdistrict-col", help="S
 AdjacencyOpt = Annotated[str, typer.Option("--adjacency", help="rook (shared boundary or facing frontage) or queen (any contact).")]
 SnapOpt = Annotated[float, typer.Option("--snap", help="Blocks within this many metres across a road are neighbours.")]
 FrontageOpt = Annotated[float, typer.Option("--min-frontage", help="Rook: metres of facing boundary needed across a gap.")]
-BarriersOpt = Annotated[list[Path] | None, typer.Option("--barriers", help="Line/polygon layer no unit may cross (repeatable).")]
+BarriersOpt = Annotated[list[Path] | None, typer.Option("--barriers", metavar="FILE", help="Line/polygon layer no unit may cross (repeatable).")]
 OverridesOpt = Annotated[Path | None, typer.Option("--overrides", help="CSV block_a,block_b,action(add|remove)[,note] of edge edits (bridges, walls).")]
 MinOpt = Annotated[int, typer.Option("--min", help="Minimum households per unit.")]
 MaxOpt = Annotated[int, typer.Option("--max", help="Maximum households per unit.")]
@@ -84,7 +127,7 @@ def _scenario(name: str, params: dict, **extra):
     if "w_compactness" in params:
         kwargs["weights"] = Weights(
             compactness=params["w_compactness"], boundary=params.get("w_boundary", 0.0),
-            stability=params.get("w_stability", 0.0), distance=params.get("w_distance", 0.0),
+            stability=params.get("w_stability", opts.W_STABILITY), distance=params.get("w_distance", 0.0),
             unit_edges=params.get("cut_edges", False),
         )
     if "time_limit" in params:
@@ -92,11 +135,11 @@ def _scenario(name: str, params: dict, **extra):
     return Scenario(name=name, **(kwargs | extra))
 
 
-@app.command()
+@app.command(cls=_Command)
 def check(
     blocks: Blocks,
-    min_households: MinOpt = 2500,
-    max_households: MaxOpt = 3000,
+    min_households: MinOpt = opts.MIN_HOUSEHOLDS,
+    max_households: MaxOpt = opts.MAX_HOUSEHOLDS,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the summary as JSON to this file.")] = None,
     layer: LayerOpt = None,
     encoding: EncodingOpt = None,
@@ -107,12 +150,12 @@ def check(
     population: PopulationOpt = None,
     community_col: CommunityOpt = None,
     subdistrict_col: SubdistrictOpt = None,
-    adjacency: AdjacencyOpt = "rook",
-    snap: SnapOpt = 25.0,
-    min_frontage: FrontageOpt = 30.0,
+    adjacency: AdjacencyOpt = opts.ADJACENCY,
+    snap: SnapOpt = opts.SNAP,
+    min_frontage: FrontageOpt = opts.MIN_FRONTAGE,
     barriers: BarriersOpt = None,
     overrides: OverridesOpt = None,
-    input_coords: InputCoordsOpt = "wgs84",
+    input_coords: InputCoordsOpt = opts.INPUT_COORDS,
 ) -> None:
     """Load and validate a block layer, build its graph, and say what plans the bounds allow."""
     from .diagnose import check_layer
@@ -203,6 +246,7 @@ OfficesOpt = Annotated[Path | None, typer.Option("--offices", help="Point layer 
 OfficeAreaOpt = Annotated[float, typer.Option("--min-office-area", help="Smallest office floor area (m²) a unit's site may have.")]
 WCompactOpt = Annotated[float, typer.Option("--w-compactness", help="Weight of households × squared distance to the centre (km²).")]
 WBoundaryOpt = Annotated[float, typer.Option("--w-boundary", help="Weight of boundary length between units (km).")]
+WStabilityOpt = Annotated[float, typer.Option("--w-stability", help="Weight of households moved out of their current community (0 when one community is split: its units all lie in it).")]
 WDistanceOpt = Annotated[float, typer.Option("--w-distance", help="Weight of households × distance to the office (km).")]
 CutEdgesOpt = Annotated[bool, typer.Option("--cut-edges", help="Count cut edges instead of boundary kilometres in the boundary term.")]
 LocksOpt = Annotated[Path | None, typer.Option("--locks", help="CSV block_id,unit: blocks locked together (same label) or apart; with --lock-units, a plan (assignment CSV or the editor's edit JSON).")]
@@ -210,29 +254,45 @@ LockUnitsOpt = Annotated[str | None, typer.Option("--lock-units", help="Re-optim
 KeepOpt = Annotated[str | None, typer.Option("--keep-together", help="Column whose equal values must stay in one unit (e.g. a 小区 split into parts).")]
 CrossOpt = Annotated[bool, typer.Option("--cross-subdistricts", help="Allow units to cross subdistrict lines.")]
 SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default) or cbc.")]
-TimeOpt = Annotated[float | None, typer.Option("--time-limit", help="Seconds before the solver stops with its best verified plan (status feasible, gap stated).")]
+TimeOpt = Annotated[float | None, typer.Option("--time-limit", help="Seconds before the search stops with its best verified plan (status timed_out, gap stated; 'inf': no limit).")]
 GapOpt = Annotated[float | None, typer.Option("--gap", help="Relative MIP gap at which to stop (e.g. 0.01).")]
 RelaxOpt = Annotated[bool, typer.Option("--relax", help="If the bounds cannot hold, return the plan with the smallest largest violation.")]
+RelaxToleranceOpt = Annotated[int | None, typer.Option("--relax-tolerance", help="With --relax: households the violation may lie above the proved bound before the search stops (default 0.1 % of --max; 0: search for a proof).")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (written atomically).")]
 MethodOpt = Annotated[str, typer.Option("--method", help="auto (exact for pieces of at most 150 blocks, heuristic above), exact, or heuristic (construction + exact re-solves of 2-3 neighbouring units; no optimality claim).")]
 WorkersOpt = Annotated[int | None, typer.Option("--workers", help="Processes for the separate pieces (subdistricts); default one per core, 1 = in this process.")]
 PieceSchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="Solve the pieces on the Dask cluster at this address (tcp://HOST:8786) instead of local processes.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
+UnitGeometryOpt = Annotated[str, typer.Option("--unit-geometry", help="Unit polygons: tessellated (they tile the planned area, roads included) or blocks (the union of each unit's blocks).")]
+CsvReadOpt = Annotated[str | None, typer.Option("--csv-encoding", help="Encoding of ASSIGNMENT.csv (default: detected — UTF-8, with or without BOM, or GBK/GB18030 as Excel saves it on Chinese Windows).")]
+CsvWriteOpt = Annotated[str, typer.Option("--csv-encoding", help="Encoding of the CSVs written: utf-8 (with a BOM, so Excel shows Chinese) or gbk.")]
 
 
-def _run(scenario, *, out: Path, force: bool, command_hint: str, tianditu_key: str | None = None) -> None:
+def _check_unit_geometry(value: str) -> None:
+    """Refuse an unknown ``--unit-geometry`` before any work."""
+    from .boundaries import UNIT_GEOMETRIES
+    from .errors import InputError
+
+    if value not in UNIT_GEOMETRIES:
+        raise InputError(f"--unit-geometry must be one of {', '.join(UNIT_GEOMETRIES)}, not '{value}'.")
+
+
+def _run(scenario, *, out: Path, force: bool, command_hint: str, tianditu_key: str | None = None, csv_encoding: str = "utf-8", unit_geometry: str = "tessellated") -> None:
     """Run one scenario for ``split``/``plan``: solve with a progress line, write, print, exit."""
+    from .io import csv_encoding as csv_codec
     from .outputs import check_target, write_diagnosis, write_plan
     from .report import write_outputs
     from .scenario import solve_progress
 
+    csv_codec(csv_encoding)
+    _check_unit_geometry(unit_geometry)
     check_target(out, force=force)
     inputs = scenario.inputs()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RedistrictWarning)  # printed below, once, as findings
         problem = scenario.problem(inputs)
     console.print(f"{problem!r}")
-    if problem.k is not None:
+    if problem.unit_count is not None:
         console.print(f"  {problem.k_reason}")
     for finding in problem.findings:
         err_console.print(f"[yellow]{finding.severity}[/yellow]: {finding.message}")
@@ -240,7 +300,8 @@ def _run(scenario, *, out: Path, force: bool, command_hint: str, tianditu_key: s
         result = scenario.run(progress=progress, problem=problem)
     plan = result.plan
     if plan.status in ("infeasible", "no_solution"):
-        write_diagnosis(plan, out, force=force)
+        with _interrupted(out):
+            write_diagnosis(plan, out, force=force)
         console.print(f"[bold red]{plan.status}[/bold red]")
         console.print(plan.message)
         if plan.status == "infeasible" and len(scenario.communities) == 1 and not scenario.subdistrict:
@@ -252,7 +313,8 @@ def _run(scenario, *, out: Path, force: bool, command_hint: str, tianditu_key: s
         console.print(f"\nWrote {written} to [bold]{out}[/bold]")
         raise typer.Exit(plan.exit_code)
     render = {"lang": scenario.lang, "basemap": scenario.basemap, "tianditu_key": tianditu_key}
-    write_plan(plan, result.blocks, out, force=force, extra=lambda tmp: write_outputs(plan, result.blocks, tmp, offices=result.offices, barriers=result.barriers, **render))
+    with _interrupted(out):
+        write_plan(plan, result.blocks, out, force=force, csv_encoding=csv_encoding, unit_geometry=unit_geometry, extra=lambda tmp: write_outputs(plan, result.blocks, tmp, offices=result.offices, barriers=result.barriers, **render))
     _print_plan(plan)
     console.print(f"\nWrote [bold]{out}[/bold]: map.html, report.html, report.md, map.png, assignment.csv, units.geojson, blocks.geojson, report.json")
     raise typer.Exit(plan.exit_code)
@@ -269,7 +331,7 @@ def _interrupted(out: Path) -> Iterator[None]:
 
 
 def _print_plan(plan) -> None:
-    colour = {"optimal": "green", "feasible": "yellow", "heuristic": "yellow", "timed_out": "yellow", "relaxed": "yellow"}.get(plan.status, "red")
+    colour = {"optimal": "green", "feasible": "yellow", "heuristic": "yellow", "timed_out": "yellow", "relaxed": "yellow", "relaxed_unproved": "yellow"}.get(plan.status, "red")
     console.print(f"[bold {colour}]{plan.status}[/bold {colour}] · {plan.message} · {plan.seconds:.2f} s")
     table = Table(show_lines=False)
     for col in ("unit", "name", "households", "blocks", "office", "mean dist (m)", "max dist (m)", "moved in", "bounds"):
@@ -297,32 +359,35 @@ def _print_pieces(rows: list[dict]) -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(cls=_Command)
 def split(
     blocks: Blocks,
     out: OutOpt,
     community: Annotated[str | None, typer.Option("--community", help="Split only this community's blocks.")] = None,
-    min_households: MinOpt = 2500,
-    max_households: MaxOpt = 3000,
+    min_households: MinOpt = opts.MIN_HOUSEHOLDS,
+    max_households: MaxOpt = opts.MAX_HOUSEHOLDS,
     k: KOpt = None,
     offices: OfficesOpt = None,
-    min_office_area: OfficeAreaOpt = 300.0,
-    w_compactness: WCompactOpt = 1.0,
-    w_boundary: WBoundaryOpt = 0.0,
-    w_distance: WDistanceOpt = 0.0,
+    min_office_area: OfficeAreaOpt = opts.MIN_OFFICE_AREA,
+    w_compactness: WCompactOpt = opts.W_COMPACTNESS,
+    w_boundary: WBoundaryOpt = opts.W_BOUNDARY,
+    w_stability: WStabilityOpt = opts.W_STABILITY,
+    w_distance: WDistanceOpt = opts.W_DISTANCE,
     cut_edges: CutEdgesOpt = False,
     locks: LocksOpt = None,
     lock_units: LockUnitsOpt = None,
     keep_together: KeepOpt = None,
     cross_subdistricts: CrossOpt = False,
-    solver: SolverOpt = "highs",
-    time_limit: TimeOpt = 300.0,
+    solver: SolverOpt = opts.SOLVER,
+    time_limit: TimeOpt = opts.TIME_LIMIT,
     gap: GapOpt = None,
     relax: RelaxOpt = False,
-    method: MethodOpt = "auto",
+    relax_tolerance: RelaxToleranceOpt = None,
+    method: MethodOpt = opts.METHOD,
     workers: WorkersOpt = None,
     scheduler: PieceSchedulerOpt = None,
     force: ForceOpt = False,
+    unit_geometry: UnitGeometryOpt = "tessellated",
     layer: LayerOpt = None,
     encoding: EncodingOpt = None,
     crs: CrsOpt = None,
@@ -332,19 +397,20 @@ def split(
     population: PopulationOpt = None,
     community_col: CommunityOpt = None,
     subdistrict_col: SubdistrictOpt = None,
-    adjacency: AdjacencyOpt = "rook",
-    snap: SnapOpt = 25.0,
-    min_frontage: FrontageOpt = 30.0,
+    adjacency: AdjacencyOpt = opts.ADJACENCY,
+    snap: SnapOpt = opts.SNAP,
+    min_frontage: FrontageOpt = opts.MIN_FRONTAGE,
     barriers: BarriersOpt = None,
     overrides: OverridesOpt = None,
-    input_coords: InputCoordsOpt = "wgs84",
-    lang: LangOpt = "zh",
-    basemap: BasemapOpt = "none",
+    input_coords: InputCoordsOpt = opts.INPUT_COORDS,
+    lang: LangOpt = opts.LANG,
+    basemap: BasemapOpt = opts.BASEMAP,
     tianditu_key: TiandituOpt = None,
+    csv_encoding: CsvWriteOpt = "utf-8",
 ) -> None:
     """Cut one community (or the whole layer) into contiguous units within the household bounds."""
-    scenario = _scenario("split", locals(), communities=(community,) if community else ())
-    _run(scenario, out=out, force=force, command_hint=_replan_hint(blocks, barriers, overrides, offices), tianditu_key=tianditu_key)
+    scenario = _scenario("split", locals(), communities=(community,) if community is not None else ())
+    _run(scenario, out=out, force=force, command_hint=_replan_hint(blocks, barriers, overrides, offices), tianditu_key=tianditu_key, csv_encoding=csv_encoding, unit_geometry=unit_geometry)
 
 
 def _replan_hint(blocks: Path, barriers, overrides, offices) -> str:
@@ -358,34 +424,36 @@ def _replan_hint(blocks: Path, barriers, overrides, offices) -> str:
     return " ".join(parts)
 
 
-@app.command()
+@app.command(cls=_Command)
 def plan(
     blocks: Blocks,
     out: OutOpt,
     subdistrict: Annotated[str | None, typer.Option("--subdistrict", help="Re-plan every community of this subdistrict together.")] = None,
     communities: Annotated[str | None, typer.Option("--communities", help="Comma-separated communities to re-plan together.")] = None,
-    min_households: MinOpt = 2500,
-    max_households: MaxOpt = 3000,
+    min_households: MinOpt = opts.MIN_HOUSEHOLDS,
+    max_households: MaxOpt = opts.MAX_HOUSEHOLDS,
     k: KOpt = None,
     offices: OfficesOpt = None,
-    min_office_area: OfficeAreaOpt = 300.0,
-    w_compactness: WCompactOpt = 1.0,
-    w_boundary: WBoundaryOpt = 0.0,
-    w_stability: Annotated[float, typer.Option("--w-stability", help="Weight of households moved out of their current community.")] = 1.0,
-    w_distance: WDistanceOpt = 0.0,
+    min_office_area: OfficeAreaOpt = opts.MIN_OFFICE_AREA,
+    w_compactness: WCompactOpt = opts.W_COMPACTNESS,
+    w_boundary: WBoundaryOpt = opts.W_BOUNDARY,
+    w_stability: WStabilityOpt = opts.W_STABILITY,
+    w_distance: WDistanceOpt = opts.W_DISTANCE,
     cut_edges: CutEdgesOpt = False,
     locks: LocksOpt = None,
     lock_units: LockUnitsOpt = None,
     keep_together: KeepOpt = None,
     cross_subdistricts: CrossOpt = False,
-    solver: SolverOpt = "highs",
-    time_limit: TimeOpt = 300.0,
+    solver: SolverOpt = opts.SOLVER,
+    time_limit: TimeOpt = opts.TIME_LIMIT,
     gap: GapOpt = None,
     relax: RelaxOpt = False,
-    method: MethodOpt = "auto",
+    relax_tolerance: RelaxToleranceOpt = None,
+    method: MethodOpt = opts.METHOD,
     workers: WorkersOpt = None,
     scheduler: PieceSchedulerOpt = None,
     force: ForceOpt = False,
+    unit_geometry: UnitGeometryOpt = "tessellated",
     layer: LayerOpt = None,
     encoding: EncodingOpt = None,
     crs: CrsOpt = None,
@@ -395,15 +463,16 @@ def plan(
     population: PopulationOpt = None,
     community_col: CommunityOpt = None,
     subdistrict_col: SubdistrictOpt = None,
-    adjacency: AdjacencyOpt = "rook",
-    snap: SnapOpt = 25.0,
-    min_frontage: FrontageOpt = 30.0,
+    adjacency: AdjacencyOpt = opts.ADJACENCY,
+    snap: SnapOpt = opts.SNAP,
+    min_frontage: FrontageOpt = opts.MIN_FRONTAGE,
     barriers: BarriersOpt = None,
     overrides: OverridesOpt = None,
-    input_coords: InputCoordsOpt = "wgs84",
-    lang: LangOpt = "zh",
-    basemap: BasemapOpt = "none",
+    input_coords: InputCoordsOpt = opts.INPUT_COORDS,
+    lang: LangOpt = opts.LANG,
+    basemap: BasemapOpt = opts.BASEMAP,
     tianditu_key: TiandituOpt = None,
+    csv_encoding: CsvWriteOpt = "utf-8",
 ) -> None:
     """Re-plan several communities together, keeping as many households as possible where they are."""
     from .errors import InputError
@@ -412,15 +481,15 @@ def plan(
     if not names and not subdistrict:
         raise InputError("Say what to re-plan: --subdistrict NAME or --communities A,B,C.")
     scenario = _scenario("plan", locals(), communities=names)
-    _run(scenario, out=out, force=force, command_hint=_replan_hint(blocks, barriers, overrides, offices), tianditu_key=tianditu_key)
+    _run(scenario, out=out, force=force, command_hint=_replan_hint(blocks, barriers, overrides, offices), tianditu_key=tianditu_key, csv_encoding=csv_encoding, unit_geometry=unit_geometry)
 
 
-@app.command()
+@app.command(cls=_Command)
 def verify(
     blocks: Blocks,
     assignment: Annotated[Path, typer.Argument(help="CSV of block_id,unit_id (first two columns).", show_default=False)],
-    min_households: Annotated[int | None, typer.Option("--min", help="Minimum households per unit.")] = 2500,
-    max_households: Annotated[int | None, typer.Option("--max", help="Maximum households per unit.")] = 3000,
+    min_households: MinOpt = opts.MIN_HOUSEHOLDS,
+    max_households: MaxOpt = opts.MAX_HOUSEHOLDS,
     k: KOpt = None,
     subdistrict: Annotated[str | None, typer.Option("--subdistrict", help="The plan covers only this subdistrict's blocks.")] = None,
     communities: Annotated[str | None, typer.Option("--communities", help="The plan covers only these communities' blocks (comma-separated).")] = None,
@@ -433,41 +502,46 @@ def verify(
     population: PopulationOpt = None,
     community_col: CommunityOpt = None,
     subdistrict_col: SubdistrictOpt = None,
-    adjacency: AdjacencyOpt = "rook",
-    snap: SnapOpt = 25.0,
-    min_frontage: FrontageOpt = 30.0,
+    adjacency: AdjacencyOpt = opts.ADJACENCY,
+    snap: SnapOpt = opts.SNAP,
+    min_frontage: FrontageOpt = opts.MIN_FRONTAGE,
     barriers: BarriersOpt = None,
     overrides: OverridesOpt = None,
+    offices: OfficesOpt = None,
+    min_office_area: OfficeAreaOpt = opts.MIN_OFFICE_AREA,
+    locks: LocksOpt = None,
+    lock_units: LockUnitsOpt = None,
+    keep_together: KeepOpt = None,
+    cross_subdistricts: CrossOpt = False,
+    input_coords: InputCoordsOpt = opts.INPUT_COORDS,
+    csv_encoding: CsvReadOpt = None,
 ) -> None:
-    """Check any plan (also one drawn by hand): every block once, units contiguous, households in bounds."""
-    import pandas as pd
+    """Check any plan (also one drawn by hand) against every rule: each block in one unit, units contiguous, households in bounds, locks, groups, offices, subdistrict lines."""
+    from dataclasses import replace
 
-    from .errors import InputError, VerificationError
-    from .verify import verify_plan
+    from .errors import VerificationError
+    from .io import read_assignment
+    from .verify import covered_communities, rules_of, verify_plan
 
-    inputs = _scenario("verify", locals(), communities=(), lower=1, upper=1).inputs()
-    layer_obj, graph = inputs.layer, inputs.graph
-    try:
-        pairs = pd.read_csv(assignment, dtype=str, encoding="utf-8-sig", keep_default_na=False, na_values=[""])
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{assignment}: cannot be read as a UTF-8 CSV of block_id,unit_id ({exc}).", path=str(assignment)) from exc
-    if pairs.shape[1] < 2:
-        raise InputError(f"{assignment}: needs two columns, block_id and unit_id.", path=str(assignment))
-    if subdistrict or communities:
-        from .problem import Problem
-
-        names = [c.strip() for c in communities.split(",") if c.strip()] if communities else None
-        scope = Problem.from_layer(layer_obj, graph, subdistrict=subdistrict, communities=names, cross_subdistricts=True)
-        graph = scope.graph
-    report = verify_plan(graph, pairs, lower=min_households, upper=max_households, k=k)
+    names = tuple(c.strip() for c in communities.split(",") if c.strip()) if communities else ()
+    scenario = _scenario("verify", locals(), communities=names, k=None)
+    inputs = scenario.inputs()
+    pairs = read_assignment(assignment, encoding=csv_encoding)
+    if not names and not subdistrict:
+        touched, note = covered_communities(inputs.graph, pairs["block_id"])
+        if note:
+            console.print(f"[dim]{note}[/dim]")
+        scenario = replace(scenario, communities=touched)
+    problem = scenario.problem(inputs)
+    report = verify_plan(inputs.graph, pairs, rules=replace(rules_of(problem), k=k))  # the whole layer's graph: ids outside the scope are named as such
     if report.ok:
         hh = report.unit_households.values()
-        console.print(f"[green]valid[/green]: {len(report.unit_households)} units, households {min(hh):,}–{max(hh):,}, every block in exactly one contiguous unit.")
+        console.print(f"[green]valid[/green]: {len(report.unit_households)} units, households {min(hh):,}–{max(hh):,}; checked {', '.join(report.checks)}.")
         return
     raise VerificationError(f"{assignment}: the plan is not valid ({len(report.violations)} violation(s)):\n" + report.summary(), violations=report.violations)
 
 
-@app.command("map")
+@app.command("map", cls=_Command)
 def map_command(
     source: Annotated[Path, typer.Argument(help="An output folder of split/plan, or a block layer (then give ASSIGNMENT).", show_default=False)],
     assignment: Annotated[Path | None, typer.Argument(help="CSV block_id,unit_id when SOURCE is a block layer.", show_default=False)] = None,
@@ -475,14 +549,15 @@ def map_command(
     offices: OfficesOpt = None,
     barriers: BarriersOpt = None,
     overrides: OverridesOpt = None,
-    min_households: MinOpt = 2500,
-    max_households: MaxOpt = 3000,
+    min_households: MinOpt = opts.MIN_HOUSEHOLDS,
+    max_households: MaxOpt = opts.MAX_HOUSEHOLDS,
     current: Annotated[bool, typer.Option("--current/--no-current", help="Draw the current community boundaries.")] = True,
-    lang: LangOpt = "zh",
-    basemap: BasemapOpt = "none",
+    lang: LangOpt = opts.LANG,
+    basemap: BasemapOpt = opts.BASEMAP,
     tianditu_key: TiandituOpt = None,
-    snap: SnapOpt = 25.0,
-    input_coords: InputCoordsOpt = "wgs84",
+    snap: SnapOpt = opts.SNAP,
+    input_coords: InputCoordsOpt = opts.INPUT_COORDS,
+    csv_encoding: CsvReadOpt = None,
 ) -> None:
     """Draw a plan as a self-contained Leaflet map (works offline with --basemap none).
 
@@ -491,7 +566,7 @@ def map_command(
     """
     from .errors import VerificationError
     from .export import load_plan_dir
-    from .io import read_points
+    from .io import read_assignment, read_points
     from .maps import assignment_plan, write_map
     from .scenario import read_barriers
 
@@ -505,7 +580,7 @@ def map_command(
     else:
         inputs = _scenario("map", locals(), blocks=str(source), offices=None).inputs()
         layer_obj, graph, barrier_gdf = inputs.layer, inputs.graph, inputs.barriers
-        plan_obj = assignment_plan(layer_obj.blocks, graph, assignment, lower=min_households, upper=max_households, offices=sites)
+        plan_obj = assignment_plan(layer_obj.blocks, graph, read_assignment(assignment, encoding=csv_encoding) if csv_encoding else assignment, lower=min_households, upper=max_households, offices=sites)
         blocks_gdf = layer_obj.blocks
         target = dest or Path("map.html")
     path = write_map(plan_obj, blocks_gdf, target, offices=sites, barriers=barrier_gdf, current=current, lang=lang, basemap=basemap, tianditu_key=tianditu_key)
@@ -516,16 +591,16 @@ def map_command(
     console.print(f"Map written to [bold]{path}[/bold]")
 
 
-@app.command("edit")
+@app.command("edit", cls=_Command)
 def edit_command(
     source: Annotated[Path, typer.Argument(help="An output folder of split/plan, or a block layer (then give ASSIGNMENT).", show_default=False)],
     assignment: Annotated[Path | None, typer.Argument(help="CSV block_id,unit_id when SOURCE is a block layer.", show_default=False)] = None,
     dest: Annotated[Path | None, typer.Option("--dest", help="HTML file to write (default SOURCE/edit.html, or edit.html).")] = None,
     subdistrict: Annotated[str | None, typer.Option("--subdistrict", help="Edit only this subdistrict's blocks (for layers too large to edit whole).")] = None,
     offices: OfficesOpt = None,
-    min_office_area: OfficeAreaOpt = 300.0,
-    min_households: MinOpt = 2500,
-    max_households: MaxOpt = 3000,
+    min_office_area: OfficeAreaOpt = opts.MIN_OFFICE_AREA,
+    min_households: MinOpt = opts.MIN_HOUSEHOLDS,
+    max_households: MaxOpt = opts.MAX_HOUSEHOLDS,
     cross_subdistricts: CrossOpt = False,
     layer: LayerOpt = None,
     encoding: EncodingOpt = None,
@@ -536,13 +611,13 @@ def edit_command(
     population: PopulationOpt = None,
     community_col: CommunityOpt = None,
     subdistrict_col: SubdistrictOpt = None,
-    adjacency: AdjacencyOpt = "rook",
+    adjacency: AdjacencyOpt = opts.ADJACENCY,
     snap: Annotated[float | None, typer.Option("--snap", help="Blocks within this many metres across a road are neighbours (default 25; for OUT/ the run's own).")] = None,
-    min_frontage: FrontageOpt = 30.0,
+    min_frontage: FrontageOpt = opts.MIN_FRONTAGE,
     barriers: BarriersOpt = None,
     overrides: OverridesOpt = None,
-    input_coords: InputCoordsOpt = "wgs84",
-    lang: LangOpt = "zh",
+    input_coords: InputCoordsOpt = opts.INPUT_COORDS,
+    lang: LangOpt = opts.LANG,
 ) -> None:
     """Write edit.html: move blocks between units in the map, see the rules live, save the edited plan."""
     from .edit import source_from_dir, source_from_scenario, write_editor
@@ -559,7 +634,7 @@ def edit_command(
     console.print(f"Editor written to [bold]{path}[/bold]: {len(edit_source.blocks):,} blocks, {plan_obj.k} units ({plan_obj.status}). Open it in a browser; it works offline.")
 
 
-@app.command("export")
+@app.command("export", cls=_Command)
 def export_command(
     source: Annotated[Path, typer.Argument(help="An output folder of split/plan, or a block layer (then give ASSIGNMENT).", show_default=False)],
     assignment: Annotated[Path | None, typer.Argument(help="CSV block_id,unit_id when SOURCE is a block layer.", show_default=False)] = None,
@@ -570,42 +645,45 @@ def export_command(
     offices: OfficesOpt = None,
     barriers: BarriersOpt = None,
     overrides: OverridesOpt = None,
-    min_households: MinOpt = 2500,
-    max_households: MaxOpt = 3000,
-    snap: SnapOpt = 25.0,
-    input_coords: InputCoordsOpt = "wgs84",
+    min_households: MinOpt = opts.MIN_HOUSEHOLDS,
+    max_households: MaxOpt = opts.MAX_HOUSEHOLDS,
+    snap: SnapOpt = opts.SNAP,
+    input_coords: InputCoordsOpt = opts.INPUT_COORDS,
+    csv_encoding: CsvReadOpt = None,
+    unit_geometry: UnitGeometryOpt = "tessellated",
+    force: Annotated[bool, typer.Option("--force", help="Replace files already in --dest.")] = False,
 ) -> None:
     """Export a plan for the city GIS: GeoPackage, Shapefile (UTF-8 or GBK), RFC 7946 GeoJSON or CSV."""
     from .errors import InputError
     from .export import export_plan, plan_from_assignment
-    from .io import read_points
+    from .io import read_assignment, read_points
 
     if assignment is None:
-        paths = export_plan(source, fmt, crs=crs, encoding=encoding, dest=dest)
+        paths = export_plan(source, fmt, crs=crs, encoding=encoding, dest=dest, force=force, unit_geometry=unit_geometry)
     else:
         if dest is None:
             raise InputError("Exporting a block layer with an assignment CSV needs --dest (where to write).")
         inputs = _scenario("export", locals(), blocks=str(source), offices=None, encoding=None, crs=None).inputs()
         layer_obj, graph = inputs.layer, inputs.graph
         sites = read_points(offices, input_coords=input_coords) if offices else None
-        plan_obj = plan_from_assignment(layer_obj.blocks, graph, assignment, lower=min_households, upper=max_households, offices=sites)
+        plan_obj = plan_from_assignment(layer_obj.blocks, graph, read_assignment(assignment, encoding=csv_encoding) if csv_encoding else assignment, lower=min_households, upper=max_households, offices=sites)
         if plan_obj.status == "invalid":
             from .errors import VerificationError
 
             raise VerificationError(f"{assignment}: {plan_obj.message}")
-        paths = export_plan(plan_obj, fmt, crs=crs, encoding=encoding, dest=dest, blocks=layer_obj.blocks, offices=sites)
+        paths = export_plan(plan_obj, fmt, crs=crs, encoding=encoding, dest=dest, blocks=layer_obj.blocks, offices=sites, force=force, unit_geometry=unit_geometry)
     for path in paths:
         console.print(f"  {path}")
     console.print(f"Exported {len(paths)} file(s).")
 
 
-@app.command()
+@app.command(cls=_Command)
 def compare(
     plan_a: Annotated[Path, typer.Argument(help="First output folder.", show_default=False)],
     plan_b: Annotated[Path, typer.Argument(help="Second output folder.", show_default=False)],
     dest: Annotated[Path, typer.Option("--dest", help="HTML file for the comparison page.")] = Path("compare.html"),
-    lang: LangOpt = "zh",
-    basemap: BasemapOpt = "none",
+    lang: LangOpt = opts.LANG,
+    basemap: BasemapOpt = opts.BASEMAP,
     tianditu_key: TiandituOpt = None,
 ) -> None:
     """Two plans side by side: matched unit colours, moved blocks highlighted, a figures table."""
@@ -630,7 +708,7 @@ def compare(
     console.print(f"Comparison page written to [bold]{path}[/bold]")
 
 
-@app.command()
+@app.command(cls=_Command)
 def sweep(
     scenarios: Annotated[Path, typer.Argument(help="TOML file: \\[defaults] and one \\[\\[scenario]] table per scenario.", show_default=False)],
     out: OutOpt,
@@ -677,6 +755,14 @@ def _first_line(message: str | None, width: int = 200) -> str:
     return line if len(line) <= width else line[:width].rsplit(" ", 1)[0] + " …"
 
 
+def _reader_gone() -> bool:
+    """Whether stdout was redirected to /dev/null after its reader closed the pipe."""
+    try:
+        return os.path.samestat(os.fstat(sys.stdout.fileno()), os.stat(os.devnull))
+    except (OSError, ValueError):
+        return False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app and turn package errors into one readable message and an exit code.
 
@@ -686,6 +772,13 @@ def main(argv: list[str] | None = None) -> None:
     """
     try:
         app(args=argv, standalone_mode=True)
+    except BrokenPipeError:  # `redistrict … | head`: the reader has gone; leave quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except SystemExit as exc:
+        if exc.code == 1 and _reader_gone():
+            sys.exit(0)  # rich met the closed pipe first: it pointed stdout at /dev/null and exited 1
+        raise
     except RedistrictError as exc:
         err_console.print(f"[bold red]error:[/bold red] {exc.message}")
         sys.exit(exc.exit_code)

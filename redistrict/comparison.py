@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .charts import cjk_font, use_font
 from .errors import InputError
 from .labels import status_word, words
-from .scenario import ScenarioResult
+from .shapes import compactness
+
+if TYPE_CHECKING:  # results are made by redistrict.scenario, which builds on this module
+    from .scenario import ScenarioResult
 
 #: The comparison table's columns, in order, with what each means (README and notebook use this).
 COLUMNS = {
@@ -106,7 +110,6 @@ def plan_row(plan, blocks=None) -> dict:
 
 def _mean_polsby_popper(plan, blocks) -> float | None:
     from .outputs import plan_layers
-    from .report import compactness
 
     block_layer, _ = plan_layers(plan, blocks)
     values = compactness(block_layer)["polsby_popper"]

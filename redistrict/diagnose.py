@@ -296,69 +296,105 @@ def diagnose_problem(problem) -> Diagnosis:
     locks, and office sites.  An empty diagnosis does not prove a plan exists (the solver decides
     contiguity); a non-empty one proves none does.
     """
-    graph, lower, upper, k = problem.graph, problem.lower, problem.upper, problem.unit_count
     total = problem.total_households
-    diagnosis = Diagnosis(options=[o.to_dict() for o in unit_count_options(total, lower, upper)])
-    add = diagnosis.reasons.append
-    label = problem.name or "the selected blocks"
-
-    if k is None:
-        add(Reason("bounds_arithmetic", explain_bounds(total, lower, upper, name=label)))
-    elif not k * lower <= total <= k * upper:
-        avg = total / k
-        side = f"above the maximum {upper:,}" if avg > upper else f"below the minimum {lower:,}"
-        fits = feasible_unit_counts(total, lower, upper)
-        alt = f" k={', '.join(map(str, fits))} would fit." if fits else " " + explain_bounds(total, lower, upper)
-        add(Reason("unit_count", f"{total:,} households in {k} units average {avg:,.0f}, {side}.{alt}"))
-
-    big = sorted((n for n, d in graph.nodes(data=True) if d["households"] > upper), key=str)
-    if big:
-        detail = ", ".join(f"{b} ({graph.nodes[b]['households']:,})" for b in big[:8])
-        largest = max(graph.nodes[b]["households"] for b in big)
-        add(Reason("block_above_max", f"{len(big)} block(s) alone exceed the maximum of {upper:,} households: {detail}. A block is never divided, so no unit can hold it: raise --max to at least {largest:,}, or split the block into smaller blocks in the data (e.g. by building).", big))
-
-    pieces = sorted(nx.connected_components(graph), key=lambda c: (-len(c), min(c)))
-    totals = [int(sum(graph.nodes[n]["households"] for n in c)) for c in pieces]
-    ranges = [unit_count_range(t, lower, upper, len(c)) for t, c in zip(totals, pieces, strict=True)]
-    if len(pieces) > 1:
-        piece_sets = [set(c) for c in pieces]
-        hinted = 0
-        for index, (comp, comp_total, rng) in enumerate(zip(pieces, totals, ranges, strict=True)):
-            if rng is None:
-                ids = sorted(comp, key=str)
-                hinted += 1
-                link = piece_link(problem.blocks, graph, piece_sets, index) if hinted <= _SHOWN_PIECES else None
-                fix = f" To join it: {link}." if link else " Check --snap, barriers and overrides."
-                what = (
-                    "holds no households, yet its blocks must join some unit, which would then be empty"
-                    if comp_total == 0
-                    else f"holds {comp_total:,} households, which no number of units of {lower:,}–{upper:,} can hold"
-                )
-                add(Reason("component_fits_no_k", f"A separate piece of the graph ({len(comp)} block(s): {', '.join(ids[:5])}{'…' if len(ids) > 5 else ''}{_communities_of(graph, ids)}) {what}; units cannot cross between pieces.{fix}", ids))
-        if k is not None and all(r is not None for r in ranges):
-            k_min, k_max = sum(r[0] for r in ranges), sum(r[1] for r in ranges)
-            if not k_min <= k <= k_max:
-                add(Reason("components_unit_count", _distribution_message(graph, pieces, totals, ranges, k, k_min, k_max)))
-
-    labels = sorted(set(problem.locks.values()))
-    if k is not None and len(labels) > k:
-        add(Reason("locks", f"Locks name {len(labels)} different units but the plan has only {k}."))
-    for unit_label in labels:
-        locked = [b for b, u in problem.locks.items() if u == unit_label]
-        hh = sum(graph.nodes[b]["households"] for b in locked)
-        if hh > upper:
-            add(Reason("locks", f"Blocks locked to unit {unit_label} already hold {hh:,} households, above the maximum {upper:,}.", locked))
-
-    if problem.offices is not None:
-        site_blocks = set(problem.offices["block_id"])
-        if k is not None and len(site_blocks) < k:
-            add(Reason("offices", f"Only {len(site_blocks)} block(s) hold an office site of at least {problem.min_office_area:,.0f} m², but {k} units each need one. Add candidate sites or lower --min-office-area."))
-        if len(pieces) > 1:
-            for comp, rng in zip(pieces, ranges, strict=True):
-                have = len(site_blocks & set(comp))
-                if rng is not None and have < rng[0]:
-                    add(Reason("offices", f"A separate piece of the graph ({len(comp)} blocks) needs {rng[0]} unit(s) but holds {have} qualifying office site(s).", sorted(comp, key=str)))
-    if diagnosis.reasons and not feasible_unit_counts(total, lower, upper):
+    diagnosis = Diagnosis(options=[o.to_dict() for o in unit_count_options(total, problem.lower, problem.upper)])
+    pieces = sorted(nx.connected_components(problem.graph), key=lambda c: (-len(c), min(c)))
+    totals = [int(sum(problem.graph.nodes[n]["households"] for n in c)) for c in pieces]
+    ranges = [unit_count_range(t, problem.lower, problem.upper, len(c)) for t, c in zip(totals, pieces, strict=True)]
+    for reasons in (
+        _count_reasons(problem, total),
+        _block_reasons(problem),
+        _piece_reasons(problem, pieces, totals, ranges),
+        _lock_reasons(problem),
+        _office_reasons(problem, pieces, ranges),
+    ):
+        diagnosis.reasons.extend(reasons)
+    if diagnosis.reasons and not feasible_unit_counts(total, problem.lower, problem.upper):
         for o in diagnosis.options:
             diagnosis.suggestions.append(f"bounds {o['min']:,}–{o['max']:,} would allow {o['k']} unit(s) (average {o['average']:,.0f})")
     return diagnosis
+
+
+def _count_reasons(problem, total: int) -> list[Reason]:
+    """No k fits the total, or the given k does not."""
+    lower, upper, k = problem.lower, problem.upper, problem.unit_count
+    if k is None:
+        return [Reason("bounds_arithmetic", explain_bounds(total, lower, upper, name=problem.name or "the selected blocks"))]
+    if k * lower <= total <= k * upper:
+        return []
+    avg = total / k
+    side = f"above the maximum {upper:,}" if avg > upper else f"below the minimum {lower:,}"
+    fits = feasible_unit_counts(total, lower, upper)
+    alt = f" k={', '.join(map(str, fits))} would fit." if fits else " " + explain_bounds(total, lower, upper)
+    return [Reason("unit_count", f"{total:,} households in {k} units average {avg:,.0f}, {side}.{alt}")]
+
+
+def _block_reasons(problem) -> list[Reason]:
+    """Single blocks above the maximum (a block is never divided)."""
+    graph, upper = problem.graph, problem.upper
+    big = sorted((n for n, d in graph.nodes(data=True) if d["households"] > upper), key=str)
+    if not big:
+        return []
+    detail = ", ".join(f"{b} ({graph.nodes[b]['households']:,})" for b in big[:8])
+    largest = max(graph.nodes[b]["households"] for b in big)
+    return [Reason("block_above_max", f"{len(big)} block(s) alone exceed the maximum of {upper:,} households: {detail}. A block is never divided, so no unit can hold it: raise --max to at least {largest:,}, or split the block into smaller blocks in the data (e.g. by building).", big)]
+
+
+def _piece_reasons(problem, pieces: list, totals: list[int], ranges: list) -> list[Reason]:
+    """Separate pieces of the graph that fit no unit count, or a k no distribution fits."""
+    if len(pieces) < 2:
+        return []
+    graph, lower, upper, k = problem.graph, problem.lower, problem.upper, problem.unit_count
+    reasons = []
+    piece_sets = [set(c) for c in pieces]
+    hinted = 0
+    for index, (comp, comp_total, rng) in enumerate(zip(pieces, totals, ranges, strict=True)):
+        if rng is not None:
+            continue
+        ids = sorted(comp, key=str)
+        hinted += 1
+        link = piece_link(problem.blocks, graph, piece_sets, index) if hinted <= _SHOWN_PIECES else None
+        fix = f" To join it: {link}." if link else " Check --snap, barriers and overrides."
+        what = (
+            "holds no households, yet its blocks must join some unit, which would then be empty"
+            if comp_total == 0
+            else f"holds {comp_total:,} households, which no number of units of {lower:,}–{upper:,} can hold"
+        )
+        reasons.append(Reason("component_fits_no_k", f"A separate piece of the graph ({len(comp)} block(s): {', '.join(ids[:5])}{'…' if len(ids) > 5 else ''}{_communities_of(graph, ids)}) {what}; units cannot cross between pieces.{fix}", ids))
+    if k is not None and all(r is not None for r in ranges):
+        k_min, k_max = sum(r[0] for r in ranges), sum(r[1] for r in ranges)
+        if not k_min <= k <= k_max:
+            reasons.append(Reason("components_unit_count", _distribution_message(graph, pieces, totals, ranges, k, k_min, k_max)))
+    return reasons
+
+
+def _lock_reasons(problem) -> list[Reason]:
+    """More lock labels than units, or locked blocks already above the maximum."""
+    graph, k = problem.graph, problem.unit_count
+    labels = sorted(set(problem.locks.values()))
+    reasons = []
+    if k is not None and len(labels) > k:
+        reasons.append(Reason("locks", f"Locks name {len(labels)} different units but the plan has only {k}."))
+    for unit_label in labels:
+        locked = [b for b, u in problem.locks.items() if u == unit_label]
+        hh = sum(graph.nodes[b]["households"] for b in locked)
+        if hh > problem.upper:
+            reasons.append(Reason("locks", f"Blocks locked to unit {unit_label} already hold {hh:,} households, above the maximum {problem.upper:,}.", locked))
+    return reasons
+
+
+def _office_reasons(problem, pieces: list, ranges: list) -> list[Reason]:
+    """Fewer qualifying office sites than units, overall or in a separate piece."""
+    if problem.offices is None:
+        return []
+    k = problem.unit_count
+    site_blocks = set(problem.offices["block_id"])
+    reasons = []
+    if k is not None and len(site_blocks) < k:
+        reasons.append(Reason("offices", f"Only {len(site_blocks)} block(s) hold an office site of at least {problem.min_office_area:,.0f} m², but {k} units each need one. Add candidate sites or lower --min-office-area."))
+    if len(pieces) > 1:
+        for comp, rng in zip(pieces, ranges, strict=True):
+            have = len(site_blocks & set(comp))
+            if rng is not None and have < rng[0]:
+                reasons.append(Reason("offices", f"A separate piece of the graph ({len(comp)} blocks) needs {rng[0]} unit(s) but holds {have} qualifying office site(s).", sorted(comp, key=str)))
+    return reasons

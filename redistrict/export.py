@@ -20,12 +20,14 @@ import pandas as pd
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from .coords import working_crs
 from .diagnose import Diagnosis, Reason
 from .errors import InputError
 from .io import check_shapefile_text, read_assignment, write_csv
 from .outputs import _jsonable, integers64, plan_layers, sites_among, unit_layer, write_geojson
-from .plan import Plan, objective_terms, unit_table
+from .plan import Plan, objective_terms, unit_names, unit_table
 from .problem import place_offices
+from .validate import unit_sort_key
 from .verify import VerificationReport, Violation, verify_plan
 
 FORMATS = ("gpkg", "shp", "geojson", "csv")
@@ -142,7 +144,7 @@ def load_plan_dir(path: str | os.PathLike) -> SavedPlan:
     blocks = gpd.read_file(folder / "blocks.geojson", engine="pyogrio")
     blocks["block_id"] = blocks["block_id"].astype(str)
     blocks = blocks.set_index("block_id").drop(columns=[c for c in ("unit_id", "unit_name") if c in blocks.columns])
-    blocks = blocks.to_crs(blocks.estimate_utm_crs())
+    blocks = blocks.to_crs(working_crs(blocks))
     return SavedPlan(
         plan=plan_from_report(report, assignment),
         blocks=blocks,
@@ -250,14 +252,9 @@ def _centres(graph: nx.Graph, assignment: pd.Series, sites: pd.DataFrame | None)
             entry = {"block_id": block, "x": float(data[i]["x"]), "y": float(data[i]["y"])}
         entry["community"] = graph.nodes[block].get("community")
         centres[str(unit_id)] = entry
-    per: dict = {}
-    for entry in centres.values():
-        per[entry["community"]] = per.get(entry["community"], 0) + 1
-    seen: dict = {}
-    for unit_id in sorted(centres):
-        comm = centres[unit_id]["community"]
-        seen[comm] = seen.get(comm, 0) + 1
-        centres[unit_id]["name"] = unit_id if comm is None else (comm if per[comm] == 1 else f"{comm}-{seen[comm]}")
+    ordered = sorted(centres, key=unit_sort_key)
+    for unit_id, name in unit_names(ordered, {u: centres[u]["community"] for u in ordered}).items():
+        centres[unit_id]["name"] = name
     return centres
 
 
@@ -310,7 +307,7 @@ def export_layers(saved: SavedPlan, *, unit_geometry: str = "tessellated", limit
     blocks = blocks.drop(columns=[c for c in ("unit_id", "unit_name") if c in blocks.columns])
     blocks.index = blocks.index.astype(str)
     if not blocks.crs.is_projected:
-        blocks = blocks.to_crs(blocks.estimate_utm_crs())
+        blocks = blocks.to_crs(working_crs(blocks))
     block_layer, _ = plan_layers(saved.plan, blocks)
     layers = {"units": unit_layer(saved.plan, blocks, geometry=unit_geometry, limit=limit), "blocks": block_layer}
     if saved.offices is not None and len(saved.offices):

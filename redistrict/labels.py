@@ -92,13 +92,13 @@ _REPORT_EN = {
 
 _STATUS_ZH = {
     "optimal": "最优解", "feasible": "可行解，未证明最优", "timed_out": "达到时间上限，可行解未证明最优",
-    "relaxed": "放宽户数范围后的解", "heuristic": "启发式可行解，未证明最优", "invalid": "未通过校验",
+    "relaxed": "放宽户数范围后的解", "relaxed_unproved": "放宽户数范围后的解，超出量未证明最小", "heuristic": "启发式可行解，未证明最优", "invalid": "未通过校验",
     "infeasible": "无可行方案", "no_solution": "未找到方案", "error": "无法运行",
 }
 
 _STATUS_EN = {
     "optimal": "optimal", "feasible": "feasible, not proved optimal", "timed_out": "time limit reached, not proved optimal",
-    "relaxed": "bounds relaxed", "heuristic": "heuristic plan, not proved optimal", "invalid": "fails verification",
+    "relaxed": "bounds relaxed", "relaxed_unproved": "bounds relaxed, violation not proved minimal", "heuristic": "heuristic plan, not proved optimal", "invalid": "fails verification",
     "infeasible": "infeasible", "no_solution": "no plan found", "error": "could not run",
 }
 

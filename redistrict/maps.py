@@ -35,17 +35,17 @@ from folium.map import CustomPane
 from folium.plugins import DualMap
 from folium.template import Template
 
-from .coords import to_gcj02
+from .coords import to_gcj02, working_crs
 from .errors import InputError
 from .labels import LANGS, section, status_word
 from .outputs import plan_layers
 from .plan import Plan
+from .shapes import CLOSING_M, closed_shape
 
 BASEMAPS = ("none", "osm", "amap", "tianditu")
 #: basemaps whose tiles are drawn in GCJ-02 (the geometry is shifted to match)
 GCJ02_BASEMAPS = frozenset({"amap"})
 #: metres by which blocks are grown and shrunk back to close road gaps into one outline
-CLOSING_M = 15.0
 
 #: distinct fills for units (pastel enough for labels to stay readable on top)
 PALETTE = (
@@ -303,14 +303,7 @@ def _normalise_blocks(blocks) -> gpd.GeoDataFrame:
     frame.index.name = "block_id"
     if frame.crs is None:
         raise InputError("The blocks have no CRS.")
-    if not frame.crs.is_projected:
-        frame = frame.to_crs(frame.estimate_utm_crs())
-    return frame
-
-
-def closed_shape(geoms: gpd.GeoSeries, radius: float = CLOSING_M):
-    """Blocks merged into one shape with the road gaps between them (≤ 2·radius) closed."""
-    return shapely.union_all(geoms.buffer(radius, join_style="mitre").values).buffer(-radius, join_style="mitre")
+    return frame.to_crs(working_crs(frame))
 
 
 def unit_colours(units: gpd.GeoDataFrame) -> dict[str, str]:
@@ -659,7 +652,7 @@ def _tiles(m: folium.Map, basemap: str, lang: str, tianditu_key: str | None) -> 
     elif basemap == "tianditu":
         key = tianditu_key or os.environ.get("TIANDITU_KEY")
         if not key:
-            raise InputError("The Tianditu basemap needs an API key: pass tianditu_key= or set TIANDITU_KEY.")
+            raise InputError("The Tianditu basemap needs an API key: give --tianditu-key KEY (tianditu_key= in Python) or set the TIANDITU_KEY environment variable; or use --basemap none (offline).")
         tk = quote(key, safe="")
         for layer, name in (("vec", "Tianditu"), ("cva" if lang == "zh" else "eva", "Tianditu labels")):
             folium.TileLayer(
@@ -923,6 +916,6 @@ def map_summary(m: folium.Map | DualMap) -> dict:
 
 
 __all__ = [
-    "BASEMAPS", "LANGS", "ComparisonMap", "MapData", "assignment_plan", "closed_shape", "OfflineMap", "compare_map", "esc", "matched_colours", "leaflet_assets", "map_summary",
+    "BASEMAPS", "LANGS", "ComparisonMap", "MapData", "assignment_plan", "OfflineMap", "compare_map", "esc", "matched_colours", "leaflet_assets", "map_summary",
     "plan_map", "present", "render_html", "save_html", "unit_colours", "write_compare_map", "write_map",
 ]

@@ -102,6 +102,11 @@ def check_household_bounds(lower, upper) -> None:
         raise InputError(f"The minimum ({lower:,}) is above the maximum ({upper:,}) households per unit; swap them.")
 
 
+def no_limit(time_limit):
+    """``inf`` as a time limit means no limit (None); anything else is left for the checks."""
+    return None if isinstance(time_limit, float) and time_limit == math.inf else time_limit
+
+
 def check_solve_options(*, time_limit, gap, threads, workers, solver: str, method: str, relax: bool = False, relax_tolerance=None) -> None:
     """The values that say how to solve."""
     check_number("--time-limit (seconds)", time_limit, minimum=0.0, inclusive=False, optional=True)

@@ -39,6 +39,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from .coords import working_crs
 from .errors import InputError
 from .io import csv_encoding as csv_codec
 from .io import write_assignment
@@ -416,7 +417,7 @@ SITE_DISTANCE_M = 15.0
 
 def sites_among(offices: gpd.GeoDataFrame, blocks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The office sites within :data:`SITE_DISTANCE_M` of ``blocks`` (in the sites' CRS)."""
-    metric = blocks if blocks.crs.is_projected else blocks.to_crs(blocks.estimate_utm_crs())
+    metric = blocks.to_crs(working_crs(blocks))
     points = offices.to_crs(metric.crs).geometry.values
     hit, _ = metric.sindex.query(points, predicate="dwithin", distance=SITE_DISTANCE_M)
     keep = pd.Series(False, index=range(len(offices)))

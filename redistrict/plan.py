@@ -14,6 +14,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from .problem import bound_violation
+from .validate import unit_sort_key
 from .verify import VerificationReport
 
 #: Status values, and the CLI exit code each maps to.
@@ -130,7 +132,7 @@ def unit_table(
         comms = [d.get("community") for d in data]
         kept = sum(h for h, c in zip(hh, comms, strict=True) if c is not None and c == centre.get("community"))
         by_comm = pd.Series(hh, index=[c or "" for c in comms]).groupby(level=0).sum().sort_values(ascending=False)
-        violation = max(0, lower - total, total - upper)
+        violation = bound_violation(total, lower, upper)
         rows.append(
             {
                 "unit_id": unit_id,
@@ -146,19 +148,30 @@ def unit_table(
                 "mean_distance_m": round(float((hh * dist).sum() / hh.sum()) if hh.sum() > 0 else float(dist.mean()), 1),
                 "max_distance_m": round(float(dist.max()), 1),
                 "main_community": by_comm.index[0] if len(by_comm) and by_comm.index[0] else None,
-                "communities": ", ".join(f"{c} {int(h):,}" for c, h in by_comm.items() if c),
+                #: households by current community, largest first (a JSON object in report.json)
+                "communities": {str(c): int(h) for c, h in by_comm.items() if c},
                 "households_moved_in": int(total - kept) if centre.get("community") is not None else None,
                 "within_bounds": violation == 0,
                 "violation": int(violation),
             }
         )
     frame = pd.DataFrame(rows)
-    return frame.sort_values("unit_id", key=lambda s: s.map(_natural_key)).reset_index(drop=True)
+    return frame.sort_values("unit_id", key=lambda s: s.map(unit_sort_key)).reset_index(drop=True)
 
 
-def _natural_key(unit_id: str):
-    digits = "".join(ch for ch in str(unit_id) if ch.isdigit())
-    return (str(unit_id).rstrip("0123456789"), int(digits) if digits else 0)
+def unit_names(units: list[str], community: dict[str, str | None]) -> dict[str, str]:
+    """Each unit's name from its centre's community: the community's own name when it has one
+    unit, else ``阜新-1``, ``阜新-2`` … in the order of ``units``; a unit without one keeps its id."""
+    per: dict[str | None, int] = {}
+    for unit in units:
+        per[community[unit]] = per.get(community[unit], 0) + 1
+    seen: dict[str | None, int] = {}
+    names = {}
+    for unit in units:
+        comm = community[unit]
+        seen[comm] = seen.get(comm, 0) + 1
+        names[unit] = unit if comm is None else (comm if per[comm] == 1 else f"{comm}-{seen[comm]}")
+    return names
 
 
 def objective_terms(graph: nx.Graph, assignment: pd.Series, centres: dict[str, dict]) -> dict:

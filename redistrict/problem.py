@@ -387,6 +387,12 @@ def check_unit_count(k: int, total: int, lower: int, upper: int, *, blocks: int,
         raise InputError(f"--k {k} is more units than {subject} has blocks ({blocks}); each unit needs at least one block.")
 
 
+def bound_violation(households: int, lower: int, upper: int) -> int:
+    """How many households a unit lies outside [lower, upper] (0 inside): the violation measure
+    of relaxed plans, unit tables and reports (the engine's ``plan_violation`` is its maximum)."""
+    return int(max(0, lower - households, households - upper))
+
+
 def unit_room(total: int, k: int, lower: int, upper: int) -> float:
     """How far k units' average household count lies from the nearer bound (negative: outside)."""
     return min(total / k - lower, upper - total / k)
@@ -513,11 +519,12 @@ def place_offices(
     sites["floor_area_m2"] = area
     if layer_blocks is not None:
         _check_sites_inside(sites, layer_blocks.to_crs(blocks.crs), where, findings, source)
-    joined = gpd.sjoin(sites, blocks[[blocks.geometry.name]], how="inner", predicate="within")
-    joined = joined.rename(columns={"index_right": "block_id", blocks.index.name or "index_right": "block_id"})
-    if "block_id" not in joined.columns:
-        joined["block_id"] = joined.index_right
-    joined["block_id"] = joined["block_id"].astype(str)
+    # the block holding each site is found here, whatever columns the office layer brings
+    # (its own block_id or index_right would collide with the join's)
+    own = sites.drop(columns=[c for c in ("block_id", "index_right", "_holding_block") if c in sites.columns])
+    holders = gpd.GeoDataFrame({"_holding_block": blocks.index.astype(str)}, geometry=blocks.geometry.values, crs=blocks.crs)
+    joined = gpd.sjoin(own, holders, how="inner", predicate="within")
+    joined["block_id"] = joined["_holding_block"]
     joined["x"] = joined.geometry.x
     joined["y"] = joined.geometry.y
     qualifying = joined[joined["floor_area_m2"] >= min_area]

@@ -23,15 +23,14 @@ from .labels import section
 from .maps import (
     BAD_COLOUR,
     BARRIER_COLOUR,
-    CLOSING_M,
     OFFICE_COLOUR,
     OK_COLOUR,
     MapData,
-    closed_shape,
     present,
 )
 from .maps import TEXT as TEXT_MAP
 from .plan import Plan
+from .shapes import CLOSING_M, closed_shape, compactness
 
 #: Anhui 2007 rule (Tunxi report §二.5): yearly committee funding by community size.
 FUNDING_THRESHOLD = 2500
@@ -49,38 +48,6 @@ STATUS = section("status")
 def committee_funding(households: int) -> int:
     """The yearly minimum funding of one committee under the Anhui 2007 rule (yuan)."""
     return FUNDING_SMALL if households < FUNDING_THRESHOLD else FUNDING_LARGE
-
-
-def polsby_popper(geom) -> float:
-    """4πA/P² (1 for a circle)."""
-    return float(4 * math.pi * geom.area / geom.length**2) if geom.length > 0 else float("nan")
-
-
-def reock(geom) -> float:
-    """Area over the area of the minimum enclosing circle (1 for a circle).
-
-    The circle's area is π·r² from ``shapely.minimum_bounding_radius`` (the polygon that
-    ``minimum_bounding_circle`` returns is a slightly smaller approximation).
-    """
-    circle = math.pi * float(shapely.minimum_bounding_radius(geom)) ** 2
-    return float(geom.area / circle) if circle > 0 else float("nan")
-
-
-def compactness(blocks: gpd.GeoDataFrame, *, radius: float = CLOSING_M) -> pd.DataFrame:
-    """Polsby-Popper and Reock of each unit, indexed by ``unit_id``.
-
-    ``blocks`` carry a ``unit_id`` column and lie in a metric CRS (as from
-    ``outputs.plan_layers``); each unit is the union of its blocks with road gaps closed.
-    """
-    if not blocks.crs or not blocks.crs.is_projected:
-        blocks = blocks.to_crs(blocks.estimate_utm_crs())
-    rows = {}
-    for unit_id, group in blocks.groupby("unit_id"):
-        shape = closed_shape(group.geometry, radius)
-        rows[unit_id] = {"polsby_popper": round(polsby_popper(shape), 3), "reock": round(reock(shape), 3)}
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.index.name = "unit_id"
-    return frame
 
 
 def report_data(plan: Plan, blocks: gpd.GeoDataFrame, *, lang: str = "zh") -> dict:
@@ -116,6 +83,8 @@ def report_data(plan: Plan, blocks: gpd.GeoDataFrame, *, lang: str = "zh") -> di
         "moved": moved,
         "outside": len(outside),
         "max_violation": int(outside["violation"].max()) if len(outside) else 0,
+        #: a relaxed plan: the largest violation proved necessary (every smaller one is impossible)
+        "violation_bound": (plan.solver or {}).get("proved_at_least"),
         "has_offices": bool(units["office_site"].notna().any()) if "office_site" in units else False,
         "funding": int(units["funding"].sum()),
         "current": current,
@@ -134,11 +103,21 @@ def outcome_sentence(data: dict, lang: str = "zh") -> str:
         head = f"{name}：{total:,} 户划为 {k} 个社区单元，"
         if data["outside"] == 0:
             return f"{head}全部在 {lo:,}–{hi:,} 户之间（{status}{gap}）。"
-        return f"{head}其中 {data['outside']} 个超出 {lo:,}–{hi:,} 户（最大偏差 {data['max_violation']:,} 户；{status}{gap}）。"
+        return f"{head}其中 {data['outside']} 个超出 {lo:,}–{hi:,} 户（最大偏差 {data['max_violation']:,} 户{_violation_bound(data, lang)}；{status}{gap}）。"
     head = f"{name}: {total:,} households in {k} units, "
     if data["outside"] == 0:
         return f"{head}all within {lo:,}–{hi:,} households ({status}{gap})."
-    return f"{head}{data['outside']} of them outside {lo:,}–{hi:,} households (largest violation {data['max_violation']:,}; {status}{gap})."
+    return f"{head}{data['outside']} of them outside {lo:,}–{hi:,} households (largest violation {data['max_violation']:,}{_violation_bound(data, lang)}; {status}{gap})."
+
+
+def _violation_bound(data: dict, lang: str) -> str:
+    """What is proved about a relaxed plan's violation: the bound, and whether the plan meets it."""
+    bound = data.get("violation_bound")
+    if bound is None:
+        return ""
+    if data["max_violation"] <= bound:
+        return "，已证明最小" if lang == "zh" else ", proved minimal"
+    return f"，至少需 {bound:,} 户" if lang == "zh" else f", at least {bound:,} is needed"
 
 
 # --- rendering -------------------------------------------------------------------------------------
@@ -505,6 +484,6 @@ def write_outputs(
 
 __all__ = [
     "FUNDING_LARGE", "FUNDING_SMALL", "FUNDING_THRESHOLD", "committee_funding", "compactness", "households_chart",
-    "outcome_sentence", "polsby_popper", "reock", "render_html", "render_markdown", "report_data",
+    "outcome_sentence", "render_html", "render_markdown", "report_data",
     "static_map", "write_outputs", "write_report",
 ]

@@ -119,6 +119,7 @@ class Scenario:
                 object.__setattr__(self, key, str(value))
         if isinstance(self.weights, dict):
             object.__setattr__(self, "weights", Weights(**self.weights))
+        object.__setattr__(self, "time_limit", opts.no_limit(self.time_limit))
         try:
             _check_values(self)
         except InputError as exc:
@@ -169,8 +170,9 @@ class Scenario:
 
         Raises :class:`~redistrict.errors.InputError` for bad input; an infeasible request is a
         result (``result.plan.status == "infeasible"`` with a diagnosis), not an exception.
-        ``progress=True`` shows a progress line; a callable receives the solver's reports (each
-        cut round, and about once a second during a long one).  ``problem``: the one
+        ``progress=True`` shows a progress line, ``False`` none, and the default ``None`` shows one
+        in a notebook or a terminal only; a callable receives the solver's reports (each cut
+        round, and about once a second during a long one).  ``problem``: the one
         :meth:`problem` built already (the CLI prints it first), to avoid building it twice.
         """
         from .solve import solve
@@ -251,8 +253,18 @@ class Inputs:
     locks: dict
 
 
+#: Layers, graphs and office layers already read, so that scenarios of one sweep or notebook that
+#: read the same files with the same options load and build them once.  Keys are the files'
+#: identity (resolved path, mtime, size) and every option that shapes the value, so a changed
+#: file is read again; values are handed out as copies (:func:`_copied`), so no scenario can
+#: change what another one reads.  ``clear_input_cache()`` empties it.
 _CACHE: dict[tuple, object] = {}
 _CACHE_SIZE = 16
+
+
+def clear_input_cache() -> None:
+    """Forget every layer and graph read so far (the next scenario reads its files again)."""
+    _CACHE.clear()
 
 
 def _file_key(path: str | None) -> tuple | None:
@@ -267,12 +279,25 @@ def _file_key(path: str | None) -> tuple | None:
 
 
 def _cached(key: tuple, make: Callable[[], object]):
-    if key in _CACHE:
-        return _CACHE[key]
-    value = make()
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = value
+    """A copy of the cached value for ``key``, made once by ``make``."""
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = make()
+    return _copied(_CACHE[key])
+
+
+def _copied(value):
+    """An independent copy of a cached layer, graph, frame or tuple of them (geometries are
+    immutable and shared)."""
+    if isinstance(value, tuple):
+        return tuple(_copied(v) for v in value)
+    if isinstance(value, nx.Graph):
+        return value.copy()
+    if isinstance(value, pd.DataFrame):
+        return value.copy(deep=True)
+    if dataclasses.is_dataclass(value) and hasattr(value, "blocks"):
+        return dataclasses.replace(value, blocks=value.blocks.copy(deep=True), findings=list(value.findings))
     return value
 
 
@@ -290,8 +315,13 @@ def load_layer(s: Scenario):
                 subdistrict_col=s.subdistrict_col, input_coords=s.input_coords,
             )
 
+    return _cached(_layer_key(s), make)
+
+
+def _layer_key(s: Scenario) -> tuple:
+    """What the loaded layer depends on: the file and every reading option."""
     load = (s.layer, s.encoding, s.crs, s.wkt_column, s.id_col, s.households_col, s.population_col, s.community_col, s.subdistrict_col, s.input_coords)
-    return _cached(("layer", _file_key(s.blocks), load), make)
+    return ("layer", _file_key(s.blocks), load)
 
 
 def read_barriers(paths: Iterable[str], crs, input_coords: str = "wgs84") -> gpd.GeoDataFrame | None:
@@ -321,14 +351,12 @@ def read_locks(path: str | os.PathLike | None, units: Iterable[str] = ()) -> dic
     if str(path).lower().endswith(".json"):
         assignment, default_units = _read_edit_json(path)
         return locks_from_units(assignment, units or default_units, source=str(path))
-    try:
-        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read as a UTF-8 CSV of locks ({exc}).", path=str(path)) from exc
-    if frame.shape[1] < 2:
-        raise InputError(f"{path}: a lock file needs two columns, block_id and unit.", path=str(path))
-    table = {str(b).strip(): str(u).strip() for b, u in frame.iloc[:, :2].itertuples(index=False)}
-    return locks_from_units(table, units, source=str(path)) if units else table
+    from .io import read_assignment, read_lock_table
+
+    if not units:
+        return read_lock_table(path)  # a block locked to two labels is an error naming it
+    plan = read_assignment(path)
+    return locks_from_units(dict(zip(plan["block_id"], plan["unit_id"], strict=True)), units, source=str(path))
 
 
 def locks_from_units(assignment: dict, units: Iterable[str], *, source: str = "the plan") -> dict:
@@ -377,7 +405,7 @@ def load_inputs(s: Scenario) -> Inputs:
         graph = build_graph(layer.blocks, adjacency=s.adjacency, snap=s.snap, min_frontage=s.min_frontage, barriers=barriers, overrides=edits)
         return graph, barriers
 
-    key = ("graph", _file_key(s.blocks), id(layer), s.adjacency, s.snap, s.min_frontage, tuple(_file_key(b) for b in s.barriers), _file_key(s.overrides), s.input_coords)
+    key = ("graph", _layer_key(s), s.adjacency, s.snap, s.min_frontage, tuple(_file_key(b) for b in s.barriers), _file_key(s.overrides), s.input_coords)
     graph, barriers = _cached(key, make_graph)
     offices = _cached(("offices", _file_key(s.offices), s.input_coords), lambda: read_points(s.offices, input_coords=s.input_coords)) if s.offices else None
     return Inputs(layer, graph, barriers, offices, read_locks(s.locks, s.lock_units))
@@ -469,6 +497,11 @@ def solve_progress(description: str, *, console=None, transient: bool = False, d
 @contextmanager
 def _progress_display(progress, name: str) -> Iterator[Callable[[dict], None] | None]:
     """``progress=`` of :meth:`Scenario.run` as a solver callback: given, none, or a live line."""
+    if progress is None:
+        from rich.console import Console
+
+        console = Console()
+        progress = console.is_jupyter or console.is_terminal
     if callable(progress) or not progress:
         yield progress if callable(progress) else None
         return
@@ -477,7 +510,10 @@ def _progress_display(progress, name: str) -> Iterator[Callable[[dict], None] | 
 
 
 def progress_text(info: dict) -> str:
-    """One line from a solver round report: round, incumbent, bound and gap."""
+    """One line from a solver round report: round, incumbent, bound and gap (or, for a relaxed
+    search, which widening it is trying and how many steps are left at most)."""
+    if info.get("phase") == "relax":
+        return f"relax: trying a violation of at most {info['v']:,} (proved ≥ {info['lo']:,}, found {info['hi']:,}; ≤ {info['steps_left']} step(s) left)"
     parts = [f"piece {info['piece']}"] if info.get("piece") else []
     parts.append(f"{info.get('phase', '')} round {info.get('round', '?')}")
     inc, bound = info.get("incumbent"), info.get("bound")

@@ -22,7 +22,7 @@ from .diagnose import Diagnosis, Reason, diagnose_problem
 from .errors import SolverError, VerificationError
 from .options import METHODS, SOLVERS, check_solve_options
 from .pieces import default_workers, piece_budgets, plan_pieces, run_pieces
-from .plan import Plan, objective_terms, unit_table
+from .plan import Plan, objective_terms, unit_names, unit_table
 from .problem import Problem, Weights, feasible_unit_counts, unit_count_range, unit_room
 from .verify import verify_plan
 
@@ -147,8 +147,15 @@ class AssignmentCost:
 
 
 def _assign_cost(problem: Problem, c: _Contracted, sites: dict[int, dict]) -> AssignmentCost | None:
-    """The assignment cost of the problem's weights (None when no term needs one)."""
+    """The assignment cost of the problem's weights (None when no term needs one).
+
+    The stability term counts households whose unit is centred in another community; with one
+    community (or none named) it is zero for every plan, so it is left out rather than turning
+    a pure cut-edge problem (interchangeable units) into one with centres.
+    """
     w = problem.weights
+    if len({v for v in c.community if v is not None}) <= 1 and w.stability:
+        w = replace(w, stability=0.0)
     if w.compactness == 0 and w.distance == 0 and w.stability == 0:
         return None
     cx, cy = c.x.copy(), c.y.copy()
@@ -189,6 +196,7 @@ class SolveOptions:
     relax_tolerance: int | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "time_limit", defaults.no_limit(self.time_limit))
         check_solve_options(time_limit=self.time_limit, gap=self.mip_gap, threads=self.threads, workers=self.workers, solver=self.solver, method=self.method, relax=self.relax, relax_tolerance=self.relax_tolerance)
 
 
@@ -543,11 +551,26 @@ def _message(ctx: _Context, status: str, units: pd.DataFrame, gap: float | None,
     if status == "optimal":
         return f"Optimal plan of {k} contiguous units within {bounds} households."
     if status == "timed_out":
-        return f"Time limit reached: the best verified plan of {k} units within {bounds} households, NOT proved optimal{gap_text}. Raise --time-limit to close the gap."
+        return f"Time limit reached: the best verified plan of {k} units within {bounds} households, NOT proved optimal{gap_text}. {_what_helps(ctx)}"
     if status == "heuristic":
         bound_text = f"at most {gap:.1%} above the optimum (gap against a valid lower bound)" if gap is not None else "no bound"
         return f"Plan of {k} contiguous units within {bounds} households by the heuristic; not proved optimal: {bound_text}; {_local_optimum_text(results)}."
     return f"Plan of {k} units within the bounds, within the asked-for gap{gap_text}; not proved optimal."
+
+
+def _what_helps(ctx: _Context) -> str:
+    """What is likely to close a gap the time limit left, in this problem's terms."""
+    p = ctx.problem
+    hint = _roomier_k(p, ctx.k).strip()
+    if hint:
+        return hint
+    if p.offices is None:
+        return (
+            "Without office sites every block may be a centre, and the bound stays weak: most of this gap is the bound's, "
+            "so more time rarely closes it. Fix candidate sites with --offices to tighten it, or use the plan as it is "
+            "(--method heuristic gives one in seconds)."
+        )
+    return "A longer --time-limit may close it; --method heuristic answers in seconds without a proof."
 
 
 def _local_optimum_text(results) -> str:
@@ -602,32 +625,22 @@ def _name_units(problem: Problem, c: _Contracted, centre_of: np.ndarray, sites: 
         location[centre] = (-np.average(c.y[nodes], weights=w), np.average(c.x[nodes], weights=w))
     order = sorted(centres, key=lambda j: location[j])
     unit_of_centre = {centre: f"U{i + 1}" for i, centre in enumerate(order)}
-    per_comm: dict[str | None, int] = {}
     info: dict[str, dict] = {}
     for centre in order:
-        unit_id = unit_of_centre[centre]
-        comm = c.community[centre]
-        per_comm[comm] = per_comm.get(comm, 0) + 1
         site = sites.get(centre)
         block = c.members[centre][0]
         entry = {
             "block_id": block,
-            "community": comm,
+            "community": c.community[centre],
             "x": site["x"] if site else float(problem.graph.nodes[block]["x"]),
             "y": site["y"] if site else float(problem.graph.nodes[block]["y"]),
         }
         if site:
             entry.update({k: v for k, v in site.items() if k not in ("x", "y")})
-        info[unit_id] = entry
-    counts = {comm: 0 for comm in per_comm}
-    for centre in order:
-        unit_id = unit_of_centre[centre]
-        comm = c.community[centre]
-        counts[comm] += 1
-        if comm is None:
-            info[unit_id]["name"] = unit_id
-        else:
-            info[unit_id]["name"] = comm if per_comm[comm] == 1 else f"{comm}-{counts[comm]}"
+        info[unit_of_centre[centre]] = entry
+    names = unit_names(list(info), {unit: entry["community"] for unit, entry in info.items()})
+    for unit, name in names.items():
+        info[unit]["name"] = name
     assignment = pd.Series({block: unit_of_centre[int(centre_of[i])] for i, blocks in enumerate(c.members) for block in blocks}, name="unit_id")
     assignment.index.name = "block_id"
     return assignment.sort_index(), info

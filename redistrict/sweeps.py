@@ -77,7 +77,7 @@ def run_one(scenario: Scenario) -> ScenarioOutcome:
 
     started = time.perf_counter()
     try:
-        result = scenario.run()
+        result = scenario.run(progress=False)
         with tempfile.TemporaryDirectory(prefix="redistrict-") as tmp:
             folder = Path(tmp) / "out"
             result.write(folder)

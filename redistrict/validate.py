@@ -66,6 +66,14 @@ def format_ids(ids, limit: int = _SHOWN_IDS) -> str:
     return ", ".join(ids[:limit]) + f" and {len(ids) - limit} more"
 
 
+def unit_sort_key(unit_id) -> tuple:
+    """Unit ids in reading order: the number in ``U2`` compares as a number, so U2 comes before U10."""
+    text = str(unit_id)
+    head = text.rstrip("0123456789")
+    tail = text[len(head):]
+    return (head, int(tail) if tail else -1, text)
+
+
 def errors(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == ERROR]
 

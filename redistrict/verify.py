@@ -18,7 +18,7 @@ import networkx as nx
 import pandas as pd
 
 from .errors import InputError
-from .validate import format_ids
+from .validate import format_ids, unit_sort_key
 
 
 @dataclass(frozen=True)
@@ -399,15 +399,8 @@ def _read(graph: nx.Graph, rules: Rules, assignment, source: str) -> _Plan:
     rows = pairs[pairs["unit"].notna() & pairs["block_id"].isin(nodes)].reset_index(drop=True)
     single = rows.drop_duplicates("block_id", keep="first")
     members = {unit: list(blocks) for unit, blocks in single.groupby("unit", sort=False)["block_id"]}
-    members = {unit: members[unit] for unit in sorted(members, key=_unit_order)}
+    members = {unit: members[unit] for unit in sorted(members, key=unit_sort_key)}
     return _Plan(graph, rules, rows, blank, unknown, members, source)
-
-
-def _unit_order(unit: str) -> tuple:
-    """U2 before U10: the numeric part of a unit id compares as a number."""
-    head = unit.rstrip("0123456789")
-    tail = unit[len(head):]
-    return (head, int(tail) if tail else -1, unit)
 
 
 def covered_communities(graph: nx.Graph, block_ids: Iterable) -> tuple[tuple[str, ...], str]:

@@ -123,11 +123,17 @@ def test_joint_plan_writes_verified_outputs_and_they_verify_and_export(tmp_path,
     code, _, err = run(["plan", BLOCKS, *GRAPH, "--subdistrict", "昱东", "--out", out], capsys)
     assert code == 2 and "--force" in err
     code, stdout, _ = run(["export", out, "--format", "gpkg", "--crs", "EPSG:4490"], capsys)
-    assert code == 0 and (out / "export").exists()
+    assert code == 0
+    (gpkg,) = (out / "export").glob("*.gpkg")
+    units = gpd.read_file(gpkg, layer="units")
+    assert len(units) == 6 and units.crs.to_epsg() == 4490
+    assert sorted(units["households"]) == sorted(u["households"] for u in report["units"])
     code, stdout, _ = run(["map", out, "--dest", tmp_path / "again.html"], capsys)
-    assert code == 0 and (tmp_path / "again.html").stat().st_size > 10_000
+    page = (tmp_path / "again.html").read_text(encoding="utf-8")
+    assert code == 0 and "L.map" in page and all(u["name"] in page for u in report["units"])
     code, stdout, _ = run(["compare", out, out, "--dest", tmp_path / "compare.html"], capsys)
-    assert code == 0 and (tmp_path / "compare.html").stat().st_size > 10_000
+    page = (tmp_path / "compare.html").read_text(encoding="utf-8")
+    assert code == 0 and "昱东 (A)" in page and "昱东 (B)" in page and all(u["name"] in page for u in report["units"])
     assert stdout.count(report["status"]) >= 2  # one row per plan
     # export straight from the block layer and an assignment CSV (e.g. a plan drawn by hand)
     code, _, err = run(["export", BLOCKS, out / "assignment.csv", "--format", "geojson", "--dest", tmp_path / "hand"], capsys)
@@ -210,3 +216,53 @@ def test_split_of_the_whole_sample_solves_each_subdistrict_as_a_piece(tmp_path, 
 def test_an_unknown_method_is_an_input_error(tmp_path, capsys):
     code, _, err = run(["split", BLOCKS, "--method", "fastest", "--out", tmp_path / "x"], capsys)
     assert code == 2 and "method must be one of auto, exact, heuristic" in err
+
+
+# --- the command line of a well-made tool ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["split", "plan", "verify", "map", "export", "compare", "sweep", "check", "edit"])
+def test_help_reads_as_a_planner_expects(command, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run([command, "--help"], capsys)
+    assert code == 0
+    usage = next(line for line in out.splitlines() if "Usage:" in line)
+    assert "{" not in usage and "}" not in usage  # BLOCKS, not {blocks}
+    assert "<bool>" not in out and "list[" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_split_help_names_its_arguments_and_the_timed_out_status(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    code, out, _ = run(["split", "--help"], capsys)
+    flat = " ".join(out.replace("│", " ").split())
+    assert "split [OPTIONS] BLOCKS" in flat
+    assert "status timed_out" in flat and "status feasible" not in flat
+    assert "--barriers FILE" in flat
+
+
+def test_version(capsys):
+    from redistrict import __version__
+
+    code, out, _ = run(["--version"], capsys)
+    assert code == 0 and out.strip() == f"redistrict {__version__}"
+
+
+def test_a_closed_pipe_ends_the_command_quietly():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "redistrict.cli", "check", BLOCKS, "--snap", "25"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # what `| head -1` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) in (0, -13)  # a clean exit, or SIGPIPE: never an error
+    assert "Traceback" not in err and "BrokenPipe" not in err and "internal error" not in err
+
+
+def test_the_tianditu_key_message_names_the_option(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TIANDITU_KEY", raising=False)
+    blocks = gpd.read_file(BLOCKS).head(6)
+    blocks[["block_id"]].assign(unit_id="U1").to_csv(tmp_path / "a.csv", index=False)
+    code, _, err = run(["map", BLOCKS, tmp_path / "a.csv", "--basemap", "tianditu", "--dest", tmp_path / "m.html", "--min", "1"], capsys)
+    assert code == 2 and "--tianditu-key" in err

@@ -353,3 +353,23 @@ def test_block_union_geometry_is_an_option(run, tmp_path):
     with pytest.raises(InputError, match="tessellated, blocks"):
         export.export_plan(out, "gpkg", dest=tmp_path / "q.gpkg", unit_geometry="voronoi")
 
+
+def test_cli_export_lists_files_and_needs_force_to_overwrite(run, tmp_path, capsys):
+    from redistrict.cli import main
+
+    def cli(*args):
+        with pytest.raises(SystemExit) as exit_info:
+            main([str(a) for a in args])
+        captured = capsys.readouterr()
+        return exit_info.value.code, " ".join((captured.out + captured.err).split())
+
+    *_, out = run
+    args = ["export", out, "--format", "shp", "--dest", tmp_path / "shp"]
+    code, text = cli(*args)
+    assert code == 0, text
+    assert all(f"units{suffix}" in text for suffix in (".shp", ".shx", ".dbf", ".prj", ".cpg"))
+    code, text = cli(*args)
+    assert code == 2 and "--force" in text
+    assert cli(*args, "--force")[0] == 0
+    code, text = cli(*args, "--force", "--unit-geometry", "voronoi")
+    assert code == 2 and "tessellated, blocks" in text

@@ -394,3 +394,30 @@ def test_blocks_given_directly_need_unique_ids():
     blocks.index = ["x", "x"]
     with pytest.raises(InputError, match="more than once: x"):
         build_graph(blocks)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), "many", True, 2.5, -1])
+def test_a_prebuilt_graph_with_bad_households_names_the_node(bad):
+    import networkx as nx
+
+    from redistrict.graph import graph_from_networkx
+
+    graph = nx.path_graph(3)
+    for node in graph:
+        graph.nodes[node]["pop"] = 10
+    graph.nodes[1]["pop"] = bad
+    with pytest.raises(InputError, match="Node 1: 'pop' must be a whole number") as caught:
+        graph_from_networkx(graph, weight="pop")
+    assert caught.value.ids == [1]
+
+
+def test_a_prebuilt_graph_with_a_nan_coordinate_names_the_node():
+    import networkx as nx
+
+    from redistrict.graph import graph_from_networkx
+
+    graph = nx.path_graph(2)
+    graph.nodes[0].update(pop=1, cx=118.3, cy=29.7)
+    graph.nodes[1].update(pop=1, cx=float("nan"), cy=29.7)
+    with pytest.raises(InputError, match="Node 1: coordinate 'cx'"):
+        graph_from_networkx(graph, weight="pop", x="cx", y="cy")

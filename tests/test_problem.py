@@ -116,3 +116,17 @@ def test_locks_and_groups_on_unknown_blocks_are_named():
     with pytest.raises(InputError, match="outside the problem") as caught:
         _grid_problem(lower=300, upper=400, locks={"nope": "A"})
     assert caught.value.ids == ["nope"]
+
+
+def test_an_office_layer_with_its_own_block_id_column_is_placed_by_geometry():
+    import geopandas as gpd
+    from conftest import utm_blocks
+    from shapely.geometry import Point
+
+    from redistrict.problem import place_offices
+
+    blocks = utm_blocks(2, 2)
+    inside = blocks.geometry.iloc[3].centroid
+    sites = gpd.GeoDataFrame({"site_id": ["S1"], "floor_area_m2": [400.0], "block_id": ["wrong"], "index_right": [7]}, geometry=[Point(inside.x, inside.y)], crs=blocks.crs)
+    placed = place_offices(sites, blocks, min_area=300)
+    assert placed["block_id"].tolist() == [str(blocks.index[3])]

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import base64
 import io
-import math
 
 import geopandas as gpd
 import pytest
-from conftest import make_grid
 from matplotlib import image as mpimg
-from shapely.geometry import Point, box
 from test_maps import XSS, grid_plan
 
 from redistrict import report
@@ -20,28 +17,6 @@ from redistrict.outputs import plan_layers
 @pytest.fixture(scope="module")
 def solved():
     return grid_plan()
-
-
-def test_polsby_popper_and_reock_of_known_shapes():
-    square = box(0, 0, 100, 100)
-    assert report.polsby_popper(square) == pytest.approx(math.pi / 4)
-    assert report.reock(square) == pytest.approx(2 / math.pi, rel=1e-9)
-    circle = Point(0, 0).buffer(100, quad_segs=256)
-    assert report.polsby_popper(circle) == pytest.approx(1.0, abs=1e-3)
-    assert report.reock(circle) == pytest.approx(1.0, abs=1e-3)
-    strip = box(0, 0, 1000, 100)
-    assert report.polsby_popper(strip) < 0.3 and report.reock(strip) < 0.15
-
-
-def test_compactness_closes_road_gaps_between_blocks():
-    """A 2×2 block unit with 15 m roads is measured as one 215 m square, not four islands."""
-    blocks = make_grid(2, 2, crs="EPSG:32650").set_index("block_id")
-    blocks["unit_id"] = "U1"
-    comp = report.compactness(blocks)
-    assert comp.loc["U1", "polsby_popper"] == pytest.approx(math.pi / 4, abs=2e-3)
-    assert comp.loc["U1", "reock"] == pytest.approx(2 / math.pi, abs=2e-3)
-    wgs = blocks.to_crs("EPSG:4326")  # any CRS: measured in metres all the same
-    assert report.compactness(wgs).loc["U1", "reock"] == pytest.approx(comp.loc["U1", "reock"], abs=2e-3)
 
 
 def test_committee_funding_follows_the_anhui_rule():
@@ -58,7 +33,7 @@ def test_outcome_sentence_within_and_outside_bounds(solved):
     relaxed, rlayer, _, _ = grid_plan(3, 3, offices=False, households=[1027] * 8 + [1026], lower=2500, upper=3000, relax=True)
     rdata = report.report_data(relaxed, rlayer.blocks)
     en = report.outcome_sentence(rdata, "en")
-    assert "3 of them outside 2,500–3,000 households (largest violation 81; bounds relaxed" in en
+    assert "3 of them outside 2,500–3,000 households (largest violation 81, proved minimal; bounds relaxed)" in en
     assert "其中 3 个超出 2,500–3,000 户（最大偏差 81 户" in report.outcome_sentence(rdata, "zh")
 
 
@@ -249,3 +224,14 @@ def test_write_outputs_writes_everything_a_run_adds(solved, tmp_path):
     assert offices["in_use"].sum() == 4
     block_layer, _ = plan_layers(plan, layer.blocks)
     assert len(block_layer) == 16
+
+
+def test_a_relaxed_plan_states_whether_its_violation_is_proved_minimal_and_the_bound():
+    from redistrict.report import outcome_sentence
+
+    data = {"name": "阜新", "lower": 2500, "upper": 3000, "k": 3, "households": 9242, "outside": 3, "max_violation": 82, "gap": None, "status": "relaxed_unproved", "violation_bound": 81}
+    assert "at least 81 is needed" in outcome_sentence(data, "en") and "not proved minimal" in outcome_sentence(data, "en")
+    assert "至少需 81 户" in outcome_sentence(data, "zh") and "未证明最小" in outcome_sentence(data, "zh")
+    proved = data | {"max_violation": 81, "status": "relaxed"}
+    assert "proved minimal" in outcome_sentence(proved, "en") and "not proved" not in outcome_sentence(proved, "en")
+    assert "gap" not in outcome_sentence(data, "en")  # no compactness gap is claimed for a relaxed plan

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import networkx as nx
 import pandas as pd
 import pytest
 from conftest import make_grid
@@ -147,13 +148,18 @@ def test_inputs_are_shared_between_scenarios_until_the_file_changes(tmp_path):
     a = Scenario("a", str(path), lower=250, upper=350)
     b = a.replace(name="b", lower=500, upper=700)
     first = load_inputs(a)
-    assert load_inputs(b).graph is first.graph, "same layer and graph options: built once"
-    assert load_inputs(a.replace(name="c", snap=40.0)).graph is not first.graph
+    second = load_inputs(b)
+    assert nx.utils.graphs_equal(second.graph, first.graph), "same layer and graph options: the same graph"
+    # each scenario gets its own copy: changing one cannot change what another reads
+    second.graph.nodes[next(iter(second.graph))]["households"] = -1
+    second.layer.blocks.loc[second.layer.blocks.index[0], "households"] = -1
+    third = load_inputs(a)
+    assert min(h for _, h in third.graph.nodes(data="households")) == 100
+    assert third.layer.blocks["households"].min() == 100
     gdf = make_grid(3, 4, households=[200] * 12)
     gdf.to_file(path, driver="GeoJSON")
     os.utime(path, ns=(1, 1))  # a different mtime even on coarse file systems
     again = load_inputs(a)
-    assert again.graph is not first.graph
     assert pd.Series(dict(again.graph.nodes(data="households"))).eq(200).all()
 
 
@@ -196,3 +202,13 @@ def test_method_and_workers_go_through_toml_and_are_checked(tmp_path):
         Scenario("bad", "blocks.geojson", method="fast")
     with pytest.raises(InputError, match="workers must be a whole number ≥ 1"):
         Scenario("bad", "blocks.geojson", workers=0)
+
+
+def test_a_block_locked_to_two_labels_is_an_error_naming_it(tmp_path):
+    from redistrict.scenario import read_locks
+
+    locks = tmp_path / "locks.csv"
+    locks.write_text("block_id,unit\nr0c0,A\nr0c1,A\nr0c0,B\n", encoding="utf-8")
+    with pytest.raises(InputError, match="locked to more than one label") as caught:
+        read_locks(locks)
+    assert caught.value.ids == ["r0c0"] and "line 4" in str(caught.value)

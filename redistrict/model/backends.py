@@ -175,10 +175,7 @@ class HighsRunner:
         h = self.h
         h.setOptionValue("time_limit", float(time_limit) if time_limit is not None else float("inf"))
         self._pool = []
-        if self.threads is not None:
-            # HiGHS keeps one thread pool per process and refuses to run with another thread
-            # count; rebuild it so solves with different ``threads`` can follow each other
-            self._hs.Highs.resetGlobalScheduler(True)
+        _use_threads(self._hs, self.threads)
         h.run()
         status = h.getModelStatus()
         info = h.getInfo()
@@ -376,6 +373,21 @@ def _cbc_bound(log: str) -> float | None:
         return float(found[-1])
     except ValueError:
         return None
+
+
+#: the thread count HiGHS's process-wide scheduler was last rebuilt for (it mirrors HiGHS's own
+#: process state, which is global by HiGHS's design; None: never rebuilt by us)
+_SCHEDULER_THREADS: list[int | None] = [None]
+
+
+def _use_threads(hs, threads: int | None) -> None:
+    """HiGHS keeps one thread pool per process and will not run with another thread count;
+    rebuild it only when ``threads`` differs from the count it was built for, so a solve never
+    resets the pool under other solves that share it."""
+    if threads is None or _SCHEDULER_THREADS[0] == threads:
+        return
+    hs.Highs.resetGlobalScheduler(True)
+    _SCHEDULER_THREADS[0] = threads
 
 
 def make_runner(solver: str, milp: Milp, *, threads: int | None, mip_gap: float | None, small: bool = False) -> HighsRunner | CbcRunner:
@@ -818,6 +830,52 @@ def solve_model(
     ('optimal', 6.0)
     """
     t0 = time.perf_counter()
+    formulation = _resolve_formulation(data, solver, formulation, time_limit)
+    deadline = None if time_limit is None else t0 + float(time_limit)
+    adj = Adjacency.from_edges(data.n, data.edges)
+    tally = _Tally(data, solver, formulation, t0)
+    lower, upper = float(data.lower), float(data.upper)
+    phase1_status: Status = "optimal"
+    if data.relax:
+        first = _violation_phase(data, adj, formulation, solver=solver, threads=threads, fixing=fixing, deadline=deadline, progress=progress, tally=tally)
+        if first.unit_of is None:
+            return tally.solution(first.status, None, None)
+        start = _centres(first.model, first.unit_of)
+        tally.violation = plan_violation(data, start)
+        phase1_status = first.status
+        lower, upper = lower - tally.violation, upper + tally.violation
+    elif start is not None:
+        start = np.asarray(start, dtype=np.int64)
+    elif start_heuristic and formulation == "cuts" and worth_a_start(data):
+        # many candidate centres: a quick location-allocation plan gives the search an incumbent
+        budget = HEURISTIC_MAX_SECONDS if time_limit is None else min(HEURISTIC_SHARE * float(time_limit), HEURISTIC_MAX_SECONDS)
+        start, _ = heuristic_start(data, adj, budget=budget, solve=solve_model, solver=solver, threads=threads)
+    model, _ = _build(data, adj, formulation, lower=lower, upper=upper, elastic=False, fixing=fixing)
+    tally.fixed.update(model.fixed_counts)
+    if _quick_infeasible(model, data):
+        return tally.solution("infeasible", model, None)
+    runner = make_runner(solver, model.milp, threads=threads, mip_gap=mip_gap, small=small)
+    cut_loop = CutLoop(
+        model, runner, adj=adj, weights=data.weights, sep_upper=upper, separation=_separates(formulation),
+        objective_of=lambda unit_of: plan_objective(data, _centres(model, unit_of)), integral=_integral_objective(data, False),
+        deadline=deadline, mip_gap=mip_gap, progress=progress, phase="objective", t0=t0,
+        repairer=make_repairer(data, adj, model, solver=solver, threads=threads, lower=lower, upper=upper),
+        reserve=0.0 if time_limit is None else REPAIR_RESERVE * float(time_limit),
+    )
+    cut_loop.start_from(start)
+    loop = cut_loop.run()
+    tally.version = runner.version
+    tally.add(loop)
+    status = loop.status
+    if status == "optimal" and phase1_status != "optimal":
+        status = "feasible"
+    if loop.unit_of is not None:
+        _verify(data, adj, loop.unit_of, lower, upper, contiguous=formulation != "none")
+    return tally.solution(status, model, loop)
+
+
+def _resolve_formulation(data: ModelInput, solver: str, formulation: str, time_limit: float | None) -> str:
+    """The arguments checked, and "auto" turned into the formulation that fits the data."""
     if solver not in SOLVERS:
         raise InputError(f"'solver' should be one of {SOLVERS}, got {solver!r}")
     if formulation not in FORMULATIONS:
@@ -831,94 +889,72 @@ def solve_model(
         )
     if time_limit is not None and time_limit <= 0:
         raise InputError(f"'time_limit' must be positive, got {time_limit}")
-    deadline = None if time_limit is None else t0 + float(time_limit)
-    adj = Adjacency.from_edges(data.n, data.edges)
-    separation = formulation in ("cuts", "labeling_cuts", "labeling_hybrid")
-    version = ""
-    fixed: dict[str, int] = {}
-    rounds = cuts = 0
-    given_start = None if start is None else np.asarray(start, dtype=np.int64)
-    start = None
-    lower, upper = float(data.lower), float(data.upper)
-    violation = 0
-    phase1_status: Status = "optimal"
+    return formulation
 
-    def finish(status: Status, model: BuiltModel | None, loop: LoopResult | None) -> ModelSolution:
-        centre_of = None
-        objective = None
+
+def _separates(formulation: str) -> bool:
+    """Whether the formulation enforces contiguity by separator cuts in a re-solve loop."""
+    return formulation in ("cuts", "labeling_cuts", "labeling_hybrid")
+
+
+@dataclass
+class _Tally:
+    """What a solve accumulates over its phases (rounds, cuts, fixings), made into the solution."""
+
+    data: ModelInput
+    solver: str
+    formulation: str
+    t0: float
+    rounds: int = 0
+    cuts: int = 0
+    fixed: dict = field(default_factory=dict)
+    version: str = ""
+    violation: int = 0
+
+    def add(self, loop: LoopResult) -> None:
+        self.rounds += loop.rounds
+        self.cuts += loop.cuts
+
+    def solution(self, status: Status, model: BuiltModel | None, loop: LoopResult | None) -> ModelSolution:
+        centre_of = objective = None
         bound = None if loop is None else loop.bound
         if loop is not None and loop.unit_of is not None and model is not None:
             centre_of = _centres(model, loop.unit_of)
             centre_of.setflags(write=False)
-            objective = plan_objective(data, centre_of)
+            objective = plan_objective(self.data, centre_of)
         gap = None
         if objective is not None and bound is not None:
             gap = max(0.0, objective - bound) / max(abs(objective), 1e-9) if objective != bound else 0.0
         return ModelSolution(
             status=status, centre_of=centre_of, objective=objective,
             best_bound=None if status == "infeasible" else bound, gap=gap,
-            seconds=time.perf_counter() - t0, rounds=rounds, cuts_added=cuts, fixed_counts=fixed,
-            max_violation=violation, solver=solver, solver_version=version, formulation=formulation,
+            seconds=time.perf_counter() - self.t0, rounds=self.rounds, cuts_added=self.cuts, fixed_counts=self.fixed,
+            max_violation=self.violation, solver=self.solver, solver_version=self.version, formulation=self.formulation,
             num_vars=0 if model is None else model.milp.num_cols,
             num_rows=0 if model is None else model.milp.num_rows,
         )
 
-    if data.relax:
-        model1, _ = _build(
-            data, adj, formulation, lower=lower, upper=upper, elastic=True, fixing=fixing
-        )
-        runner1 = make_runner(solver, model1.milp, threads=threads, mip_gap=None)
-        version = runner1.version
-        loop1 = CutLoop(
-            model1, runner1, adj=adj, weights=data.weights, sep_upper=math.inf, separation=separation,
-            objective_of=lambda u: float(plan_violation(data, _centres(model1, u))), integral=True,
-            deadline=deadline, mip_gap=None, progress=progress, phase="violation", t0=t0,
-        ).run()
-        rounds, cuts = loop1.rounds, loop1.cuts
-        fixed = {f"violation_{k}": v for k, v in model1.fixed_counts.items()}
-        if loop1.unit_of is None:
-            return finish(loop1.status, None, None)
-        start_centres = _centres(model1, loop1.unit_of)
-        violation = plan_violation(data, start_centres)
-        phase1_status = loop1.status
-        lower, upper = lower - violation, upper + violation
-        start = start_centres
 
-    if start is None and given_start is not None and not data.relax:
-        start = given_start
-    if start is None and start_heuristic and formulation == "cuts" and worth_a_start(data):
-        # many candidate centres: a quick location-allocation plan gives the search an incumbent
-        budget = HEURISTIC_MAX_SECONDS if time_limit is None else min(HEURISTIC_SHARE * float(time_limit), HEURISTIC_MAX_SECONDS)
-        start, _ = heuristic_start(data, adj, budget=budget, solve=solve_model, solver=solver, threads=threads)
-    model, _ = _build(data, adj, formulation, lower=lower, upper=upper, elastic=False, fixing=fixing)
-    fixed.update(model.fixed_counts)
-    if _quick_infeasible(model, data):
-        return finish("infeasible", model, None)
-    runner = make_runner(solver, model.milp, threads=threads, mip_gap=mip_gap, small=small)
-    version = runner.version
-    data_ = data
+@dataclass
+class _FirstPhase:
+    status: Status
+    model: BuiltModel
+    unit_of: np.ndarray | None
 
-    def objective_of(unit_of: np.ndarray) -> float:
-        return plan_objective(data_, _centres(model, unit_of))
 
-    repairer = make_repairer(data, adj, model, solver=solver, threads=threads, lower=lower, upper=upper)
-    cut_loop = CutLoop(
-        model, runner, adj=adj, weights=data.weights, sep_upper=upper, separation=separation,
-        objective_of=objective_of, integral=_integral_objective(data, False), deadline=deadline,
-        mip_gap=mip_gap, progress=progress, phase="objective", t0=t0, repairer=repairer,
-        reserve=0.0 if time_limit is None else REPAIR_RESERVE * float(time_limit),
-    )
-    cut_loop.start_from(start)
-    loop = cut_loop.run()
-    version = runner.version
-    rounds += loop.rounds
-    cuts += loop.cuts
-    status = loop.status
-    if status == "optimal" and phase1_status != "optimal":
-        status = "feasible"
-    if loop.unit_of is not None:
-        _verify(data, adj, loop.unit_of, lower, upper, contiguous=formulation != "none")
-    return finish(status, model, loop)
+def _violation_phase(data, adj, formulation, *, solver, threads, fixing, deadline, progress, tally: _Tally) -> _FirstPhase:
+    """Relax mode, phase 1: the elastic model minimises the largest violation s only."""
+    model, _ = _build(data, adj, formulation, lower=float(data.lower), upper=float(data.upper), elastic=True, fixing=fixing)
+    runner = make_runner(solver, model.milp, threads=threads, mip_gap=None)
+    tally.version = runner.version
+    loop = CutLoop(
+        model, runner, adj=adj, weights=data.weights, sep_upper=math.inf, separation=_separates(formulation),
+        objective_of=lambda u: float(plan_violation(data, _centres(model, u))), integral=True,
+        deadline=deadline, mip_gap=None, progress=progress, phase="violation", t0=tally.t0,
+    ).run()
+    tally.add(loop)
+    tally.fixed = {f"violation_{k}": v for k, v in model.fixed_counts.items()}
+    return _FirstPhase(loop.status, model, loop.unit_of)
 
 
 def _verify(data: ModelInput, adj: Adjacency, unit_of: np.ndarray, lower: float, upper: float, *, contiguous: bool) -> None:

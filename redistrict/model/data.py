@@ -43,6 +43,79 @@ def _frozen_array(values: Any, dtype: Any, name: str, ndim: int) -> np.ndarray:
     return arr
 
 
+
+def _checked_weights(values, n: int) -> np.ndarray:
+    """n whole weights ≥ 0, frozen."""
+    weights = _frozen_array(values, np.int64, "weights", 1)
+    if weights.shape != (n,):
+        raise InputError(f"'weights' should have length n={n}, got {weights.shape[0]}")
+    if (weights < 0).any():
+        bad = np.flatnonzero(weights < 0)
+        raise InputError(f"'weights' must be >= 0; negative at nodes {bad[:10].tolist()}", ids=bad)
+    return weights
+
+
+def _checked_edges(values, n: int) -> np.ndarray:
+    """Edges (i, j) with i < j between nodes 0..n−1, none twice, frozen."""
+    edges = _frozen_array(values, np.int64, "edges", 2)
+    if edges.shape[1:] != (2,):
+        raise InputError(f"'edges' should have shape (m, 2), got {edges.shape}")
+    if not len(edges):
+        return edges
+    if edges.min() < 0 or edges.max() >= n:
+        raise InputError(f"'edges' names nodes outside 0..{n - 1}")
+    bad = np.flatnonzero(edges[:, 0] >= edges[:, 1])
+    if len(bad):
+        raise InputError(
+            f"'edges' must list each edge as (i, j) with i < j; rows {bad[:10].tolist()} do not "
+            "(sort each row, e.g. np.sort(edges, axis=1), and drop self-loops)",
+            ids=bad,
+        )
+    key = edges[:, 0] * n + edges[:, 1]
+    if len(np.unique(key)) != len(key):
+        raise InputError("'edges' contains duplicate edges; deduplicate with np.unique(edges, axis=0)")
+    return edges
+
+
+def _checked_edge_cost(values, m: int) -> np.ndarray:
+    """m finite costs ≥ 0 (default 1 each), frozen."""
+    if values is None:
+        cost = np.ones(m)
+        cost.setflags(write=False)
+        return cost
+    cost = _frozen_array(values, np.float64, "edge_cost", 1)
+    if cost.shape != (m,):
+        raise InputError(f"'edge_cost' should have length m={m}, got {cost.shape[0]}")
+    if not np.isfinite(cost).all() or (cost < 0).any():
+        raise InputError("'edge_cost' must be finite and >= 0")
+    return cost
+
+
+def _checked_candidates(values, n: int, k: int) -> np.ndarray:
+    """Distinct candidate centres among 0..n−1, at least k (default: every node), frozen."""
+    if values is None:
+        cands = np.arange(n, dtype=np.int64)
+        cands.setflags(write=False)
+        return cands
+    cands = _frozen_array(values, np.int64, "candidates", 1)
+    if len(cands) and (cands.min() < 0 or cands.max() >= n):
+        raise InputError(f"'candidates' names nodes outside 0..{n - 1}")
+    if len(np.unique(cands)) != len(cands):
+        raise InputError("'candidates' contains duplicates")
+    if len(cands) < k:
+        raise InputError(f"{len(cands)} candidate centres cannot centre k={k} units")
+    return cands
+
+
+def _checked_assign_cost(values, n: int, candidates: int) -> np.ndarray:
+    """A finite (n, candidates) cost matrix, frozen."""
+    ac = _frozen_array(values, np.float64, "assign_cost", 2)
+    if ac.shape != (n, candidates):
+        raise InputError(f"'assign_cost' should have shape (n, len(candidates)) = ({n}, {candidates}), got {ac.shape}")
+    if not np.isfinite(ac).all():
+        raise InputError("'assign_cost' must be finite")
+    return ac
+
 def _pairs(values: Iterable[Sequence[int]], name: str, n: int) -> tuple[tuple[int, int], ...]:
     """Normalise a list of node pairs to sorted int tuples, checking the ids exist."""
     out = []
@@ -100,49 +173,16 @@ class ModelInput:
     relax: bool = False
 
     def __post_init__(self) -> None:
+        """Check every field and freeze the arrays (one ``_checked_*`` function per field)."""
         set_ = object.__setattr__
         n = int(self.n)
         if n < 1:
             raise InputError(f"'n' should be at least 1, got {self.n}")
         set_(self, "n", n)
-        weights = _frozen_array(self.weights, np.int64, "weights", 1)
-        if weights.shape != (n,):
-            raise InputError(f"'weights' should have length n={n}, got {weights.shape[0]}")
-        if (weights < 0).any():
-            bad = np.flatnonzero(weights < 0)
-            raise InputError(f"'weights' must be >= 0; negative at nodes {bad[:10].tolist()}", ids=bad)
-        set_(self, "weights", weights)
-
-        edges = _frozen_array(self.edges, np.int64, "edges", 2)
-        if edges.shape[1:] != (2,):
-            raise InputError(f"'edges' should have shape (m, 2), got {edges.shape}")
-        if len(edges):
-            if edges.min() < 0 or edges.max() >= n:
-                raise InputError(f"'edges' names nodes outside 0..{n - 1}")
-            bad = np.flatnonzero(edges[:, 0] >= edges[:, 1])
-            if len(bad):
-                raise InputError(
-                    f"'edges' must list each edge as (i, j) with i < j; rows {bad[:10].tolist()} do not "
-                    "(sort each row, e.g. np.sort(edges, axis=1), and drop self-loops)",
-                    ids=bad,
-                )
-            key = edges[:, 0] * n + edges[:, 1]
-            if len(np.unique(key)) != len(key):
-                raise InputError("'edges' contains duplicate edges; deduplicate with np.unique(edges, axis=0)")
+        set_(self, "weights", _checked_weights(self.weights, n))
+        edges = _checked_edges(self.edges, n)
         set_(self, "edges", edges)
-
-        m = len(edges)
-        if self.edge_cost is None:
-            cost = np.ones(m)
-            cost.setflags(write=False)
-        else:
-            cost = _frozen_array(self.edge_cost, np.float64, "edge_cost", 1)
-            if cost.shape != (m,):
-                raise InputError(f"'edge_cost' should have length m={m}, got {cost.shape[0]}")
-            if not np.isfinite(cost).all() or (cost < 0).any():
-                raise InputError("'edge_cost' must be finite and >= 0")
-        set_(self, "edge_cost", cost)
-
+        set_(self, "edge_cost", _checked_edge_cost(self.edge_cost, len(edges)))
         k, lower, upper = int(self.k), int(self.lower), int(self.upper)
         if not 1 <= k <= n:
             raise InputError(f"'k' should be in 1..n={n}, got {self.k}")
@@ -151,33 +191,10 @@ class ModelInput:
         set_(self, "k", k)
         set_(self, "lower", lower)
         set_(self, "upper", upper)
-
-        if self.candidates is None:
-            cands = np.arange(n, dtype=np.int64)
-            cands.setflags(write=False)
-        else:
-            cands = _frozen_array(self.candidates, np.int64, "candidates", 1)
-            if len(cands) and (cands.min() < 0 or cands.max() >= n):
-                raise InputError(f"'candidates' names nodes outside 0..{n - 1}")
-            if len(np.unique(cands)) != len(cands):
-                raise InputError("'candidates' contains duplicates")
-            if len(cands) < k:
-                raise InputError(f"{len(cands)} candidate centres cannot centre k={k} units")
+        cands = _checked_candidates(self.candidates, n, k)
         set_(self, "candidates", cands)
-
-        if isinstance(self.assign_cost, np.ndarray) or (
-            self.assign_cost is not None and not callable(self.assign_cost)
-        ):
-            ac = _frozen_array(self.assign_cost, np.float64, "assign_cost", 2)
-            if ac.shape != (n, len(cands)):
-                raise InputError(
-                    f"'assign_cost' should have shape (n, len(candidates)) = ({n}, {len(cands)}), "
-                    f"got {ac.shape}"
-                )
-            if not np.isfinite(ac).all():
-                raise InputError("'assign_cost' must be finite")
-            set_(self, "assign_cost", ac)
-
+        if isinstance(self.assign_cost, np.ndarray) or (self.assign_cost is not None and not callable(self.assign_cost)):
+            set_(self, "assign_cost", _checked_assign_cost(self.assign_cost, n, len(cands)))
         cw = float(self.cut_weight)
         if not math.isfinite(cw) or cw < 0:
             raise InputError(f"'cut_weight' must be finite and >= 0, got {self.cut_weight}")
@@ -186,9 +203,7 @@ class ModelInput:
         set_(self, "different_unit", _pairs(self.different_unit, "different_unit", n))
         clash = set(self.same_unit) & set(self.different_unit)
         if clash:
-            raise InputError(
-                f"node pairs both in 'same_unit' and 'different_unit': {sorted(clash)[:10]}", ids=sorted(clash)
-            )
+            raise InputError(f"node pairs both in 'same_unit' and 'different_unit': {sorted(clash)[:10]}", ids=sorted(clash))
         set_(self, "relax", bool(self.relax))
 
     @property

@@ -87,11 +87,14 @@ def min_violation(
         plan, v, lo, infeasible = _exact_doubling(data, floor, solve, remaining, steps, solve_kwargs)
         if plan is None:
             return RelaxResult(None, None, lo, tuple(steps), infeasible)
+    report = solve_kwargs.get("progress")
     while v - lo > tolerance:
         left = remaining()
         if left is not None and left <= 0.05:
             break
         mid = (lo + v - 1) // 2
+        if report is not None:
+            report({"phase": "relax", "v": mid, "lo": lo, "hi": v, "steps_left": math.ceil(math.log2(max(2, v - lo - tolerance + 1)))})
         solution = solve(widened(data, mid), time_limit=None if left is None else max(0.05, left / 2), **solve_kwargs)
         if solution.has_plan:
             plan, v = np.asarray(solution.centre_of), plan_violation(data, np.asarray(solution.centre_of))
