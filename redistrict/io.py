@@ -419,7 +419,28 @@ def from_geodataframe(
     findings = list(findings or [])
     if len(gdf) == 0:
         raise InputError(f"{where}: the layer has no features.", path=source)
-    gdf = gdf.copy()
+    gdf = _with_crs(gdf.copy(), crs, where, source, findings)
+    explicit = {
+        "block_id": id_col,
+        "households": households_col,
+        "population": population_col,
+        "community": community_col,
+        "subdistrict": subdistrict_col,
+        "name": name_col,
+    }
+    columns = resolve_columns(list(gdf.columns), explicit, where)
+    gdf.index = _block_ids(gdf, columns["block_id"], findings)
+    out = _canonical(gdf, columns, findings)
+    findings += check_alternative_columns(gdf, columns, explicit)
+    out, metric = _checked_geometry(out, where, findings)
+    repaired = [b for f in findings if f.kind == "invalid_geometry" for b in f.block_ids]
+    findings += check_multipart(metric, exclude=repaired)
+    findings += check_overlaps(metric, tolerance_m2=overlap_tolerance_m2)
+    return BlockLayer(blocks=metric, source_crs=CRS.from_user_input(gdf.crs), source=source, columns=columns, findings=findings)
+
+
+def _with_crs(gdf: gpd.GeoDataFrame, crs, where: str, source: str | None, findings: list) -> gpd.GeoDataFrame:
+    """The layer with its CRS: the one given (a warning when it replaces the declared one), else its own."""
     if crs is not None:
         crs = _parse_crs(crs)
         if gdf.crs is not None and not CRS.from_user_input(gdf.crs).equals(crs):
@@ -431,25 +452,24 @@ def from_geodataframe(
             "(EPSG:4326 for GPS lon/lat, EPSG:4490 for CGCS2000 lon/lat).",
             path=source,
         )
-    explicit = {
-        "block_id": id_col,
-        "households": households_col,
-        "population": population_col,
-        "community": community_col,
-        "subdistrict": subdistrict_col,
-        "name": name_col,
-    }
-    columns = resolve_columns(list(gdf.columns), explicit, where)
+    return gdf
 
-    if columns["block_id"] is not None:
-        raw_ids = gdf[columns["block_id"]]
+
+def _block_ids(gdf: gpd.GeoDataFrame, column: str | None, findings: list) -> pd.Index:
+    """The block ids as stripped text (checked for duplicates), or row numbers with a warning."""
+    if column is not None:
+        raw_ids = gdf[column]
         findings += check_duplicate_ids(raw_ids)
         ids = raw_ids.astype(str).str.strip()
     else:
         ids = pd.Series([str(i + 1) for i in range(len(gdf))], index=gdf.index)
         findings.append(Finding("generated_ids", WARNING, f"No id column found; blocks are numbered by row (1..{len(gdf)}). Name the id column with --id to keep your own ids."))
-    gdf.index = pd.Index(ids.to_numpy(), name="block_id")
+    return pd.Index(ids.to_numpy(), name="block_id")
 
+
+def _canonical(gdf: gpd.GeoDataFrame, columns: dict, findings: list) -> gpd.GeoDataFrame:
+    """The canonical columns (households, population, community, subdistrict, name) parsed and
+    normalised, followed by the user's other attributes (kept for maps and exports)."""
     households, found = parse_households(gdf[columns["households"]], gdf.index, columns["households"])
     findings += found
     out = gpd.GeoDataFrame({"households": households.to_numpy()}, index=gdf.index, geometry=gdf.geometry.values, crs=gdf.crs)
@@ -465,12 +485,16 @@ def from_geodataframe(
         if col is not None and key != "name":
             out[key], found = normalise_names(out[key], col)
             findings += found + check_variant_names(out[key], col)
-    findings += check_alternative_columns(gdf, columns, explicit)
     extras = [c for c in gdf.columns if c not in columns.values() and c != gdf.geometry.name and c not in out.columns]
-    if extras:  # keep the user's other attributes for maps and exports (one concat, not many inserts)
+    if extras:  # one concat, not many inserts
         kept = pd.DataFrame({c: gdf[c].to_numpy() for c in extras}, index=out.index)
         out = gpd.GeoDataFrame(pd.concat([out, kept], axis=1), geometry=out.geometry.name, crs=out.crs)
+    return out
 
+
+def _checked_geometry(out: gpd.GeoDataFrame, where: str, findings: list) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Geometry checked (errors raised together), repaired where it safely can be, and the layer
+    in its working metric CRS."""
     findings += check_missing_geometry(out)
     findings += check_geometry_type(out)
     findings += check_finite_coordinates(out)
@@ -479,12 +503,7 @@ def from_geodataframe(
     findings += found
     findings += check_coordinates(out)
     _raise_on_errors(findings, where)
-
-    metric = _to_working_crs(out, where)
-    repaired = [b for f in findings if f.kind == "invalid_geometry" for b in f.block_ids]
-    findings += check_multipart(metric, exclude=repaired)
-    findings += check_overlaps(metric, tolerance_m2=overlap_tolerance_m2)
-    return BlockLayer(blocks=metric, source_crs=CRS.from_user_input(gdf.crs), source=source, columns=columns, findings=findings)
+    return out, _to_working_crs(out, where)
 
 
 def _to_working_crs(gdf: gpd.GeoDataFrame, where: str) -> gpd.GeoDataFrame:
