@@ -125,10 +125,12 @@ def _scenario(name: str, params: dict, **extra):
             kwargs[key] = str(kwargs[key])
     kwargs["barriers"] = tuple(str(b) for b in params.get("barriers") or ())
     if "w_compactness" in params:
+        selection = (kwargs | extra).get("subdistrict"), (kwargs | extra).get("communities", ())
+        stability = params.get("w_stability")
         kwargs["weights"] = Weights(
-            compactness=params["w_compactness"], boundary=params.get("w_boundary", 0.0),
-            stability=params.get("w_stability", opts.W_STABILITY), distance=params.get("w_distance", 0.0),
-            unit_edges=params.get("cut_edges", False),
+            compactness=params["w_compactness"], boundary=params.get("w_boundary", opts.W_BOUNDARY),
+            stability=opts.stability_weight(*selection) if stability is None else stability,
+            distance=params.get("w_distance", opts.W_DISTANCE), unit_edges=params.get("cut_edges", False),
         )
     if "time_limit" in params:
         kwargs["time_limit"] = params["time_limit"]  # None (no limit) is meaningful here
@@ -180,13 +182,13 @@ def _print_check(report) -> None:
         if not rows:
             continue
         table = Table(title=title, title_justify="left", show_lines=False)
-        table.add_column("name")
+        table.add_column("name", overflow="fold")
         if title == "Communities":
-            table.add_column("subdistrict")
-        table.add_column("blocks", justify="right")
-        table.add_column("households", justify="right")
-        table.add_column("within bounds", justify="center")
-        table.add_column("units that fit (k)", justify="left")
+            table.add_column("subdistrict", overflow="fold")
+        table.add_column("blocks", justify="right", overflow="fold")
+        table.add_column("households", justify="right", overflow="fold")
+        table.add_column("within bounds", justify="center", overflow="fold")
+        table.add_column("units that fit (k)", justify="left", overflow="fold")
         for row in rows:
             ok = "[green]yes[/green]" if row.within_bounds else "[red]no[/red]"
             fits = ", ".join(map(str, row.feasible_k)) if row.feasible_k else "[red]none[/red]"
@@ -220,7 +222,7 @@ def _print_piece_ranges(pieces: list[dict]) -> None:
     """The separate pieces a whole-layer split solves apart, and the unit counts each can hold."""
     table = Table(title="Separate pieces (each gets its own k)", title_justify="left", show_lines=False)
     for col in ("piece", "blocks", "households", "units (k)"):
-        table.add_column(col, justify="left" if col == "piece" else "right")
+        table.add_column(col, justify="left" if col == "piece" else "right", overflow="fold")
     for row in pieces[:40]:
         fits = "[red]none[/red]" if row["fewest_units"] is None else f"{row['fewest_units']}–{row['most_units']}"
         table.add_row(str(row["piece"]), str(row["blocks"]), f"{row['households']:,}", fits)
@@ -246,7 +248,7 @@ OfficesOpt = Annotated[Path | None, typer.Option("--offices", help="Point layer 
 OfficeAreaOpt = Annotated[float, typer.Option("--min-office-area", help="Smallest office floor area (m²) a unit's site may have.")]
 WCompactOpt = Annotated[float, typer.Option("--w-compactness", help="Weight of households × squared distance to the centre (km²).")]
 WBoundaryOpt = Annotated[float, typer.Option("--w-boundary", help="Weight of boundary length between units (km).")]
-WStabilityOpt = Annotated[float, typer.Option("--w-stability", help="Weight of households moved out of their current community (0 when one community is split: its units all lie in it).")]
+WStabilityOpt = Annotated[float | None, typer.Option("--w-stability", help="Weight of households moved out of their current community (default: 1 for plan, 0 for split).")]
 WDistanceOpt = Annotated[float, typer.Option("--w-distance", help="Weight of households × distance to the office (km).")]
 CutEdgesOpt = Annotated[bool, typer.Option("--cut-edges", help="Count cut edges instead of boundary kilometres in the boundary term.")]
 LocksOpt = Annotated[Path | None, typer.Option("--locks", help="CSV block_id,unit: blocks locked together (same label) or apart; with --lock-units, a plan (assignment CSV or the editor's edit JSON).")]
@@ -335,7 +337,7 @@ def _print_plan(plan) -> None:
     console.print(f"[bold {colour}]{plan.status}[/bold {colour}] · {plan.message} · {plan.seconds:.2f} s")
     table = Table(show_lines=False)
     for col in ("unit", "name", "households", "blocks", "office", "mean dist (m)", "max dist (m)", "moved in", "bounds"):
-        table.add_column(col, justify="right" if col not in ("unit", "name", "office") else "left")
+        table.add_column(col, justify="right" if col not in ("unit", "name", "office") else "left", overflow="fold")
     for row in plan.units.itertuples(index=False):
         ok = "[green]ok[/green]" if row.within_bounds else f"[red]off by {row.violation:,}[/red]"
         moved = "" if row.households_moved_in is None or row.households_moved_in != row.households_moved_in else f"{int(row.households_moved_in):,}"
@@ -351,7 +353,7 @@ def _print_pieces(rows: list[dict]) -> None:
     """The per-piece table: how each separate piece was solved."""
     table = Table(title="pieces (solved independently)", show_lines=False)
     for col in ("piece", "blocks", "k", "method", "status", "objective", "bound", "gap", "seconds"):
-        table.add_column(col, justify="left" if col in ("piece", "method", "status") else "right")
+        table.add_column(col, justify="left" if col in ("piece", "method", "status") else "right", overflow="fold")
     for r in rows:
         fmt = lambda v: "-" if v is None else f"{v:,.1f}"  # noqa: E731
         gap = "-" if r["gap"] is None else f"{r['gap']:.1%}"
@@ -371,7 +373,7 @@ def split(
     min_office_area: OfficeAreaOpt = opts.MIN_OFFICE_AREA,
     w_compactness: WCompactOpt = opts.W_COMPACTNESS,
     w_boundary: WBoundaryOpt = opts.W_BOUNDARY,
-    w_stability: WStabilityOpt = opts.W_STABILITY,
+    w_stability: WStabilityOpt = None,
     w_distance: WDistanceOpt = opts.W_DISTANCE,
     cut_edges: CutEdgesOpt = False,
     locks: LocksOpt = None,
@@ -437,7 +439,7 @@ def plan(
     min_office_area: OfficeAreaOpt = opts.MIN_OFFICE_AREA,
     w_compactness: WCompactOpt = opts.W_COMPACTNESS,
     w_boundary: WBoundaryOpt = opts.W_BOUNDARY,
-    w_stability: WStabilityOpt = opts.W_STABILITY,
+    w_stability: WStabilityOpt = None,
     w_distance: WDistanceOpt = opts.W_DISTANCE,
     cut_edges: CutEdgesOpt = False,
     locks: LocksOpt = None,
@@ -698,7 +700,7 @@ def compare(
     path = save_html(compare_page(a, b, names=names, lang=lang, basemap=basemap, tianditu_key=tianditu_key), dest)
     table = Table(title="Comparison", title_justify="left")
     for col in ("plan", "status", "units", "households min–max", "out of bounds", "moved", "funding"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for name, saved in zip(names, (a, b), strict=True):
         row = plan_row(saved.plan)
         table.add_row(name, saved.plan.status, str(row["units"]), f"{row['households_min']:,}–{row['households_max']:,}", str(row["out_of_bounds"]), f"{row['households_moved'] or 0:,}", f"¥{row['funding_yuan']:,}")
@@ -738,9 +740,9 @@ def sweep(
         result = run_sweep(items, out, scheduler=scheduler, workers=workers, force=force, progress=progress, threads=threads)
     table = Table(title=f"Comparison ({result.scheduler}, {result.seconds:.1f} s)", title_justify="left")
     cols = ("status", "units", "households_min", "households_max", "out_of_bounds", "mean_polsby_popper", "households_moved", "gap", "seconds")
-    table.add_column("scenario")
+    table.add_column("scenario", overflow="fold")
     for col in cols:
-        table.add_column(col.replace("households_", "hh ").replace("mean_polsby_popper", "PP"), justify="right")
+        table.add_column(col.replace("households_", "hh ").replace("mean_polsby_popper", "PP"), justify="right", overflow="fold")
     for name, row in result.table.iterrows():
         table.add_row(str(name), *[format_value(row[c]) for c in cols])
     console.print(table)

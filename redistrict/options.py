@@ -23,11 +23,12 @@ MIN_OFFICE_AREA = 300.0
 #: seconds a solve may take (None: no limit)
 TIME_LIMIT = 300.0
 #: objective weights: compactness, boundary length, households moved out of their community
-#: (zero for a single community: its units are all centred in it), distance to the office
+#: (see :func:`stability_weight`), distance to the office
 W_COMPACTNESS = 1.0
 W_BOUNDARY = 0.0
-W_STABILITY = 1.0
 W_DISTANCE = 0.0
+#: the stability weight when communities are re-planned together
+W_STABILITY_JOINT = 1.0
 SOLVER = "highs"
 METHOD = "auto"
 #: building the graph: blocks within SNAP metres across a road are neighbours when they face
@@ -38,6 +39,14 @@ MIN_FRONTAGE = 30.0
 INPUT_COORDS = "wgs84"
 LANG = "zh"
 BASEMAP = "none"
+
+def stability_weight(subdistrict: str | None, communities) -> float:
+    """The default weight of households moved out of their current community: 1 when current
+    communities are re-planned together (a subdistrict, or two or more named communities: what
+    ``plan`` does), 0 when the whole layer is split afresh; with one community the term is zero
+    for every plan anyway.  The same rule for the CLI, Scenario/TOML and ``Problem.from_layer``."""
+    return W_STABILITY_JOINT if subdistrict or len(tuple(communities or ())) > 1 else 0.0
+
 
 SOLVERS = ("highs", "cbc")
 METHODS = ("auto", "exact", "heuristic")

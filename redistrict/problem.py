@@ -115,7 +115,7 @@ class Weights:
 
     compactness: float = defaults.W_COMPACTNESS
     boundary: float = defaults.W_BOUNDARY
-    stability: float = defaults.W_STABILITY
+    stability: float = 0.0
     distance: float = defaults.W_DISTANCE
     unit_edges: bool = False
 
@@ -267,7 +267,7 @@ class Problem:
             upper=upper,
             k=k,
             offices=sites,
-            weights=weights or Weights(),
+            weights=weights or Weights(stability=defaults.stability_weight(subdistrict, communities)),
             locks={str(b): str(u) for b, u in (locks or {}).items()},
             keep_together=keep,
             name=name,

@@ -59,7 +59,8 @@ class Scenario:
     lower: int = opts.MIN_HOUSEHOLDS
     upper: int = opts.MAX_HOUSEHOLDS
     k: int | None = None
-    weights: Weights = field(default_factory=Weights)
+    #: None: the defaults, with the stability weight of :func:`~redistrict.options.stability_weight`
+    weights: Weights | None = None
     offices: str | None = None
     min_office_area: float = opts.MIN_OFFICE_AREA
     locks: str | None = None
@@ -119,6 +120,8 @@ class Scenario:
                 object.__setattr__(self, key, str(value))
         if isinstance(self.weights, dict):
             object.__setattr__(self, "weights", Weights(**self.weights))
+        if self.weights is None:
+            object.__setattr__(self, "weights", Weights(stability=opts.stability_weight(self.subdistrict, self.communities)))
         object.__setattr__(self, "time_limit", opts.no_limit(self.time_limit))
         try:
             _check_values(self)
@@ -563,6 +566,7 @@ def _from_toml_dict(data: dict, *, base: Path | None, where: str) -> Scenario:
             for key, value in weights.items():
                 if key != "unit_edges":
                     opts.check_number(f"w_{key}", value)
+            weights.setdefault("stability", opts.stability_weight(kwargs.get("subdistrict"), kwargs.get("communities")))
             kwargs["weights"] = Weights(**weights)
         except InputError as exc:
             raise InputError(f"{where} ('{kwargs['name']}'): {exc.message}") from exc
@@ -630,9 +634,10 @@ def _to_toml_dict(s: Scenario, *, base: Path | None = None) -> dict:
         elif f.name in ("communities", "lock_units"):
             value = list(value)
         out[_TOML_NAME.get(f.name, f.name)] = value
+    default_weights = Weights(stability=opts.stability_weight(s.subdistrict, s.communities))  # this selection's
     for key, attr in _WEIGHT_KEYS.items():
         value = getattr(s.weights, attr)
-        if value != getattr(defaults.weights, attr):
+        if value != getattr(default_weights, attr):
             out[key] = value
     return out
 

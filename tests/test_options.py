@@ -35,6 +35,9 @@ def test_cli_defaults_are_the_scenario_s_and_the_weights(command):
     compared = 0
     for name, default in cli_defaults(command).items():
         field = RENAMED.get(name, name)
+        if name == "w_stability":
+            assert default is None  # the rule of options.stability_weight, tested below
+            continue
         if name in WEIGHTS:
             assert default == getattr(weights, WEIGHTS[name]), name
         elif field in scenario and default is not None and not isinstance(scenario[field], tuple):
@@ -49,8 +52,33 @@ def test_the_api_defaults_are_the_table_s():
     signature = inspect.signature(solve).parameters
     assert signature["solver"].default == opts.SOLVER and signature["method"].default == opts.METHOD
     assert SolveOptions().solver == opts.SOLVER
-    assert Weights().stability == opts.W_STABILITY == 1.0  # the CLI's plan and a TOML scenario agree (was 1.0 vs 0.0)
-    assert Scenario("s", "b.geojson").weights == Weights()
+    assert Scenario("s", "b.geojson").weights == Weights()  # the whole layer, split afresh: stability 0
+
+
+def test_the_stability_weight_follows_one_rule_through_every_door(tmp_path):
+    """1 when communities are re-planned together (was: CLI plan 1.0, TOML 0.0), 0 for a fresh split."""
+    from redistrict.cli import _scenario
+    from redistrict.problem import Problem
+
+    assert opts.stability_weight("昱东", ()) == opts.stability_weight(None, ("甲", "乙")) == 1.0
+    assert opts.stability_weight(None, ()) == opts.stability_weight(None, ("甲",)) == 0.0
+    plan_params = {"blocks": "b.geojson", "subdistrict": "昱东", "w_compactness": 1.0, "w_stability": None}
+    assert _scenario("plan", plan_params).weights.stability == 1.0
+    assert _scenario("split", {"blocks": "b.geojson", "w_compactness": 1.0, "w_stability": None}).weights.stability == 0.0
+    assert _scenario("plan", plan_params | {"w_stability": 0.25}).weights.stability == 0.25
+    assert Scenario("s", "b.geojson", subdistrict="昱东").weights.stability == 1.0
+    toml = tmp_path / "s.toml"
+    toml.write_text('[[scenario]]\nname = "x"\nblocks = "b.geojson"\nsubdistrict = "昱东"\nw_boundary = 1.0\n', encoding="utf-8")
+    (loaded,) = load_scenarios(toml)
+    assert loaded.weights.stability == 1.0 and loaded.weights.boundary == 1.0
+    layer_blocks = make_grid(2, 2, community=["东", "东", "西", "西"]).to_crs("EPSG:32650").set_index("block_id")
+    from redistrict.graph import build_graph
+    from redistrict.io import from_geodataframe
+
+    layer = from_geodataframe(layer_blocks.reset_index(), id_col="block_id")
+    graph = build_graph(layer.blocks)
+    assert Problem.from_layer(layer, graph, subdistrict="S", lower=100, upper=200).weights.stability == 1.0
+    assert Problem.from_layer(layer, graph, lower=100, upper=200).weights.stability == 0.0
 
 
 def test_the_same_options_give_the_same_plan_from_the_cli_a_toml_file_and_the_api(tmp_path, capsys):
@@ -65,6 +93,7 @@ def test_the_same_options_give_the_same_plan_from_the_cli_a_toml_file_and_the_ap
     (scenario,) = load_scenarios(toml)
     from_toml = scenario.run().plan
     from_api = Scenario("api", str(blocks), communities=("东", "西"), lower=350, upper=450).run().plan
+    assert cli["problem"]["weights"]["stability"] == from_toml.problem["weights"]["stability"] == 1.0
     assert cli["objective"]["model_objective"] == pytest.approx(from_toml.objective["model_objective"])
     assert from_toml.assignment.equals(from_api.assignment)
     cli_units = {u["unit_id"]: u["households"] for u in cli["units"]}
