@@ -653,15 +653,17 @@ def export_command(
     input_coords: InputCoordsOpt = opts.INPUT_COORDS,
     csv_encoding: CsvReadOpt = None,
     unit_geometry: UnitGeometryOpt = "tessellated",
+    study_area: Annotated[Path | None, typer.Option("--study-area", metavar="FILE", help="Polygon layer of the planned area's boundary: tessellated units tile the polygons that hold the blocks (default: the blocks with road gaps up to 100 m closed).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace files already in --dest.")] = False,
 ) -> None:
     """Export a plan for the city GIS: GeoPackage, Shapefile (UTF-8 or GBK), RFC 7946 GeoJSON or CSV."""
     from .errors import InputError
     from .export import export_plan, plan_from_assignment
-    from .io import read_assignment, read_points
+    from .io import read_assignment, read_lines_or_polygons, read_points
 
+    limit = read_lines_or_polygons(study_area, input_coords=input_coords) if study_area else None
     if assignment is None:
-        paths = export_plan(source, fmt, crs=crs, encoding=encoding, dest=dest, force=force, unit_geometry=unit_geometry)
+        paths = export_plan(source, fmt, crs=crs, encoding=encoding, dest=dest, force=force, unit_geometry=unit_geometry, limit=limit)
     else:
         if dest is None:
             raise InputError("Exporting a block layer with an assignment CSV needs --dest (where to write).")
@@ -673,7 +675,7 @@ def export_command(
             from .errors import VerificationError
 
             raise VerificationError(f"{assignment}: {plan_obj.message}")
-        paths = export_plan(plan_obj, fmt, crs=crs, encoding=encoding, dest=dest, blocks=layer_obj.blocks, offices=sites, force=force, unit_geometry=unit_geometry)
+        paths = export_plan(plan_obj, fmt, crs=crs, encoding=encoding, dest=dest, blocks=layer_obj.blocks, offices=sites, force=force, unit_geometry=unit_geometry, limit=limit)
     for path in paths:
         console.print(f"  {path}")
     console.print(f"Exported {len(paths)} file(s).")

@@ -373,3 +373,27 @@ def test_cli_export_lists_files_and_needs_force_to_overwrite(run, tmp_path, caps
     assert cli(*args, "--force")[0] == 0
     code, text = cli(*args, "--force", "--unit-geometry", "voronoi")
     assert code == 2 and "tessellated, blocks" in text
+
+
+def test_cli_export_tiles_a_study_area_the_user_gives(run, tmp_path, capsys):
+    """--study-area: the units tile the given boundary polygon, not just the blocks' neighbourhood."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from redistrict.cli import main
+
+    *_, layer, _graph, _sites, out = run
+    metric = layer.blocks
+    x0, y0, x1, y1 = metric.total_bounds
+    area = gpd.GeoDataFrame({"name": ["规划范围"]}, geometry=[box(x0 - 200, y0 - 200, x1 + 200, y1 + 200)], crs=metric.crs)
+    area.to_crs("EPSG:4326").to_file(tmp_path / "area.geojson", driver="GeoJSON")
+    with pytest.raises(SystemExit) as done:
+        main(["export", str(out), "--format", "gpkg", "--dest", str(tmp_path / "plan.gpkg"), "--study-area", str(tmp_path / "area.geojson")])
+    assert done.value.code == 0, capsys.readouterr().err
+    units = gpd.read_file(tmp_path / "plan.gpkg", layer="units").to_crs(metric.crs)
+    assert units.union_all().area == pytest.approx(area.area.iloc[0], rel=1e-4)
+    far = area.assign(geometry=area.geometry.translate(50_000, 0))
+    far.to_crs("EPSG:4326").to_file(tmp_path / "far.geojson", driver="GeoJSON")
+    with pytest.raises(SystemExit) as done:
+        main(["export", str(out), "--format", "gpkg", "--dest", str(tmp_path / "far.gpkg"), "--study-area", str(tmp_path / "far.geojson")])
+    assert done.value.code == 2 and "covers none of the blocks" in capsys.readouterr().err
