@@ -31,26 +31,27 @@ class _Command(typer.core.TyperCommand):
         super().__init__(*args, **kwargs)
         for param in self.params:
             if getattr(param, "is_flag", False):
-                param.metavar = " "
+                _untyped(param)
 
     def collect_usage_pieces(self, ctx) -> list[str]:
         return [piece.strip("{}").upper() if piece.startswith("{") else piece for piece in super().collect_usage_pieces(ctx)]
 
     def get_help_option(self, ctx):
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.metavar = " "
-        return option
+        return _untyped(super().get_help_option(ctx))
 
 
 class _Group(typer.core.TyperGroup):
     """The root: its commands use :class:`_Command`; ``--help`` without a type either."""
 
     def get_help_option(self, ctx):
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.metavar = " "
-        return option
+        return _untyped(super().get_help_option(ctx))
+
+
+def _untyped(option):
+    """A flag (``--force``, ``--help``) shown without a ``<bool>`` after it."""
+    if option is not None:
+        option.metavar = " "
+    return option
 
 
 app = typer.Typer(

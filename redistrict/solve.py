@@ -359,17 +359,11 @@ def _relax_note(result, data, tolerance: int) -> str:
     if result.violation == 0:
         return ""
     if result.proved:
-        if result.violation <= result.proved_at_least and result.proved_at_least == _arithmetic(data):
+        if result.proved_at_least == result.floor:
             return f"proved minimal: {data.k} units of {total:,} households cannot do better than {result.proved_at_least:,} by arithmetic"
         return "proved minimal (exact search)"
     within = f", within the relax tolerance of {tolerance:,}" if result.violation - result.proved_at_least <= tolerance else ""
     return f"not proved minimal: at least {result.proved_at_least:,} is needed{within}"
-
-
-def _arithmetic(data) -> int:
-    from .model.relax import arithmetic_violation
-
-    return arithmetic_violation(data)
 
 
 def _relax_found_nothing(ctx: _Context, result) -> Plan:

@@ -10,6 +10,7 @@ A plan that fails here is never written as a success.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -157,11 +158,15 @@ class _Plan:
     blank_rows: int
     unknown: tuple
     members: dict[str, list[str]]
+    #: each unit's households, summed once from the graph's node data
+    households: dict[str, int]
     #: what the graph is, in the words of a message: "the layer" or "the problem"
     source: str = "the layer"
 
-    def households(self, unit: str) -> int:
-        return int(sum(self.graph.nodes[b][self.rules.weight] for b in self.members[unit]))
+    @functools.cached_property
+    def unit_of(self) -> dict[str, str]:
+        """The unit of every block in a unit."""
+        return {b: u for u, blocks in self.members.items() for b in blocks}
 
 
 Check = Callable[[_Plan], list[Violation]]
@@ -217,7 +222,7 @@ def check_bounds(plan: _Plan) -> list[Violation]:
     lower, upper = plan.rules.lower, plan.rules.upper
     found = []
     for unit in plan.members:
-        total = plan.households(unit)
+        total = plan.households[unit]
         if lower is not None and total < lower:
             side = f"below the minimum {lower:,}"
         elif upper is not None and total > upper:
@@ -243,30 +248,33 @@ def check_conservation(plan: _Plan) -> list[Violation]:
     if covered != set(plan.rows["block_id"]) or plan.rows["block_id"].duplicated().any():
         return []  # coverage or double assignment already says what is wrong
     expected = int(sum(plan.graph.nodes[b][plan.rules.weight] for b in covered))
-    held = sum(plan.households(u) for u in plan.members)
+    held = sum(plan.households.values())
     if held == expected:
         return []
     return [Violation("households_not_conserved", f"Units hold {held:,} households but their blocks have {expected:,}.")]
 
 
-def _unit_of(plan: _Plan) -> dict[str, str]:
-    return {b: u for u, blocks in plan.members.items() for b in blocks}
+def _by_label(plan: _Plan, labels: Mapping[str, str]) -> list[tuple[str, list[str], list[str]]]:
+    """(label, its blocks in the plan, the units they are in) for each label of a block→label
+    table (locks or keep-together groups), in label order."""
+    blocks_of: dict[str, list[str]] = {}
+    for block, label in labels.items():
+        if block in plan.unit_of:
+            blocks_of.setdefault(str(label), []).append(block)
+    return [(label, sorted(blocks, key=str), sorted({plan.unit_of[b] for b in blocks})) for label, blocks in sorted(blocks_of.items())]
+
+
+def _where(plan: _Plan, blocks: list[str]) -> str:
+    return ", ".join(f"{b} in {plan.unit_of[b]}" for b in blocks[:6])
 
 
 def check_locks(plan: _Plan) -> list[Violation]:
     """Blocks locked to one label share a unit; blocks of different labels do not."""
-    unit_of = _unit_of(plan)
-    by_label: dict[str, list[str]] = {}
-    for block, label in plan.rules.locks.items():
-        if block in unit_of:
-            by_label.setdefault(str(label), []).append(block)
     found = []
     holder: dict[str, str] = {}
-    for label, blocks in sorted(by_label.items()):
-        units = sorted({unit_of[b] for b in blocks})
+    for label, blocks, units in _by_label(plan, plan.rules.locks):
         if len(units) > 1:
-            detail = ", ".join(f"{b} in {unit_of[b]}" for b in sorted(blocks, key=str)[:6])
-            found.append(Violation("lock_split", f"Blocks locked together as {label} are in {len(units)} units: {detail}.", block_ids=tuple(sorted(blocks, key=str))))
+            found.append(Violation("lock_split", f"Blocks locked together as {label} are in {len(units)} units: {_where(plan, blocks)}.", block_ids=tuple(blocks)))
         for unit in units:
             if unit in holder and holder[unit] != label:
                 found.append(Violation("locks_joined", f"Unit {unit} holds blocks locked apart, as {holder[unit]} and as {label}.", unit=unit))
@@ -276,18 +284,11 @@ def check_locks(plan: _Plan) -> list[Violation]:
 
 def check_keep_together(plan: _Plan) -> list[Violation]:
     """Each keep-together group lies in one unit."""
-    unit_of = _unit_of(plan)
-    groups: dict[str, list[str]] = {}
-    for block, group in plan.rules.keep_together.items():
-        if block in unit_of:
-            groups.setdefault(str(group), []).append(block)
-    found = []
-    for group, blocks in sorted(groups.items()):
-        units = sorted({unit_of[b] for b in blocks})
-        if len(units) > 1:
-            detail = ", ".join(f"{b} in {unit_of[b]}" for b in sorted(blocks, key=str)[:6])
-            found.append(Violation("group_split", f"Keep-together group {group} is split over {len(units)} units: {detail}.", block_ids=tuple(sorted(blocks, key=str))))
-    return found
+    return [
+        Violation("group_split", f"Keep-together group {group} is split over {len(units)} units: {_where(plan, blocks)}.", block_ids=tuple(blocks))
+        for group, blocks, units in _by_label(plan, plan.rules.keep_together)
+        if len(units) > 1
+    ]
 
 
 def check_offices(plan: _Plan) -> list[Violation]:
@@ -367,7 +368,7 @@ def verify_plan(
     relaxed = [v for v in violations if v.kind == "relaxed_bounds"]
     return VerificationReport(
         violations=[v for v in violations if v.kind != "relaxed_bounds"],
-        unit_households={u: plan.households(u) for u in plan.members},
+        unit_households=dict(plan.households),
         lower=rules.lower,
         upper=rules.upper,
         bounds_relaxed=rules.bounds_relaxed,
@@ -400,7 +401,9 @@ def _read(graph: nx.Graph, rules: Rules, assignment, source: str) -> _Plan:
     single = rows.drop_duplicates("block_id", keep="first")
     members = {unit: list(blocks) for unit, blocks in single.groupby("unit", sort=False)["block_id"]}
     members = {unit: members[unit] for unit in sorted(members, key=unit_sort_key)}
-    return _Plan(graph, rules, rows, blank, unknown, members, source)
+    weight = rules.weight
+    households = {u: int(sum(graph.nodes[b][weight] for b in blocks)) for u, blocks in members.items()}
+    return _Plan(graph, rules, rows, blank, unknown, members, households, source)
 
 
 def covered_communities(graph: nx.Graph, block_ids: Iterable) -> tuple[tuple[str, ...], str]:

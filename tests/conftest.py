@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import geopandas as gpd
 import pytest
@@ -83,3 +84,20 @@ def strip_crs(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def utm_blocks(rows: int = 3, cols: int = 3, **kwargs) -> gpd.GeoDataFrame:
     """``make_grid`` in UTM 50N, indexed by block id: the shape ``build_graph`` expects."""
     return make_grid(rows, cols, crs=UTM50, **kwargs).set_index("block_id")
+
+
+# --- a real browser for the page tests (test_maps_browser, test_edit_browser) --------------------
+
+#: Debian's Chromium (never downloaded); the browser tests skip without it
+CHROMIUM = os.environ.get("REDISTRICT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (the modules skip before this when it is missing)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_grid
+from conftest import CHROMIUM, make_grid
 from test_edit import run, scenario_for, write_layer
-from test_maps_browser import ARGS, CHROMIUM, PAYLOADS, Visit, sync_api
+from test_maps_browser import PAYLOADS, Visit
 
 from redistrict import edit
 from redistrict.scenario import Scenario
@@ -30,14 +30,6 @@ pytestmark = pytest.mark.skipif(
 
 #: the page's rule kinds that the verifier also checks (offices and subdistrict lines are the page's own)
 SHARED_KINDS = {"not_contiguous", "out_of_bounds"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Editor(Visit):

@@ -20,14 +20,14 @@ import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
 
-CHROMIUM = os.environ.get("REDISTRICT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+from conftest import CHROMIUM  # noqa: E402
+
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium, or set REDISTRICT_CHROMIUM)")
 
 from test_maps import XSS, grid_plan  # noqa: E402
 
 from redistrict import maps  # noqa: E402
 
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 COUNT = """() => {
@@ -40,14 +40,6 @@ COUNT = """() => {
     leaflet: typeof L === 'object' ? L.version : null,
   };
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 class Visit:

@@ -45,6 +45,8 @@ class RelaxResult:
     proved_at_least: int
     #: how each step ended: (phase, v, outcome)
     steps: tuple[tuple[str, int, str], ...]
+    #: the arithmetic bound (:func:`arithmetic_violation`) the search started from
+    floor: int = 0
     #: an exact solve proved that no plan exists even with the widest bounds tried
     infeasible: bool = False
 
@@ -86,7 +88,7 @@ def min_violation(
     if plan is None:
         plan, v, lo, infeasible = _exact_doubling(data, floor, solve, remaining, steps, solve_kwargs)
         if plan is None:
-            return RelaxResult(None, None, lo, tuple(steps), infeasible)
+            return RelaxResult(None, None, lo, tuple(steps), floor, infeasible)
     report = solve_kwargs.get("progress")
     while v - lo > tolerance:
         left = remaining()
@@ -105,7 +107,7 @@ def min_violation(
         else:
             steps.append(("exact", mid, "undecided in its time"))
             break  # half the time left did not decide it: the rest will not either
-    return RelaxResult(plan, v, lo, tuple(steps))
+    return RelaxResult(plan, v, lo, tuple(steps), floor)
 
 
 def _constructed(data: ModelInput, v: int, seed: int) -> np.ndarray | None:
