@@ -192,8 +192,7 @@ def with_planned_k(problem, room: int):
     ks = [piece_k(households_of(problem.graph, p), problem.lower, problem.upper, room) for p in pieces_of(problem.graph)]
     if any(k is None for k in ks):
         return problem, ks
-    reason = f"k={sum(ks)}: per piece the fewest k with {room} households of room ({', '.join(map(str, ks))})"
-    return dataclasses.replace(problem, k=sum(ks), k_reason=reason), ks
+    return dataclasses.replace(problem, k=sum(ks)), ks  # the Problem re-resolves: k_reason "k=N as given"
 
 
 def build_problem(case: Case, opts: dict):
