@@ -270,6 +270,10 @@ def _model_input(problem: Problem, contracted: _Contracted, k: int, candidates, 
     same = [(a, b) for nodes in lock_nodes.values() for a, b in zip(nodes, nodes[1:], strict=False) if a != b]
     reps = [nodes[0] for nodes in lock_nodes.values()]
     different = [(a, b) for i, a in enumerate(reps) for b in reps[i + 1 :]]
+    cost = _assign_cost(problem, contracted, sites)
+    # a stability term labels units by the community of their centre: the engine then searches
+    # by how many units each community centres (model/counts.py), where its bounds are tight
+    groups = cost.community if cost is not None and cost.weights.stability > 0 else None
     return ModelInput(
         n=len(contracted.members),
         weights=contracted.weights,
@@ -279,10 +283,11 @@ def _model_input(problem: Problem, contracted: _Contracted, k: int, candidates, 
         upper=problem.upper,
         edge_cost=edge_cost,
         candidates=candidates,
-        assign_cost=_assign_cost(problem, contracted, sites),
+        assign_cost=cost,
         cut_weight=w.boundary,
         same_unit=same,
         different_unit=different,
+        groups=groups,
     )
 
 
@@ -545,20 +550,21 @@ def _message(ctx: _Context, status: str, units: pd.DataFrame, gap: float | None,
     if status == "optimal":
         return f"Optimal plan of {k} contiguous units within {bounds} households."
     if status == "timed_out":
-        return f"Time limit reached: the best verified plan of {k} units within {bounds} households, NOT proved optimal{gap_text}. {_what_helps(ctx)}"
+        return f"Time limit reached: the best verified plan of {k} units within {bounds} households, NOT proved optimal{gap_text}. {_what_helps(ctx, results)}"
     if status == "heuristic":
         bound_text = f"at most {gap:.1%} above the optimum (gap against a valid lower bound)" if gap is not None else "no bound"
         return f"Plan of {k} contiguous units within {bounds} households by the heuristic; not proved optimal: {bound_text}; {_local_optimum_text(results)}."
     return f"Plan of {k} units within the bounds, within the asked-for gap{gap_text}; not proved optimal."
 
 
-def _what_helps(ctx: _Context) -> str:
+def _what_helps(ctx: _Context, results) -> str:
     """What is likely to close a gap the time limit left, in this problem's terms."""
     p = ctx.problem
     hint = _roomier_k(p, ctx.k).strip()
     if hint:
         return hint
-    if p.offices is None:
+    by_counts = any("counts" in r.improvement for r in results or [])
+    if p.offices is None and not by_counts:
         return (
             "Without office sites every block may be a centre, and the bound stays weak: most of this gap is the bound's, "
             "so more time rarely closes it. Fix candidate sites with --offices to tighten it, or use the plan as it is "

@@ -41,6 +41,12 @@ def test_input_is_frozen_and_normalised() -> None:
         ({"assign_cost": np.zeros((5, 4))}, "shape"),
         ({"same_unit": [(0, 1)], "different_unit": [(1, 0)]}, "both"),
         ({"cut_weight": -1}, "cut_weight"),
+        ({"groups": [0, 0, 1]}, "'groups' should have length"),
+        ({"groups": [0, 0, 1, 1, -2]}, "-1 for no group"),
+        ({"group_counts": (1, 1)}, "needs 'groups'"),
+        ({"groups": [0, 0, 1, 1, 1], "group_counts": (1, 1)}, "centres"),  # interchangeable units
+        ({"groups": [0, 0, 1, 1, 1], "group_counts": (1,), "candidates": [0, 4]}, "one count per group"),
+        ({"groups": [0, 0, 1, 1, 1], "group_counts": (2, 1), "candidates": [0, 4]}, "at most k"),
     ],
 )
 def test_bad_inputs_name_the_problem(kwargs: dict, message: str) -> None:
@@ -48,6 +54,15 @@ def test_bad_inputs_name_the_problem(kwargs: dict, message: str) -> None:
     base.update(kwargs)
     with pytest.raises(InputError, match=message):
         ModelInput(**base)
+
+
+def test_groups_survive_restriction_and_counts_do_not() -> None:
+    from redistrict.model.data import restrict
+
+    data = ModelInput(n=5, weights=[1] * 5, edges=PATH, k=2, lower=1, upper=5, candidates=[0, 2, 4], groups=[0, 0, 1, 1, -1], group_counts=(None, 1))
+    assert repr(data).endswith("group_counts=[*, 1]>")
+    sub = restrict(data, np.array([2, 3, 4]), 1)
+    assert sub.groups.tolist() == [1, 1, -1] and sub.group_counts is None
 
 
 def test_restricted_candidates_or_costs_are_not_symmetric() -> None:

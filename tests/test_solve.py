@@ -159,6 +159,18 @@ def test_stability_keeps_households_in_their_community():
     assert sorted(plan.units["name"]) == ["A", "B"]
 
 
+def test_a_stability_term_searches_by_units_per_community_and_finds_the_same_optimum():
+    community = ["A"] * 6 + ["B"] * 6 + ["C"] * 4
+    households = [120, 90, 150, 80, 110, 100, 95, 130, 70, 140, 105, 85, 125, 90, 100, 110]
+    _, _, problem = grid_problem(4, 4, households=households, community=community, lower=350, upper=450, weights=Weights(compactness=1.0, stability=0.01))
+    by_counts = solve(problem, time_limit=60)
+    plain = solve(problem, time_limit=60, formulation="cuts")  # a formulation asked for: the plain model
+    assert by_counts.status == plain.status == "optimal", (by_counts.message, plain.message)
+    assert by_counts.objective["model_objective"] == pytest.approx(plain.objective["model_objective"], rel=1e-6)
+    assert by_counts.solver["pieces"][0]["improvement"]["counts"]["groups"] == 3
+    assert "counts" not in plain.solver["pieces"][0]["improvement"]
+
+
 def test_unknown_community_suggests_close_matches():
     layer = from_geodataframe(make_grid(2, 2, community=["阜新", "阜新", "荷花池", "荷花池"]))
     graph = build_graph(layer.blocks)

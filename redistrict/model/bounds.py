@@ -21,8 +21,12 @@ from .data import ModelInput
 MAX_COLUMNS = 2_000_000
 
 
-def lp_bound(data: ModelInput, *, time_limit: float) -> float | None:
-    """The LP relaxation's optimum (a valid lower bound), or None if it did not solve in time."""
+def lp_bound(data: ModelInput, *, time_limit: float, infeasible: float | None = None) -> float | None:
+    """The LP relaxation's optimum (a valid lower bound), or None if it did not solve in time.
+
+    A relaxation that is infeasible proves the problem infeasible: ``infeasible`` is returned
+    then (None by default, for callers that only want a number to report).
+    """
     import highspy
 
     from .backends import _build, _quiet_highs
@@ -47,7 +51,10 @@ def lp_bound(data: ModelInput, *, time_limit: float) -> float | None:
     if status != highspy.HighsStatus.kOk:
         return None
     h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    status = h.getModelStatus()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return infeasible
+    if status != highspy.HighsModelStatus.kOptimal:
         return None
     value = float(h.getInfo().objective_function_value)
     return value if math.isfinite(value) else None

@@ -116,6 +116,37 @@ def _checked_assign_cost(values, n: int, candidates: int) -> np.ndarray:
         raise InputError("'assign_cost' must be finite")
     return ac
 
+def _checked_groups(values, n: int) -> np.ndarray | None:
+    """A group id (0, 1, …, or −1 for none) per node, frozen; None stays None."""
+    if values is None:
+        return None
+    groups = _frozen_array(values, np.int64, "groups", 1)
+    if groups.shape != (n,):
+        raise InputError(f"'groups' should have length n={n}, got {groups.shape[0]}")
+    if (groups < -1).any():
+        bad = np.flatnonzero(groups < -1)
+        raise InputError(f"'groups' holds ids >= 0, or -1 for no group; got {groups[bad[0]]} at nodes {bad[:10].tolist()}", ids=bad)
+    return groups
+
+
+def _checked_group_counts(values, groups: np.ndarray | None, k: int, symmetric: bool) -> tuple[int | None, ...] | None:
+    """Centres per group: a whole count ≥ 0 (or None: any) per group id, the counts summing to at most k."""
+    if values is None:
+        return None
+    if groups is None:
+        raise InputError("'group_counts' needs 'groups' (the group of every node)")
+    if symmetric:
+        raise InputError("'group_counts' needs units with centres (candidates or an assign_cost); interchangeable units have none")
+    counts = tuple(None if c is None else int(c) for c in values)
+    size = int(groups.max()) + 1 if len(groups) else 0
+    if len(counts) != size:
+        raise InputError(f"'group_counts' should hold one count per group ({size}), got {len(counts)}")
+    fixed = [c for c in counts if c is not None]
+    if any(c < 0 for c in fixed) or sum(fixed) > k:
+        raise InputError(f"'group_counts' must be >= 0 and sum to at most k={k}, got {counts}")
+    return counts
+
+
 def _pairs(values: Iterable[Sequence[int]], name: str, n: int) -> tuple[tuple[int, int], ...]:
     """Normalise a list of node pairs to sorted int tuples, checking the ids exist."""
     out = []
@@ -148,6 +179,11 @@ class ModelInput:
     cut_weight : multiplier on the cut-edge term; 0 drops the cut-edge variables altogether.
     same_unit, different_unit : node pairs that must / must not share a unit (locks).
     relax : elastic bounds: first minimise the largest bound violation, then the objective.
+    groups : int array (n,), the group of each node (e.g. its current community; −1 for none).
+        Changes no rule: it tells the engine which centres belong together, so it can search by
+        how many centres each group holds (:mod:`redistrict.model.counts`).
+    group_counts : exactly ``group_counts[g]`` centres lie in group ``g`` (``None``: any number):
+        one part of that search.  Needs ``groups`` and units with centres.
 
     Examples
     --------
@@ -171,6 +207,8 @@ class ModelInput:
     same_unit: tuple[tuple[int, int], ...] = ()
     different_unit: tuple[tuple[int, int], ...] = ()
     relax: bool = False
+    groups: np.ndarray | None = None
+    group_counts: tuple[int | None, ...] | None = None
 
     def __post_init__(self) -> None:
         """Check every field and freeze the arrays (one ``_checked_*`` function per field)."""
@@ -205,6 +243,8 @@ class ModelInput:
         if clash:
             raise InputError(f"node pairs both in 'same_unit' and 'different_unit': {sorted(clash)[:10]}", ids=sorted(clash))
         set_(self, "relax", bool(self.relax))
+        set_(self, "groups", _checked_groups(self.groups, n))
+        set_(self, "group_counts", _checked_group_counts(self.group_counts, self.groups, k, self.symmetric))
 
     @property
     def m(self) -> int:
@@ -228,6 +268,8 @@ class ModelInput:
     def __repr__(self) -> str:
         cands = "all" if self.all_candidates else str(len(self.candidates))
         extra = " relax" if self.relax else ""
+        if self.group_counts is not None:
+            extra += " group_counts=[" + ", ".join("*" if c is None else str(c) for c in self.group_counts) + "]"
         return (
             f"<ModelInput n={self.n} m={self.m} k={self.k} bounds=[{self.lower}, {self.upper}] "
             f"candidates={cands}{extra}>"
@@ -373,7 +415,8 @@ def restrict(data: ModelInput, nodes: np.ndarray, k: int) -> ModelInput:
     costs and side constraints, keeping only edges, candidates and lock pairs inside ``nodes``.
 
     Local node ``i`` is parent node ``nodes[i]``.  Used for independent pieces of a graph and for
-    the neighbourhoods of large-neighbourhood search.
+    the neighbourhoods of large-neighbourhood search.  ``groups`` are kept; ``group_counts`` are
+    not (they fix one part of a search over the whole, which a sub-problem is not).
     """
     nodes = np.asarray(nodes, dtype=np.int64)
     local = np.full(data.n, -1, dtype=np.int64)
@@ -408,4 +451,5 @@ def restrict(data: ModelInput, nodes: np.ndarray, k: int) -> ModelInput:
         same_unit=pairs(data.same_unit),
         different_unit=pairs(data.different_unit),
         relax=data.relax,
+        groups=None if data.groups is None else data.groups[nodes],
     )

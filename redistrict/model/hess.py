@@ -174,6 +174,21 @@ def add_locks(
     )
 
 
+def add_group_counts(
+    milp: Milp, diag_col: np.ndarray, diag_group: np.ndarray, counts: tuple[int | None, ...]
+) -> np.ndarray:
+    """sum_{j in g} x[j, j] = counts[g] for every group g with a count: g holds that many centres.
+
+    ``diag_group[t]`` is the group of the centre behind ``diag_col[t]`` (−1: none).  Groups whose
+    count is None, and ungrouped centres, share what the centre count row leaves.
+    """
+    fixed = np.array([c is not None for c in counts] + [False])  # the last entry: group −1
+    row_of = np.cumsum(fixed) - 1
+    take = fixed[diag_group]
+    rhs = np.array([c for c in counts if c is not None], dtype=float)
+    return milp.add_rows(RowBlock.from_coo(row_of[diag_group[take]], diag_col[take], np.ones(int(take.sum())), rhs, rhs))
+
+
 def assignment_costs(data: ModelInput, node: np.ndarray, centre: np.ndarray) -> np.ndarray:
     """The caller's assign_cost for each (node, centre) pair, or zeros when there is none."""
     ac = data.assign_cost
@@ -233,4 +248,6 @@ def build_hess(
     if not elastic and data.cut_weight > 0 and data.m:
         add_cut_objective(milp, model, data, cut_form)
     add_locks(milp, model, data.same_unit, data.different_unit)
+    if data.group_counts is not None:
+        add_group_counts(milp, diag_col, data.groups[centres], data.group_counts)
     return model
