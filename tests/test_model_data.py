@@ -196,3 +196,15 @@ def test_thread_counts_can_change_between_solves() -> None:
     data = ModelInput(n=4, weights=[1] * 4, edges=PATH[:3], k=2, lower=2, upper=2)
     for threads in (1, None, 2, 1):
         assert solve_model(data, threads=threads).status == "optimal"
+
+
+def test_implied_bounds_narrow_by_what_the_other_units_hold() -> None:
+    from redistrict.model.data import implied_bounds
+
+    data = ModelInput(n=5, weights=[5, 5, 5, 5, 2], edges=PATH, k=2, lower=8, upper=15)
+    assert implied_bounds(data) == (8, 14)  # 22 households: the other unit holds at least 8
+    tight = ModelInput(n=5, weights=[5, 5, 5, 5, 2], edges=PATH, k=2, lower=12, upper=15)
+    assert implied_bounds(tight) == (12, 10)  # empty: two units of at least 12 need 24
+    assert solve_model(tight).status == "infeasible"
+    sol = solve_model(data)
+    assert sol.status == "optimal"

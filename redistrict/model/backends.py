@@ -40,7 +40,7 @@ from redistrict.model.contiguity import (
     seed_cuts,
     separate,
 )
-from redistrict.model.data import ModelInput, ModelSolution, Status
+from redistrict.model.data import ModelInput, ModelSolution, Status, implied_bounds
 from redistrict.model.fixing import Ordering, hess_fixing, vertex_ordering
 from redistrict.model.hess import assignment_costs, build_hess
 from redistrict.model.labeling import build_labeling
@@ -834,7 +834,9 @@ def solve_model(
     deadline = None if time_limit is None else t0 + float(time_limit)
     adj = Adjacency.from_edges(data.n, data.edges)
     tally = _Tally(data, solver, formulation, t0)
-    lower, upper = float(data.lower), float(data.upper)
+    lower, upper = (float(b) for b in ((data.lower, data.upper) if data.relax else implied_bounds(data)))
+    if lower > upper:
+        return tally.solution("infeasible", None, None)
     phase1_status: Status = "optimal"
     if data.relax:
         first = _violation_phase(data, adj, formulation, solver=solver, threads=threads, fixing=fixing, deadline=deadline, progress=progress, tally=tally)

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ._graph import Adjacency
-from .data import ModelInput
+from .data import ModelInput, implied_bounds
 
 #: models with more columns than this are not tried (the LP would not solve in useful time)
 MAX_COLUMNS = 2_000_000
@@ -33,8 +33,11 @@ def lp_bound(data: ModelInput, *, time_limit: float, infeasible: float | None = 
 
     if time_limit <= 0.05:
         return None
+    lower, upper = implied_bounds(data)
+    if lower > upper:
+        return infeasible
     adj = Adjacency.from_edges(data.n, data.edges)
-    model, _ = _build(data, adj, "cuts", lower=float(data.lower), upper=float(data.upper), elastic=False)
+    model, _ = _build(data, adj, "cuts", lower=float(lower), upper=float(upper), elastic=False)
     milp = model.milp
     if milp.num_cols > MAX_COLUMNS:
         return None
