@@ -444,6 +444,13 @@ def _integral_objective(data: ModelInput, elastic: bool) -> bool:
     return True
 
 
+def relative_gap(objective: float | None, bound: float | None) -> float | None:
+    """(objective − bound) / |objective|, at least 0; None without both numbers."""
+    if objective is None or bound is None:
+        return None
+    return max(0.0, objective - bound) / max(abs(objective), 1e-9) if objective != bound else 0.0
+
+
 def _closed(best: float, bound: float | None, integral: bool) -> bool:
     """True when the best plan is proved optimal to within the default tolerance."""
     if bound is None:
@@ -924,12 +931,9 @@ class _Tally:
             centre_of = _centres(model, loop.unit_of)
             centre_of.setflags(write=False)
             objective = plan_objective(self.data, centre_of)
-        gap = None
-        if objective is not None and bound is not None:
-            gap = max(0.0, objective - bound) / max(abs(objective), 1e-9) if objective != bound else 0.0
         return ModelSolution(
             status=status, centre_of=centre_of, objective=objective,
-            best_bound=None if status == "infeasible" else bound, gap=gap,
+            best_bound=None if status == "infeasible" else bound, gap=relative_gap(objective, bound),
             seconds=time.perf_counter() - self.t0, rounds=self.rounds, cuts_added=self.cuts, fixed_counts=self.fixed,
             max_violation=self.violation, solver=self.solver, solver_version=self.version, formulation=self.formulation,
             num_vars=0 if model is None else model.milp.num_cols,

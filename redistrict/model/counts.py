@@ -16,7 +16,7 @@ solved by the exact model (:func:`~redistrict.model.backends.solve_model`) with 
 the time shared among the open leaves (a leaf the time stops is opened again with its better
 bound, and re-solved from the incumbent if time is left).  The bound of the whole is the least bound of what is
 still open, so it is valid however early the time limit stops the search.  (昱东, 6 units over
-3 communities: 10 LPs close every part but one, whose exact model proves the optimum.)
+3 communities: 16 LPs close every part but one, whose exact model proves the optimum.)
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .backends import _closed, _integral_objective, plan_objective, solve_model
+from .backends import _closed, _integral_objective, plan_objective, relative_gap, solve_model
 from .bounds import lp_bound
 from .data import ModelInput, ModelSolution
 
@@ -52,15 +52,17 @@ class CountsOutcome:
     lps: int
     leaves: int
     closed_by_bound: int
-    info: dict = field(default_factory=dict)
+    groups: int
 
-    def solution(self, data: ModelInput) -> ModelSolution:
+    @property
+    def info(self) -> dict:
+        """The tally, JSON-ready (a piece's report row carries it)."""
+        return {"groups": self.groups, "lps": self.lps, "leaves_solved": self.leaves, "closed_by_bound": self.closed_by_bound}
+
+    def solution(self) -> ModelSolution:
         """The outcome as the engine's :class:`ModelSolution`."""
-        gap = None
-        if self.objective is not None and self.bound is not None:
-            gap = max(0.0, self.objective - self.bound) / max(abs(self.objective), 1e-9)
         return ModelSolution(
-            self.status, self.centre_of, self.objective, self.bound, gap, self.seconds, rounds=self.leaves,
+            self.status, self.centre_of, self.objective, self.bound, relative_gap(self.objective, self.bound), self.seconds, rounds=self.leaves,
             cuts_added=0, solver="highs", formulation="cuts, branching on centres per group",
         )
 
@@ -158,9 +160,8 @@ class _Search:
         used = sum(c for c in counts if c is not None)
         room = self.data.k - used
         last = len(free) == 1 and not self.ungrouped
-        for n_g in ([room] if last else range(min(room, self.capacity[g]) + 1)):
-            if n_g > self.capacity[g]:
-                continue
+        options = [room] if last else range(room + 1)
+        for n_g in (n for n in options if n <= self.capacity[g]):
             counts[g] = n_g
             child = tuple(counts)
             self.push(child, self.lp(child, node.bound))
@@ -177,7 +178,7 @@ class _Search:
         if sol.has_plan and sol.objective < self.best_value:
             self.best, self.best_value = np.asarray(sol.centre_of), float(sol.objective)
         if sol.status in ("feasible", "no_solution"):  # stopped by the time: open again, with its better bound
-            self.push(node.counts, max(node.bound, -math.inf if sol.best_bound is None else sol.best_bound))
+            self.push(node.counts, node.bound if sol.best_bound is None else max(node.bound, sol.best_bound))
         self._report()
 
     def _holds(self, counts: tuple[int | None, ...], plan: np.ndarray) -> bool:
@@ -185,8 +186,7 @@ class _Search:
 
     def bound(self) -> float:
         """The least bound of everything still open (the incumbent's value when nothing is)."""
-        open_bounds = [n.bound for n in self.heap if n.bound < math.inf]
-        return min(open_bounds + [self.best_value])
+        return min([n.bound for n in self.heap] + [self.best_value])  # push never keeps an infeasible part
 
     def _report(self) -> None:
         if self.progress is not None:
@@ -222,8 +222,7 @@ class _Search:
             status = "optimal" if _closed(self.best_value, bound, self.integral) else "feasible"
         return CountsOutcome(
             self.best, None if self.best is None else self.best_value, bound if finite else None, status,
-            time.perf_counter() - self.t0, self.lps, self.leaves, self.closed,
-            {"groups": len(self.order), "lps": self.lps, "leaves_solved": self.leaves, "closed_by_bound": self.closed},
+            time.perf_counter() - self.t0, self.lps, self.leaves, self.closed, len(self.order),
         )
 
 

@@ -162,7 +162,7 @@ def _exact(task, data, start, t0, deadline, why, first, progress) -> PieceResult
         return PieceResult("feasible", None, start, plan_objective(data, start), None, "exact", why, time.perf_counter() - t0, first, info)
     left = None if left is None else max(left, MIN_EXACT_SECONDS)
     # the search by counts prunes with any plan it is given, so it always gets the constructed one
-    solution = _exact_search(task, data, start if warm or by_counts else None, left, progress, info)
+    solution = _exact_search(task, data, start if warm or by_counts else None, left, progress, info, by_counts)
     if solution.has_plan or start is None or solution.status == "infeasible":
         plan = solution.centre_of if solution.has_plan else None
         first = first if first is not None else (solution.seconds if plan is not None else None)
@@ -171,14 +171,14 @@ def _exact(task, data, start, t0, deadline, why, first, progress) -> PieceResult
     return PieceResult("feasible", solution, start, plan_objective(data, start), solution.best_bound, "exact", why, time.perf_counter() - t0, first, info)
 
 
-def _exact_search(task: PieceTask, data: ModelInput, start, left: float | None, progress, info: dict) -> ModelSolution:
+def _exact_search(task: PieceTask, data: ModelInput, start, left: float | None, progress, info: dict, by_counts: bool) -> ModelSolution:
     """The exact model, or — where units are labelled by groups (current communities) and the
     solver is HiGHS — the search over centres per group (:mod:`redistrict.model.counts`), whose
     parts have far tighter bounds."""
-    if _by_counts(task, data):
+    if by_counts:
         outcome = counts.solve_by_counts(data, start=start, time_limit=left, threads=task.threads, mip_gap=task.mip_gap, progress=progress)
         info["counts"] = outcome.info
-        return outcome.solution(data)
+        return outcome.solution()
     kwargs = {"formulation": task.formulation} if task.formulation else {}
     return solve_model(data, solver=task.solver, time_limit=left, mip_gap=task.mip_gap, threads=task.threads, progress=progress, start=start, **kwargs)
 
