@@ -198,6 +198,9 @@ def _print_check(report) -> None:
         console.print(table)
     if len(report.pieces) > 1:
         _print_piece_ranges(report.pieces)
+    elif report.pieces and report.pieces[0].get("forced"):
+        row = report.pieces[0]
+        console.print(f"At most {row['most_units']} units fit: {row['forced']}.")
     infeasible = [c for c in report.communities if not c.feasible_k]
     if infeasible:
         console.print("[bold]Communities that no number of units can split within the bounds:[/bold]")
@@ -226,8 +229,11 @@ def _print_piece_ranges(pieces: list[dict]) -> None:
         table.add_column(col, justify="left" if col == "piece" else "right", overflow="fold")
     for row in pieces[:40]:
         fits = "[red]none[/red]" if row["fewest_units"] is None else f"{row['fewest_units']}–{row['most_units']}"
-        table.add_row(str(row["piece"]), str(row["blocks"]), f"{row['households']:,}", fits)
+        table.add_row(str(row["piece"]), str(row["blocks"]), f"{row['households']:,}", fits + ("*" if row.get("forced") else ""))
     console.print(table)
+    for row in pieces:
+        if row.get("forced"):
+            console.print(f"  * {row['piece']}: {row['forced']}.")
     if all(r["fewest_units"] is not None for r in pieces):
         lo, hi = sum(r["fewest_units"] for r in pieces), sum(r["most_units"] for r in pieces)
         console.print(f"  The whole layer needs {lo}–{hi} units in all (without --k: {lo}, the fewest per piece).")

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .forced import ForcedGroup, forced_groups
 from .graph import GraphDiagnostics, diagnose_graph
 from .io import BlockLayer
 from .problem import (
@@ -184,13 +185,32 @@ def check_layer(layer: BlockLayer, graph: nx.Graph, *, lower: int, upper: int) -
 
 
 def piece_checks(graph: nx.Graph, lower: int, upper: int) -> list[dict]:
-    """Each separate piece of the graph with the fewest and most units it can hold by count."""
+    """Each separate piece of the graph with the fewest and most units it can hold, by count and
+    by its forced groups (:mod:`redistrict.forced`), which can lower the most."""
+    groups = forced_groups(graph, lower)
     rows = []
     for piece in graph_pieces(graph):
         total = int(sum(graph.nodes[b]["households"] for b in piece))
-        rng = unit_count_range(total, lower, upper, len(piece))
-        rows.append({"piece": piece_label(graph, piece), "blocks": len(piece), "households": total, "fewest_units": None if rng is None else rng[0], "most_units": None if rng is None else rng[1]})
+        group = _heaviest_in(groups, set(piece))
+        rng = unit_count_range(total, lower, upper, len(piece), _heaviest(graph, piece, group))
+        capped = group is not None and rng != unit_count_range(total, lower, upper, len(piece))
+        rows.append({
+            "piece": piece_label(graph, piece), "blocks": len(piece), "households": total,
+            "fewest_units": None if rng is None else rng[0], "most_units": None if rng is None else rng[1],
+            "forced": group.explain(lower) if capped else None,
+        })
     return rows
+
+
+def _heaviest_in(groups: list[ForcedGroup], piece: set) -> ForcedGroup | None:
+    """The heaviest forced group inside a piece (groups come heaviest first)."""
+    return next((g for g in groups if g.blocks[0] in piece), None)
+
+
+def _heaviest(graph: nx.Graph, piece, group: ForcedGroup | None) -> int:
+    """The most households one unit of the piece must hold: its heaviest block or forced group."""
+    block = max(int(graph.nodes[b]["households"]) for b in piece)
+    return max(block, group.households if group is not None else 0)
 
 
 def _communities_of(graph: nx.Graph, ids) -> str:
@@ -293,18 +313,21 @@ def diagnose_problem(problem) -> Diagnosis:
     """Reasons, in words and numbers, that the problem cannot have a plan within its bounds.
 
     Checks the arithmetic of the total and of every graph piece, single blocks above the maximum,
-    locks, and office sites.  An empty diagnosis does not prove a plan exists (the solver decides
+    blocks forced into one unit (:mod:`redistrict.forced`), locks, and office sites.  An empty diagnosis does not prove a plan exists (the solver decides
     contiguity); a non-empty one proves none does.
     """
     total = problem.total_households
     diagnosis = Diagnosis(options=[o.to_dict() for o in unit_count_options(total, problem.lower, problem.upper)])
     pieces = sorted(nx.connected_components(problem.graph), key=lambda c: (-len(c), min(c)))
     totals = [int(sum(problem.graph.nodes[n]["households"] for n in c)) for c in pieces]
-    ranges = [unit_count_range(t, problem.lower, problem.upper, len(c)) for t, c in zip(totals, pieces, strict=True)]
+    groups = forced_groups(problem.graph, problem.lower)
+    heaviest = [_heaviest_in(groups, c) for c in pieces]
+    ranges = [unit_count_range(t, problem.lower, problem.upper, len(c), _heaviest(problem.graph, c, g)) for t, c, g in zip(totals, pieces, heaviest, strict=True)]
     for reasons in (
         _count_reasons(problem, total),
         _block_reasons(problem),
-        _piece_reasons(problem, pieces, totals, ranges),
+        _forced_reasons(problem, groups, pieces, totals, heaviest),
+        _piece_reasons(problem, pieces, totals, ranges, heaviest),
         _lock_reasons(problem),
         _office_reasons(problem, pieces, ranges),
     ):
@@ -340,7 +363,33 @@ def _block_reasons(problem) -> list[Reason]:
     return [Reason("block_above_max", f"{len(big)} block(s) alone exceed the maximum of {upper:,} households: {detail}. A block is never divided, so no unit can hold it: raise --max to at least {largest:,}, or split the block into smaller blocks in the data (e.g. by building).", big)]
 
 
-def _piece_reasons(problem, pieces: list, totals: list[int], ranges: list) -> list[Reason]:
+def _forced_reasons(problem, groups: list[ForcedGroup], pieces: list, totals: list[int], heaviest: list) -> list[Reason]:
+    """Hanging parts that force more households into one unit than it may hold: above the
+    maximum, above what the given k leaves (a single piece), or blocks locked apart."""
+    lower, upper, k = problem.lower, problem.upper, problem.unit_count
+    reasons = []
+    for group in groups:
+        if group.households > upper:
+            reasons.append(Reason("forced_group", f"{_capital(group.explain(lower))}, above the maximum {upper:,}. No plan within the bounds exists: raise --max to at least {group.households:,}, lower --min to at most {group.gates[0].households:,}, or connect these blocks to other neighbours (--snap, --overrides).", list(group.blocks)))
+        labels = sorted({problem.locks[b] for b in group.blocks if b in problem.locks})
+        if len(labels) > 1:
+            reasons.append(Reason("locks", f"{_capital(group.explain(lower))}; yet they are locked to different units ({', '.join(labels)}).", list(group.blocks)))
+    if k is not None and len(pieces) == 1 and heaviest[0] is not None and heaviest[0].households <= upper:
+        group, total = heaviest[0], totals[0]
+        cap = total - (k - 1) * lower
+        if group.households > cap:
+            most = 1 + (total - group.households) // lower
+            fewest = unit_count_range(total, lower, upper)
+            fix = f"use --k {most} or fewer" if fewest is not None and fewest[0] <= most else "no number of units fits the bounds; widen them"
+            reasons.append(Reason("forced_group", f"{_capital(group.explain(lower))}; with {k} units the other {k - 1} need {lower:,} each, so no unit can hold more than {cap:,} ({total:,} − {k - 1} × {lower:,}): {fix}.", list(group.blocks)))
+    return reasons
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _piece_reasons(problem, pieces: list, totals: list[int], ranges: list, heaviest: list) -> list[Reason]:
     """Separate pieces of the graph that fit no unit count, or a k no distribution fits."""
     if len(pieces) < 2:
         return []
@@ -348,18 +397,19 @@ def _piece_reasons(problem, pieces: list, totals: list[int], ranges: list) -> li
     reasons = []
     piece_sets = [set(c) for c in pieces]
     hinted = 0
-    for index, (comp, comp_total, rng) in enumerate(zip(pieces, totals, ranges, strict=True)):
+    for index, (comp, comp_total, rng, group) in enumerate(zip(pieces, totals, ranges, heaviest, strict=True)):
         if rng is not None:
             continue
         ids = sorted(comp, key=str)
         hinted += 1
         link = piece_link(problem.blocks, graph, piece_sets, index) if hinted <= _SHOWN_PIECES else None
         fix = f" To join it: {link}." if link else " Check --snap, barriers and overrides."
-        what = (
-            "holds no households, yet its blocks must join some unit, which would then be empty"
-            if comp_total == 0
-            else f"holds {comp_total:,} households, which no number of units of {lower:,}–{upper:,} can hold"
-        )
+        if comp_total == 0:
+            what = "holds no households, yet its blocks must join some unit, which would then be empty"
+        elif unit_count_range(comp_total, lower, upper, len(comp)) is not None and group is not None:
+            what = f"holds {comp_total:,} households, but {group.explain(lower)}, which leaves the other units too little"
+        else:
+            what = f"holds {comp_total:,} households, which no number of units of {lower:,}–{upper:,} can hold"
         reasons.append(Reason("component_fits_no_k", f"A separate piece of the graph ({len(comp)} block(s): {', '.join(ids[:5])}{'…' if len(ids) > 5 else ''}{_communities_of(graph, ids)}) {what}; units cannot cross between pieces.{fix}", ids))
     if k is not None and all(r is not None for r in ranges):
         k_min, k_max = sum(r[0] for r in ranges), sum(r[1] for r in ranges)

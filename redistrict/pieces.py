@@ -21,6 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .errors import InputError
+from .forced import forced_households
 from .model.parallel import may_start_workers, worker_pool
 from .model.strategy import PieceResult, PieceTask, solve_piece
 from .problem import allocate_units, piece_label
@@ -36,6 +37,8 @@ class Piece:
     blocks: int
     households: int
     k: int
+    #: the most households one unit must hold (heaviest block or forced group): caps k
+    heaviest: int = 0
 
 
 def find_pieces(n: int, edges: np.ndarray) -> list[np.ndarray]:
@@ -57,14 +60,16 @@ def plan_pieces(problem, k: int, members: list[list[str]], weights: np.ndarray, 
     """
     parts = find_pieces(len(members), edges)
     totals = [int(weights[p].sum()) for p in parts]
-    ks = allocate_units(totals, k, problem.lower, problem.upper, [len(p) for p in parts])
+    forced = forced_households(problem.graph, problem.lower)
+    heaviest = [max(int(weights[p].max()), max(forced[b] for node in p.tolist() for b in members[node])) for p in parts]
+    ks = allocate_units(totals, k, problem.lower, problem.upper, [len(p) for p in parts], heaviest)
     if ks is None:
         raise InputError(f"{k} units cannot be distributed over the {len(parts)} separate pieces of the graph within {problem.lower:,}–{problem.upper:,} households each.")
     pieces = []
-    for i, (part, total, k) in enumerate(zip(parts, totals, ks, strict=True)):
+    for i, (part, total, k, heavy) in enumerate(zip(parts, totals, ks, heaviest, strict=True)):
         blocks = [b for node in part.tolist() for b in members[node]]
         name = piece_label(problem.graph, blocks) if len(parts) > 1 else (problem.name or "all blocks")
-        pieces.append(Piece(i, name, part, len(blocks), total, k))
+        pieces.append(Piece(i, name, part, len(blocks), total, k, heavy))
     return pieces
 
 

@@ -21,6 +21,7 @@ import shapely
 
 from . import options as defaults
 from .errors import InputError, RedistrictWarning
+from .forced import forced_households
 from .validate import WARNING, Finding, format_ids
 
 DEFAULT_MIN_HOUSEHOLDS = defaults.MIN_HOUSEHOLDS
@@ -398,11 +399,16 @@ def unit_room(total: int, k: int, lower: int, upper: int) -> float:
     return min(total / k - lower, upper - total / k)
 
 
-def choose_unit_count(total: int, lower: int, upper: int) -> tuple[int | None, str]:
-    """The fewest units that fit (fewest committees to fund), and why; None when none fits."""
-    ks = feasible_unit_counts(total, lower, upper)
-    if not ks:
+def choose_unit_count(total: int, lower: int, upper: int, most: int | None = None) -> tuple[int | None, str]:
+    """The fewest units that fit (fewest committees to fund), and why; None when none fits.
+
+    ``most`` caps the counts offered (a forced group, :mod:`redistrict.forced`); when it
+    excludes every count the fewest is still chosen, and the diagnosis says why it fails.
+    """
+    fits = feasible_unit_counts(total, lower, upper)
+    if not fits:
         return None, explain_bounds(total, lower, upper)
+    ks = [k for k in fits if most is None or k <= most] or fits[:1]
     if len(ks) == 1:
         return ks[0], f"k={ks[0]}: the only number of units of {lower:,}–{upper:,} that fits {total:,} households"
     k = ks[0]
@@ -411,33 +417,40 @@ def choose_unit_count(total: int, lower: int, upper: int) -> tuple[int | None, s
     return k, f"k={k}: the fewest units (committees) that fit {total:,} households{tight}; k={', '.join(map(str, ks[1:]))} would also fit"
 
 
-def unit_count_range(total: int, lower: int, upper: int, blocks: int | None = None) -> tuple[int, int] | None:
+def unit_count_range(total: int, lower: int, upper: int, blocks: int | None = None, heaviest: int = 0) -> tuple[int, int] | None:
     """The (fewest, most) units a separate piece of ``total`` households in ``blocks`` blocks
     can form by count, or None.
 
     Each unit needs a block, so there are at most ``blocks`` units; with a minimum of 0 that is
     the only cap.  A piece without households still needs a unit (every block joins one), which
-    would hold 0 households: only possible when the minimum is 0.
+    would hold 0 households: only possible when the minimum is 0.  ``heaviest`` is the most
+    households one unit is forced to hold (a block, or a group of :mod:`redistrict.forced`):
+    the other units need the minimum each, so ``k ≤ 1 + (total - heaviest) // lower``.  A
+    ``heaviest`` above the maximum is a reason of its own (no count helps) and caps nothing here.
     """
     cap = blocks if blocks is not None else math.inf
     if total <= 0:
         return (1, 1) if lower == 0 else None
+    if heaviest > upper:
+        heaviest = 0
     fewest = max(1, math.ceil(total / upper))
-    most = min(cap, total // lower) if lower > 0 else cap
+    most = min(cap, total // lower, 1 + (total - heaviest) // lower) if lower > 0 else cap
     if most == math.inf:
         most = fewest
     return (fewest, int(most)) if fewest <= most else None
 
 
-def allocate_units(totals: list[int], k: int, lower: int, upper: int, blocks: list[int] | None = None) -> list[int] | None:
-    """Units per piece summing to ``k``, each fitting its piece, with the most room; None if none.
+def allocate_units(totals: list[int], k: int, lower: int, upper: int, blocks: list[int] | None = None, heaviest: list[int] | None = None) -> list[int] | None:
+    """Units per piece summing to ``k``, each fitting its piece (see :func:`unit_count_range`
+    for ``blocks`` and ``heaviest``), with the most room; None if none.
 
     Exact by dynamic programming over the pieces: it maximises the smallest
     :func:`unit_room` of any piece (the tightest piece is the one most likely to have no
     contiguous plan), then the total room.
     """
     sizes = blocks or [None] * len(totals)
-    ranges = [unit_count_range(t, lower, upper, b) for t, b in zip(totals, sizes, strict=True)]
+    heavy = heaviest or [0] * len(totals)
+    ranges = [unit_count_range(t, lower, upper, b, g) for t, b, g in zip(totals, sizes, heavy, strict=True)]
     if any(r is None for r in ranges) or not sum(r[0] for r in ranges) <= k <= sum(r[1] for r in ranges):
         return None
     best = {0: ((math.inf, 0.0), [])}
@@ -471,7 +484,10 @@ def choose_piece_aware_count(graph: nx.Graph, lower: int, upper: int) -> tuple[i
     pieces = graph_pieces(graph)
     totals = [int(sum(graph.nodes[b]["households"] for b in piece)) for piece in pieces]
     if len(pieces) == 1:
-        return choose_unit_count(totals[0], lower, upper)
+        forced = forced_households(graph, lower)
+        heaviest = max(forced.values())
+        most = 1 + (totals[0] - heaviest) // lower if lower > 0 and heaviest <= upper else None
+        return choose_unit_count(totals[0], lower, upper, most)
     ks = fewest_units(totals, lower, upper)
     if ks is None:
         return choose_unit_count(sum(totals), lower, upper)  # the diagnosis names the piece that fits no k

@@ -20,6 +20,7 @@ import pandas as pd
 from . import options as defaults
 from .diagnose import Diagnosis, Reason, diagnose_problem
 from .errors import SolverError, VerificationError
+from .forced import forced_groups
 from .options import METHODS, SOLVERS, check_solve_options
 from .pieces import default_workers, piece_budgets, plan_pieces, run_pieces
 from .plan import Plan, objective_terms, unit_names, unit_table
@@ -251,10 +252,25 @@ def solve(
     context = _Context(problem, contracted, sites, k, k_reason, diagnosis, options, started)
     if relax and diagnosis.reasons:
         return _solve_relaxed(context, data, progress)
-    plan = _solve_pieces(context, data, progress)
+    plan = _solve_pieces(context, with_forced_groups(data, problem, contracted), progress)
     if relax and plan.status in ("infeasible", "no_solution"):
         return _solve_relaxed(context, data, progress)  # the bounds fit by count but no plan was found within them
     return plan
+
+
+def with_forced_groups(data: ModelInput, problem: Problem, contracted: _Contracted) -> ModelInput:
+    """The model input with every forced group (:mod:`redistrict.forced`) as same-unit pairs.
+
+    Valid only within the bounds (a relaxed plan may leave a hanging part as its own small
+    unit), so relaxed solves use the input without them.  The construction then never cuts a
+    group apart and the integer program starts from tighter rows.
+    """
+    index = {block: i for i, blocks in enumerate(contracted.members) for block in blocks}
+    pairs = set(data.same_unit)
+    for group in forced_groups(problem.graph, problem.lower):
+        nodes = sorted({index[b] for b in group.blocks})
+        pairs.update((nodes[0], other) for other in nodes[1:])
+    return data if len(pairs) == len(data.same_unit) else replace(data, same_unit=tuple(sorted(pairs)))
 
 
 def _model_input(problem: Problem, contracted: _Contracted, k: int, candidates, sites) -> ModelInput:
@@ -500,7 +516,7 @@ def _roomier_pieces(ctx: _Context, failed) -> str:
     p = ctx.problem
     def roomier(piece) -> bool:
         """One more unit still fits the piece and sits further from the bounds."""
-        fits = unit_count_range(piece.households, p.lower, p.upper, piece.blocks)
+        fits = unit_count_range(piece.households, p.lower, p.upper, piece.blocks, piece.heaviest)
         return fits is not None and piece.k + 1 <= fits[1] and unit_room(piece.households, piece.k + 1, p.lower, p.upper) > unit_room(piece.households, piece.k, p.lower, p.upper)
 
     tight = [piece for piece in failed if roomier(piece)]

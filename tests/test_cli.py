@@ -7,6 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from conftest import make_grid
 
 from redistrict.cli import main
 
@@ -49,6 +50,20 @@ def test_check_without_bridges_reports_components(tmp_path, capsys):
     assert report["graph"]["connected"] is False
     assert any(f["kind"] == "graph_components" for f in report["findings"])
     assert "separate pieces" in " ".join(out.split())
+
+
+def test_check_says_when_a_hanging_part_caps_the_unit_count(tmp_path, capsys):
+    # a row of five blocks is a path: c4 (100 < 150) reaches the rest only through c3, so one
+    # unit holds at least 200 of 460 and the others need 150 each: 2 units, not the 3 that fit by count
+    layer = tmp_path / "row.geojson"
+    make_grid(1, 5, households=[60, 100, 100, 100, 100]).to_file(layer, driver="GeoJSON")
+    target = tmp_path / "check.json"
+    code, out, err = run(["check", layer, "--min", "150", "--max", "400", "--json", target], capsys)
+    assert code == 0, err
+    flat = " ".join(out.split())
+    assert "At most 2 units fit: the 1 block(s) r0c4 hold 100 households, fewer than the minimum 150, and reach the rest only through block r0c3" in flat
+    piece = json.loads(target.read_text(encoding="utf-8"))["pieces"][0]
+    assert (piece["fewest_units"], piece["most_units"]) == (2, 2) and "r0c3" in piece["forced"]
 
 
 def test_check_bad_bounds_is_exit_2(capsys):

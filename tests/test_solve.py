@@ -76,19 +76,51 @@ def test_relax_returns_the_plan_with_smallest_largest_violation():
 
 
 def test_contiguity_infeasibility_is_proved_by_the_solver():
-    problem = Problem(graph=star_graph(1, 5), lower=8, upper=8, k=2)
-    plan = solve(problem)
+    # K(2,3) has no articulation point, so no forced group: only {b1, a1, a2} + {b2, b3} sums to
+    # 8 + 8, and b2, b3 are not adjacent
+    graph = nx.complete_bipartite_graph(2, 3)
+    graph = nx.relabel_nodes(graph, {0: "a1", 1: "a2", 2: "b1", 3: "b2", 4: "b3"})
+    for i, (node, hh) in enumerate({"a1": 1, "a2": 1, "b1": 6, "b2": 4, "b3": 4}.items()):
+        graph.nodes[node].update(households=hh, x=float(i * 100), y=0.0)
+    plan = solve(Problem(graph=graph, lower=8, upper=8, k=2))
     assert plan.status == "infeasible"
     assert plan.diagnosis.proved_by_solver
     assert any(r.kind == "solver_proof" for r in plan.diagnosis.reasons)
 
 
-def test_block_above_max_is_named():
-    _, _, problem = grid_problem(2, 2, households=[100, 100, 100, 5000], lower=100, upper=3000, k=2)
-    plan = solve(problem)
-    assert plan.status == "infeasible"
-    reason = next(r for r in plan.diagnosis.reasons if r.kind == "block_above_max")
-    assert reason.block_ids == ["r1c1"] and "5,000" in reason.message
+def test_a_hanging_part_below_the_minimum_is_diagnosed_before_solving():
+    # every leaf (5) is below the minimum 8 and reaches the rest only through the centre b0,
+    # so all of them join b0's unit: 16 households, above the maximum
+    plan = solve(Problem(graph=star_graph(1, 5), lower=8, upper=8, k=2))
+    assert plan.status == "infeasible" and not plan.diagnosis.proved_by_solver
+    reason = next(r for r in plan.diagnosis.reasons if r.kind == "forced_group")
+    assert sorted(reason.block_ids) == ["b0", "b1", "b2", "b3"]
+    assert "16 households" in reason.message and "through block b0" in reason.message
+
+
+def tailed_grid():
+    """A 3×3 grid of 100-household blocks (r0c0…r2c2) with a tail of two 70-household blocks
+    hanging off r1c2: the tail joins r1c2's unit, which then holds at least 240 of 1,040."""
+    layer = from_geodataframe(make_grid(3, 3))
+    graph = build_graph(layer.blocks)
+    graph.add_node("t1", households=70, x=1e4, y=0.0)
+    graph.add_node("t2", households=70, x=2e4, y=0.0)
+    graph.add_edges_from([("r1c2", "t1"), ("t1", "t2")])
+    return graph
+
+
+def test_a_forced_group_caps_the_unit_count():
+    graph = tailed_grid()
+    # minimum 150: 3–6 units fit by count, and 6 leave 1,040 - 5 × 150 = 290 ≥ 240 for the tail's unit
+    assert Problem(graph=graph, lower=150, upper=400).k_reason.endswith("k=4, 5, 6 would also fit")
+    # minimum 170: 6 still fit by count (1,020 ≤ 1,040), but leave only 190 for a unit of 240+
+    assert Problem(graph=graph, lower=170, upper=400).k_reason.endswith("k=4, 5 would also fit")
+    plan = solve(Problem(graph=graph, lower=170, upper=400, k=6))
+    assert plan.status == "infeasible" and not plan.diagnosis.proved_by_solver
+    reason = next(r for r in plan.diagnosis.reasons if r.kind == "forced_group")
+    assert "no unit can hold more than 190 (1,040 − 5 × 170): use --k 5 or fewer" in reason.message
+    assert sorted(reason.block_ids) == ["r1c2", "t1", "t2"]
+    assert solve(Problem(graph=graph, lower=170, upper=400, k=4)).ok
 
 
 def offices_near(layer, specs):

@@ -39,6 +39,11 @@ RESTARTS = 10
 MAX_RESTARTS = 1000
 #: times a set is cut again when one of its sides could not be split (backtracking)
 RETRIES_PER_LEVEL = 3
+#: sets of at most this many nodes get a local search for a one-unit cut when trees find none
+TUNE_MAX_NODES = 80
+#: boundary moves of that local search, and how long a moved node may not move back
+TUNE_MOVES = 150
+TUNE_TABU = 4
 
 
 class _Pieces:
@@ -157,7 +162,104 @@ def _split(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, dead
             inside = _in_subtree(order, parent, v)
             if not _separates(p, nodes, inside):
                 return inside, int(k1[v])
+    if len(nodes) <= TUNE_MAX_NODES:
+        return _tuned_cut(p, nodes, k, rng)
     return None
+
+
+def _unit_window(total: int, k: int, lower: int, upper: int) -> tuple[int, int]:
+    """Households one unit cut off a set of ``total`` in ``k`` units may hold: within the bounds,
+    leaving the other ``k − 1`` units between their bounds too."""
+    return max(lower, total - (k - 1) * upper), min(upper, total - (k - 1) * lower)
+
+
+def _tuned_cut(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, int] | None:
+    """One unit cut off a small set by local search, where random trees found no valid cut.
+
+    Near the leaves of a tight plan the window for a unit is a few dozen households wide and few
+    tree cuts land in it.  Start from the tree cut nearest the window and move single boundary
+    nodes across (each side stays connected; a node of a same-unit pair stays put), taking the
+    move that brings the unit's households nearest the window, with a short tabu list against
+    cycling.  Bounded by :data:`TUNE_MOVES`; the result passes the same checks as a tree cut.
+    """
+    lo, hi = _unit_window(int(p.weights[nodes].sum()), k, p.lower, p.upper)
+    if lo > hi:
+        return None
+    local = {int(v): i for i, v in enumerate(nodes.tolist())}
+    indptr, indices = p.adj.indptr, p.adj.indices
+    nbrs = [[local[u] for u in indices[indptr[v] : indptr[v + 1]].tolist() if u in local] for v in nodes.tolist()]
+    weight = p.weights[nodes].tolist()
+    pinned = set(local[v] for v in p.same.ravel().tolist() if v in local)
+    order, parent = _random_tree(p, nodes, rng)
+    sums = _subtree_sums(order, parent, p.weights[nodes])
+    gap = np.maximum(lo - sums, sums - hi)
+    gap[parent < 0] = np.iinfo(np.int64).max
+    inside = _in_subtree(order, parent, int(np.argmin(gap)))
+    if _separates(p, nodes, inside):
+        return None  # pinned nodes never move, so the search could not mend it
+    unit = set(np.flatnonzero(inside).tolist())
+    held = int(sums[int(np.argmin(gap))])
+    tabu: dict[int, int] = {}
+    for step in range(TUNE_MOVES):
+        if lo <= held <= hi and _cut_checks(p, nodes, unit, k):
+            mask = np.zeros(len(nodes), dtype=bool)
+            mask[list(unit)] = True
+            return mask, 1
+        move = _best_move(unit, nbrs, weight, held, lo, hi, pinned, tabu, step, rng)
+        if move is None:
+            return None
+        v, joins = move
+        unit.add(v) if joins else unit.discard(v)
+        held += weight[v] if joins else -weight[v]
+        tabu[v] = step + TUNE_TABU
+    return None
+
+
+def _best_move(unit: set, nbrs: list, weight: list, held: int, lo: int, hi: int, pinned: set, tabu: dict, step: int, rng) -> tuple[int, bool] | None:
+    """The boundary move (node, joins the unit?) that brings the unit's households nearest
+    ``[lo, hi]`` while both sides stay connected; ties broken at random."""
+    n = len(nbrs)
+    best, best_gap = [], None
+    for v in range(n):
+        if v in pinned or tabu.get(v, -1) > step:
+            continue
+        joins = v not in unit
+        if not any((u in unit) == joins for u in nbrs[v]):
+            continue  # not on the border: the move would cut v off its new side
+        new = held + weight[v] if joins else held - weight[v]
+        gap = max(lo - new, new - hi, 0)
+        if best_gap is not None and gap > best_gap:
+            continue
+        side = (set(range(n)) - unit) if joins else unit
+        if not _connected_without(side, v, nbrs):
+            continue
+        if best_gap is None or gap < best_gap:
+            best, best_gap = [], gap
+        best.append((v, joins))
+    return best[int(rng.integers(len(best)))] if best else None
+
+
+def _connected_without(side: set, v: int, nbrs: list) -> bool:
+    """``side`` minus ``v`` is non-empty and connected."""
+    rest = side - {v}
+    if not rest:
+        return False
+    start = next(iter(rest))
+    seen, stack = {start}, [start]
+    while stack:
+        for u in nbrs[stack.pop()]:
+            if u in rest and u not in seen:
+                seen.add(u)
+                stack.append(u)
+    return len(seen) == len(rest)
+
+
+def _cut_checks(p: _Pieces, nodes: np.ndarray, unit: set, k: int) -> bool:
+    """A one-unit cut passes what a tree cut must: the unit is valid alone and the rest holds
+    enough candidate centres for its k − 1 units."""
+    members = nodes[sorted(unit)]
+    rest_candidates = int(p.is_candidate[nodes].sum() - p.is_candidate[members].sum())
+    return _fits_one(p, members) and rest_candidates >= k - 1
 
 
 def _in_subtree(order: np.ndarray, parent: np.ndarray, v: int) -> np.ndarray:
