@@ -79,14 +79,14 @@ class _SquaredDistance:
 
 def test_neighbourhoods_keep_a_few_good_centres_per_unit_and_the_current_ones():
     from redistrict.model.data import restrict
-    from redistrict.model.lns import CENTRES_PER_UNIT, _fewer_centres
+    from redistrict.model.lns import CENTRES_PER_UNIT, fewer_centres
 
     data = delaunay_input(2, 120, 4, 0.3, assign_cost=_SquaredDistance(2, 120), cut_weight=0.0)
     plan = centres_of(data, construct_plan(data, seed=0))
     hood = np.unique(plan)[:2]
     nodes = np.flatnonzero(np.isin(plan, hood))
     local = np.searchsorted(nodes, plan[nodes])
-    sub = _fewer_centres(restrict(data, nodes, 2), local)
+    sub = fewer_centres(restrict(data, nodes, 2), local)
     assert set(np.unique(local).tolist()) <= set(sub.candidates.tolist())
     assert len(sub.candidates) <= 2 * (CENTRES_PER_UNIT + 1) < len(nodes)
     solution = solve_model(sub, start=local, start_heuristic=False)

@@ -23,6 +23,7 @@ infeasibility: when it gives up, the caller says so and may still try the exact 
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -49,7 +50,7 @@ TUNE_TABU = 4
 class _Pieces:
     """The fixed arrays of one construction: adjacency, weights, candidates and lock pairs."""
 
-    def __init__(self, data: ModelInput) -> None:
+    def __init__(self, data: ModelInput, slack: int = 0) -> None:
         self.n = data.n
         e = np.asarray(data.edges, dtype=np.int64)
         self.edges = e
@@ -61,6 +62,12 @@ class _Pieces:
         self.same = np.array(data.same_unit, dtype=np.int64).reshape(-1, 2)
         self.different = np.array(data.different_unit, dtype=np.int64).reshape(-1, 2)
         self.lower, self.upper = int(data.lower), int(data.upper)
+        #: the same arrays with the bounds widened by ``slack``: used only where no cut or unit
+        #: fits the true bounds, so the plan leaves them at a few spots (mended afterwards)
+        self.soft: _Pieces | None = None
+        if slack > 0:
+            self.soft = copy.copy(self)
+            self.soft.lower, self.soft.upper = max(0, self.lower - slack), self.upper + slack
 
 
 def _random_tree(p: _Pieces, nodes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -138,7 +145,16 @@ def _fits_one(p: _Pieces, nodes: np.ndarray) -> bool:
 
 
 def _split(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, deadline: float | None) -> tuple[np.ndarray, int] | None:
-    """A valid cut of ``nodes`` into (mask of one side, its unit count), or None after the attempts."""
+    """A valid cut of ``nodes`` into (mask of one side, its unit count), or None after the
+    attempts; within the widened bounds where none fits the true ones and a slack is given."""
+    cut = _split_within(p, nodes, k, rng, deadline)
+    if cut is None and p.soft is not None:
+        cut = _split_within(p.soft, nodes, k, rng, deadline)
+    return cut
+
+
+def _split_within(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, deadline: float | None) -> tuple[np.ndarray, int] | None:
+    """A cut valid within ``p``'s bounds: random trees, then the local search on small sets."""
     total = int(p.weights[nodes].sum())
     for _ in range(TREES_PER_SPLIT):
         if deadline is not None and time.perf_counter() > deadline:
@@ -281,7 +297,7 @@ def _partition(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, 
     the leaves does not throw away the whole construction.
     """
     if k == 1:
-        return [nodes] if _fits_one(p, nodes) else None
+        return [nodes] if _fits_one(p, nodes) or (p.soft is not None and _fits_one(p.soft, nodes)) else None
     for _ in range(RETRIES_PER_LEVEL if depth > 0 else 2 * RETRIES_PER_LEVEL):
         if deadline is not None and time.perf_counter() > deadline:
             return None
@@ -298,14 +314,17 @@ def _partition(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, 
     return None
 
 
-def construct_plan(data: ModelInput, *, seed: int = 0, deadline: float | None = None, restarts: int | None = None) -> np.ndarray | None:
+def construct_plan(data: ModelInput, *, seed: int = 0, deadline: float | None = None, restarts: int | None = None, slack: int = 0) -> np.ndarray | None:
     """Unit label (0..k−1) of every node of a valid contiguous plan, or None if none was found.
+
+    With a ``slack`` the plan may leave the bounds by up to that many households, but only
+    where no cut or unit fits them (:mod:`redistrict.model.mend` then mends those units).
 
     Deterministic for a given ``seed`` (unless the ``deadline``, a ``time.perf_counter()``
     value, stops it).  Requires a connected graph: a disconnected one is split by
     :mod:`redistrict.pieces` before it gets here.
     """
-    p = _Pieces(data)
+    p = _Pieces(data, slack)
     nodes = np.arange(data.n, dtype=np.int64)
     if restarts is None:
         restarts = RESTARTS if deadline is None else MAX_RESTARTS

@@ -129,7 +129,7 @@ def _run(search: _Search, sizes: tuple[int, ...]) -> LnsResult:
     return search.finish()
 
 
-def _fewer_centres(sub: ModelInput, local: np.ndarray) -> ModelInput:
+def fewer_centres(sub: ModelInput, local: np.ndarray) -> ModelInput:
     """The neighbourhood with at most :data:`CENTRES_PER_UNIT` candidate centres per current unit:
     the members that serve their unit most cheaply (the current centre among them).
 
@@ -223,7 +223,7 @@ class _Search:
     def _sub(self, hood: tuple[int, ...]) -> tuple[np.ndarray, ModelInput, np.ndarray]:
         nodes = np.flatnonzero(np.isin(self.plan, hood))
         local = np.searchsorted(nodes, self.plan[nodes])
-        return nodes, _fewer_centres(restrict(self.data, nodes, len(hood)), local), local
+        return nodes, fewer_centres(restrict(self.data, nodes, len(hood)), local), local
 
     def _apply(self, hood, nodes, sub, local, solution) -> bool:
         plan = self.plan

@@ -28,6 +28,7 @@ from .bounds import lp_bound
 from .construct import RESTARTS, centres_of, construct_plan
 from .data import ModelInput, ModelSolution
 from .lns import improve
+from .mend import construct_and_mend
 from .start import worth_a_start
 
 #: auto: pieces of at most this many nodes go to the exact model (bench/RESULTS.md: beyond
@@ -44,6 +45,11 @@ BOUND_SHARE, BOUND_MAX_SECONDS = 0.1, 30.0
 MIN_EXACT_SECONDS = 0.5
 #: construction gets at least this many seconds, whatever is left of the limit
 CONSTRUCT_MIN_SECONDS = 5.0
+#: heuristic: share of the time the construction within the bounds may use before the plan is
+#: constructed within widened bounds and mended (:mod:`redistrict.model.mend`)
+STRICT_SHARE = 0.5
+#: exact: share of the time mending may use when the construction found nothing
+MEND_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -113,16 +119,25 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
     budget = task.budget()
     deadline = None if budget is None else t0 + budget
     construct_by = None if deadline is None else max(deadline, t0 + CONSTRUCT_MIN_SECONDS)
-    # the heuristic restarts until its deadline (it has no other way to a plan); the exact search
-    # tries a few constructions only, since it can prove infeasibility itself
+    if method == "heuristic" and deadline is not None:
+        construct_by = min(construct_by, t0 + max(CONSTRUCT_MIN_SECONDS, STRICT_SHARE * budget))
+    # the heuristic restarts until its share of the time; the exact search tries a few
+    # constructions only, since it can prove infeasibility itself
     label = construct_plan(data, seed=task.seed, deadline=construct_by, restarts=None if method == "heuristic" else RESTARTS)
-    first = None if label is None else time.perf_counter() - t0
     start = None if label is None else centres_of(data, label)
+    mended = None
+    if start is None and not data.relax and data.k >= 2:
+        mend_by = deadline if method == "heuristic" or deadline is None else t0 + MEND_SHARE * budget
+        mended = construct_and_mend(data, solve=solve_model, deadline=mend_by, seed=task.seed, solver=task.solver, threads=task.threads)
+        start = mended.centre_of if mended.violation == 0 else None
+    first = None if start is None else time.perf_counter() - t0
     if start is not None and progress is not None:
         progress({"phase": "construction", "round": 0, "elapsed": first, "incumbent": plan_objective(data, start), "bound": None})
     if method == "heuristic":
-        return _heuristic(task, data, start, t0, deadline, why, first, progress)
-    return _exact(task, data, start, t0, deadline, why, first, progress)
+        result = _heuristic(task, data, start, t0, deadline, why, first, progress)
+    else:
+        result = _exact(task, data, start, t0, deadline, why, first, progress)
+    return result if mended is None else dataclasses.replace(result, improvement=result.improvement | {"mend": mended.to_dict()})
 
 
 def _improve(task: PieceTask, data: ModelInput, start: np.ndarray, deadline: float | None, progress, sizes=(2, 3)) -> tuple[np.ndarray, dict]:

@@ -1,0 +1,132 @@
+"""Mend a plan that leaves the bounds: exact re-solves around each unit outside them.
+
+In a tight plan (units averaging a few households from a bound) the construction fails near
+the leaves, where a unit's window is a few dozen households wide; within bounds widened by v it
+succeeds at once.  Such a plan is then mended one neighbourhood at a time: a unit outside
+``[L, U]`` and one or two adjacent units, their union re-solved exactly within the true bounds
+with the same number of units.  A plan found there replaces them — those units are now within
+the bounds and the others are unchanged — so the total violation falls strictly with every
+accepted move and the search cannot cycle.  Unions that cannot fit their unit count by
+arithmetic are skipped; the neighbours with the most room on the helpful side go first.  It
+stops when no unit is outside the bounds, at the deadline, or when a pass mends nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .construct import centres_of, construct_plan
+from .data import ModelInput, ModelSolution, restrict
+from .lns import fewer_centres, unit_graph
+from .relax import widened
+
+#: seconds for one neighbourhood: its construction within the bounds, then its exact re-solve
+CONSTRUCT_SECONDS = 0.2
+MEND_SECONDS = 1.0
+#: widenings (households beyond each bound) tried for the construction, in turn
+WIDENINGS = (100, 200, 400)
+#: share of the time left that the construction at one widening may use
+WIDENING_SHARE = 0.1
+
+
+@dataclass
+class MendResult:
+    """The mended plan (``centre_of``), how far it still lies outside the bounds, and the work."""
+
+    centre_of: np.ndarray | None
+    violation: int
+    widened_by: int | None
+    tried: int = 0
+    mended: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {"widened_by": self.widened_by, "violation_left": self.violation, "neighbourhoods": self.tried, "mended": self.mended, "seconds": round(self.seconds, 3)}
+
+
+def total_violation(data: ModelInput, centre_of: np.ndarray) -> int:
+    """Households by which the plan's units lie outside ``[L, U]``, summed over the units."""
+    units, inverse = np.unique(centre_of, return_inverse=True)
+    totals = np.bincount(inverse, weights=data.weights, minlength=len(units))
+    return int(np.maximum(0, np.maximum(data.lower - totals, totals - data.upper)).sum())
+
+
+def construct_and_mend(data: ModelInput, *, solve: Callable[..., ModelSolution], deadline: float | None, seed: int = 0, solver: str = "highs", threads: int | None = None) -> MendResult:
+    """A plan within the bounds by construction within widened ones, then mending; the result's
+    ``violation`` is 0 when it succeeded (its ``centre_of`` is then a valid plan)."""
+    t0 = time.perf_counter()
+    for v in WIDENINGS:
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        by = None if deadline is None else time.perf_counter() + WIDENING_SHARE * (deadline - time.perf_counter())
+        label = construct_plan(data, seed=seed, deadline=by, restarts=2, slack=v)
+        if label is None:
+            continue
+        result = mend(data, centres_of(widened(data, v), label), solve=solve, deadline=deadline, solver=solver, threads=threads)
+        result.widened_by, result.seconds = v, time.perf_counter() - t0
+        return result
+    return MendResult(None, -1, None, seconds=time.perf_counter() - t0)
+
+
+def mend(data: ModelInput, centre_of: np.ndarray, *, solve: Callable[..., ModelSolution], deadline: float | None, solver: str = "highs", threads: int | None = None) -> MendResult:
+    """Bring the units of ``centre_of`` within the bounds by exact neighbourhood re-solves."""
+    plan = np.asarray(centre_of, dtype=np.int64).copy()
+    result = MendResult(plan, total_violation(data, plan), None)
+    progress = True
+    while result.violation > 0 and progress:
+        progress = False
+        for hood in _hoods(data, plan):
+            if deadline is not None and time.perf_counter() > deadline - 0.05:
+                return result
+            if not set(hood) <= set(plan.tolist()):
+                continue  # a unit of this hood was redrawn earlier in the pass
+            result.tried += 1
+            if _mend_one(data, plan, hood, solve, deadline, solver, threads):
+                result.mended += 1
+                result.violation = total_violation(data, plan)
+                progress = True
+                if result.violation == 0:
+                    break
+    result.centre_of = plan
+    return result
+
+
+def _hoods(data: ModelInput, plan: np.ndarray) -> list[tuple[int, ...]]:
+    """Neighbourhoods around the units outside the bounds (worst first): with one neighbour,
+    then two, the neighbours with most room on the side that helps first."""
+    units, inverse = np.unique(plan, return_inverse=True)
+    totals = dict(zip(units.tolist(), np.bincount(inverse, weights=data.weights).tolist(), strict=True))
+    lower, upper = data.lower, data.upper
+    excess = {u: t - upper if t > upper else t - lower if t < lower else 0 for u, t in totals.items()}
+    near = unit_graph(data, plan)
+    hoods: list[tuple[int, ...]] = []
+    for u in sorted((u for u, e in excess.items() if e), key=lambda u: -abs(excess[u])):
+        over = excess[u] > 0
+        helpful = sorted(near[u], key=lambda v: -(upper - totals[v] if over else totals[v] - lower))
+        hoods += [(u, v) for v in helpful]
+        hoods += [(u, v, w) for i, v in enumerate(helpful) for w in helpful[i + 1 :]]
+        hoods += [(u, v, w) for v in helpful[:3] for w in sorted(near[v] - {u} - near[u])]
+    fits = [h for h in hoods if len(h) * lower <= sum(totals[x] for x in h) <= len(h) * upper]
+    return list(dict.fromkeys(tuple(sorted(h)) for h in fits))
+
+
+def _mend_one(data: ModelInput, plan: np.ndarray, hood: tuple[int, ...], solve, deadline, solver, threads) -> bool:
+    """Re-solve one neighbourhood within the true bounds; apply and say True when it has a plan."""
+    nodes = np.flatnonzero(np.isin(plan, hood))
+    local = np.searchsorted(nodes, plan[nodes])
+    sub = restrict(data, nodes, len(hood))
+    label = construct_plan(sub, deadline=time.perf_counter() + CONSTRUCT_SECONDS, restarts=1)
+    if label is None:
+        limit = MEND_SECONDS if deadline is None else max(0.05, min(MEND_SECONDS, deadline - time.perf_counter()))
+        solution = solve(fewer_centres(sub, local), solver=solver, threads=threads, time_limit=limit, small=True)
+        if not solution.has_plan:
+            return False
+        centres = np.asarray(solution.centre_of)
+    else:
+        centres = centres_of(sub, label)
+    plan[nodes] = nodes[centres]
+    return True

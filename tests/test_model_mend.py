@@ -1,0 +1,46 @@
+"""Mending: a plan outside the bounds at a few units is brought within them, never made worse."""
+
+from __future__ import annotations
+
+import numpy as np
+from test_model_construct import assert_valid, delaunay_input
+
+from redistrict.model import ModelInput, construct, solve_model
+from redistrict.model.construct import construct_plan
+from redistrict.model.mend import construct_and_mend, mend, total_violation
+
+
+def path_input() -> ModelInput:
+    """Six blocks in a row, 100 households each, two units of 250–350."""
+    return ModelInput(n=6, weights=[100] * 6, edges=[(i, i + 1) for i in range(5)], k=2, lower=250, upper=350)
+
+
+def test_total_violation_sums_each_unit_outside_the_bounds():
+    data = path_input()
+    assert total_violation(data, np.array([0, 0, 0, 3, 3, 3])) == 0
+    assert total_violation(data, np.array([0, 0, 2, 2, 2, 2])) == 50 + 50  # 200 and 400 households
+
+
+def test_a_plan_outside_the_bounds_is_mended():
+    data = path_input()
+    result = mend(data, np.array([0, 0, 2, 2, 2, 2]), solve=solve_model, deadline=None)
+    assert result.violation == 0 and result.mended == 1
+    label = np.unique(result.centre_of, return_inverse=True)[1]
+    assert_valid(data, label)
+
+
+def test_tight_plans_that_trees_miss_are_constructed_and_mended(monkeypatch):
+    monkeypatch.setattr(construct, "TUNE_MAX_NODES", 0)  # trees alone, so the strict construction misses
+    cases = [delaunay_input(seed, 80, 8, 0.003) for seed in range(8)]
+    missed = [data for data in cases if construct_plan(data, seed=0, restarts=1) is None]
+    assert missed
+    mended = 0
+    for data in missed:
+        result = construct_and_mend(data, solve=solve_model, deadline=None)
+        if result.centre_of is None:
+            continue
+        assert result.violation == total_violation(data, result.centre_of)
+        if result.violation == 0:
+            mended += 1
+            assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
+    assert mended >= 1
