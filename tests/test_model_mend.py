@@ -24,7 +24,7 @@ def test_total_violation_sums_each_unit_outside_the_bounds():
 def test_a_plan_outside_the_bounds_is_mended():
     data = path_input()
     result = mend(data, np.array([0, 0, 2, 2, 2, 2]), solve=solve_model, deadline=None)
-    assert result.violation == 0 and result.mended == 1
+    assert result.violation == 0 and result.accepted == 1
     label = np.unique(result.centre_of, return_inverse=True)[1]
     assert_valid(data, label)
 

@@ -6,7 +6,8 @@ succeeds at once.  Such a plan is then mended one neighbourhood at a time: a uni
 ``[L, U]`` and one or two adjacent units, their union re-solved exactly within the true bounds
 with the same number of units.  A plan found there replaces them — those units are now within
 the bounds and the others are unchanged — so the total violation falls strictly with every
-accepted move and the search cannot cycle.  Unions that cannot fit their unit count by
+accepted move and the search cannot cycle.  Where no plan of the union fits the bounds, one that
+lowers the union's total violation is kept too (the excess moves towards units with room).  Unions that cannot fit their unit count by
 arithmetic are skipped; the neighbours with the most room on the helpful side go first.  It
 stops when no unit is outside the bounds, at the deadline, or when a pass mends nothing.
 """
@@ -41,11 +42,11 @@ class MendResult:
     violation: int
     widened_by: int | None
     tried: int = 0
-    mended: int = 0
+    accepted: int = 0
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
-        return {"widened_by": self.widened_by, "violation_left": self.violation, "neighbourhoods": self.tried, "mended": self.mended, "seconds": round(self.seconds, 3)}
+        return {"widened_by": self.widened_by, "violation_left": self.violation, "neighbourhoods": self.tried, "accepted": self.accepted, "seconds": round(self.seconds, 3)}
 
 
 def total_violation(data: ModelInput, centre_of: np.ndarray) -> int:
@@ -86,7 +87,7 @@ def mend(data: ModelInput, centre_of: np.ndarray, *, solve: Callable[..., ModelS
                 continue  # a unit of this hood was redrawn earlier in the pass
             result.tried += 1
             if _mend_one(data, plan, hood, solve, deadline, solver, threads):
-                result.mended += 1
+                result.accepted += 1
                 result.violation = total_violation(data, plan)
                 progress = True
                 if result.violation == 0:
@@ -124,9 +125,27 @@ def _mend_one(data: ModelInput, plan: np.ndarray, hood: tuple[int, ...], solve, 
         limit = MEND_SECONDS if deadline is None else max(0.05, min(MEND_SECONDS, deadline - time.perf_counter()))
         solution = solve(fewer_centres(sub, local), solver=solver, threads=threads, time_limit=limit, small=True)
         if not solution.has_plan:
-            return False
+            return _lessen(sub, nodes, local, plan)
         centres = np.asarray(solution.centre_of)
     else:
         centres = centres_of(sub, label)
+    plan[nodes] = nodes[centres]
+    return True
+
+
+def _lessen(sub: ModelInput, nodes: np.ndarray, local: np.ndarray, plan: np.ndarray) -> bool:
+    """No plan within the bounds: a construction of the union allowed its current largest
+    violation, kept (True) when the union's total violation falls — it moves the excess towards
+    units with room, for a later neighbourhood to clear."""
+    before = total_violation(sub, local)
+    units, inverse = np.unique(local, return_inverse=True)
+    totals = np.bincount(inverse, weights=sub.weights)
+    worst = int(np.maximum(0, np.maximum(sub.lower - totals, totals - sub.upper)).max())
+    label = construct_plan(sub, deadline=time.perf_counter() + CONSTRUCT_SECONDS, restarts=1, slack=worst)
+    if label is None:
+        return False
+    centres = centres_of(widened(sub, worst), label)
+    if total_violation(sub, centres) >= before:
+        return False
     plan[nodes] = nodes[centres]
     return True
