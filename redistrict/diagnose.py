@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .forced import ForcedGroup, forced_groups
+from .forced import ForcedGroup, forced_groups, forced_households, heaviest_group_in
 from .graph import GraphDiagnostics, diagnose_graph
 from .io import BlockLayer
 from .problem import (
     explain_bounds,
     feasible_unit_counts,
+    forced_cap,
     graph_pieces,
     piece_label,
     unit_count_options,
@@ -188,11 +189,12 @@ def piece_checks(graph: nx.Graph, lower: int, upper: int) -> list[dict]:
     """Each separate piece of the graph with the fewest and most units it can hold, by count and
     by its forced groups (:mod:`redistrict.forced`), which can lower the most."""
     groups = forced_groups(graph, lower)
+    forced = forced_households(graph, groups)
     rows = []
     for piece in graph_pieces(graph):
         total = int(sum(graph.nodes[b]["households"] for b in piece))
-        group = _heaviest_in(groups, set(piece))
-        rng = unit_count_range(total, lower, upper, len(piece), _heaviest(graph, piece, group))
+        group = heaviest_group_in(groups, set(piece))
+        rng = unit_count_range(total, lower, upper, len(piece), max(forced[b] for b in piece))
         capped = group is not None and rng != unit_count_range(total, lower, upper, len(piece))
         rows.append({
             "piece": piece_label(graph, piece), "blocks": len(piece), "households": total,
@@ -200,17 +202,6 @@ def piece_checks(graph: nx.Graph, lower: int, upper: int) -> list[dict]:
             "forced": group.explain(lower) if capped else None,
         })
     return rows
-
-
-def _heaviest_in(groups: list[ForcedGroup], piece: set) -> ForcedGroup | None:
-    """The heaviest forced group inside a piece (groups come heaviest first)."""
-    return next((g for g in groups if g.blocks[0] in piece), None)
-
-
-def _heaviest(graph: nx.Graph, piece, group: ForcedGroup | None) -> int:
-    """The most households one unit of the piece must hold: its heaviest block or forced group."""
-    block = max(int(graph.nodes[b]["households"]) for b in piece)
-    return max(block, group.households if group is not None else 0)
 
 
 def _communities_of(graph: nx.Graph, ids) -> str:
@@ -320,9 +311,10 @@ def diagnose_problem(problem) -> Diagnosis:
     diagnosis = Diagnosis(options=[o.to_dict() for o in unit_count_options(total, problem.lower, problem.upper)])
     pieces = sorted(nx.connected_components(problem.graph), key=lambda c: (-len(c), min(c)))
     totals = [int(sum(problem.graph.nodes[n]["households"] for n in c)) for c in pieces]
-    groups = forced_groups(problem.graph, problem.lower)
-    heaviest = [_heaviest_in(groups, c) for c in pieces]
-    ranges = [unit_count_range(t, problem.lower, problem.upper, len(c), _heaviest(problem.graph, c, g)) for t, c, g in zip(totals, pieces, heaviest, strict=True)]
+    groups = problem.forced_groups
+    forced = forced_households(problem.graph, groups)
+    heaviest = [heaviest_group_in(groups, c) for c in pieces]
+    ranges = [unit_count_range(t, problem.lower, problem.upper, len(c), max(forced[b] for b in c)) for t, c in zip(totals, pieces, strict=True)]
     for reasons in (
         _count_reasons(problem, total),
         _block_reasons(problem),
@@ -378,7 +370,7 @@ def _forced_reasons(problem, groups: list[ForcedGroup], pieces: list, totals: li
         group, total = heaviest[0], totals[0]
         cap = total - (k - 1) * lower
         if group.households > cap:
-            most = 1 + (total - group.households) // lower
+            most = forced_cap(total, lower, group.households)
             fewest = unit_count_range(total, lower, upper)
             fix = f"use --k {most} or fewer" if fewest is not None and fewest[0] <= most else "no number of units fits the bounds; widen them"
             reasons.append(Reason("forced_group", f"{_capital(group.explain(lower))}; with {k} units the other {k - 1} need {lower:,} each, so no unit can hold more than {cap:,} ({total:,} − {k - 1} × {lower:,}): {fix}.", list(group.blocks)))

@@ -9,7 +9,7 @@ joins the gate's unit**.  Such a forced group is
 * a proof of infeasibility when it holds more than a unit may (the maximum, or with k units in a
   piece of W households ``W - (k - 1)·min``, since the other k - 1 units need the minimum each);
 * a cap on the unit count of its piece: ``k ≤ 1 + (W - g) // min`` for a group of g households;
-* a reduction: the engine contracts each group into one node, as it does keep-together groups.
+* a reduction: the engine gets each group as same-unit pairs, so no construction cuts one apart.
 
 Found in O(blocks + edges) on the block-cut tree of each connected piece.  The rule assumes every
 unit holds at least the minimum, so it does not apply to relaxed plans (bounds may be violated).
@@ -84,13 +84,20 @@ def forced_groups(graph: nx.Graph, lower: int) -> list[ForcedGroup]:
     return sorted(groups, key=lambda g: (-g.households, str(g.blocks[0])))
 
 
-def forced_households(graph: nx.Graph, lower: int) -> dict:
-    """For every block, the households its unit is forced to hold at least: its forced group's,
-    else its own.  A piece's heaviest is the largest over its blocks."""
+def forced_households(graph: nx.Graph, groups: list[ForcedGroup]) -> dict:
+    """For every block, the households its unit is forced to hold at least: its forced group's
+    (of ``groups``, from :func:`forced_groups`), else its own.  A piece's heaviest is the largest
+    over its blocks."""
     forced = {v: int(d["households"]) for v, d in graph.nodes(data=True)}
-    for group in forced_groups(graph, lower):
+    for group in groups:
         forced.update(dict.fromkeys(group.blocks, group.households))
     return forced
+
+
+def heaviest_group_in(groups: list[ForcedGroup], piece: set) -> ForcedGroup | None:
+    """The heaviest of ``groups`` (heaviest first, as :func:`forced_groups` gives them) inside a
+    connected piece: a group never spans two pieces, so its first block decides."""
+    return next((g for g in groups if g.blocks[0] in piece), None)
 
 
 def _hanging_parts(graph: nx.Graph, households: dict, lower: int):

@@ -60,7 +60,7 @@ def plan_pieces(problem, k: int, members: list[list[str]], weights: np.ndarray, 
     """
     parts = find_pieces(len(members), edges)
     totals = [int(weights[p].sum()) for p in parts]
-    forced = forced_households(problem.graph, problem.lower)
+    forced = forced_households(problem.graph, problem.forced_groups)
     heaviest = [max(int(weights[p].max()), max(forced[b] for node in p.tolist() for b in members[node])) for p in parts]
     ks = allocate_units(totals, k, problem.lower, problem.upper, [len(p) for p in parts], heaviest)
     if ks is None:

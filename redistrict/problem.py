@@ -12,6 +12,7 @@ import difflib
 import math
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import geopandas as gpd
 import networkx as nx
@@ -21,7 +22,7 @@ import shapely
 
 from . import options as defaults
 from .errors import InputError, RedistrictWarning
-from .forced import forced_households
+from .forced import ForcedGroup, forced_groups, forced_households
 from .validate import WARNING, Finding, format_ids
 
 DEFAULT_MIN_HOUSEHOLDS = defaults.MIN_HOUSEHOLDS
@@ -178,9 +179,15 @@ class Problem:
             check_unit_count(self.k, self.total_households, self.lower, self.upper, blocks=self.graph.number_of_nodes(), name=self.name)
             count, reason = self.k, f"k={self.k} as given"
         else:
-            count, reason = choose_piece_aware_count(self.graph, self.lower, self.upper)
+            count, reason = choose_piece_aware_count(self.graph, self.lower, self.upper, self.forced_groups)
         set_(self, "unit_count", count)
         set_(self, "k_reason", reason)
+
+    @cached_property
+    def forced_groups(self) -> list[ForcedGroup]:
+        """Blocks every plan within the bounds puts in one unit (:mod:`redistrict.forced`),
+        computed once per problem (it is immutable)."""
+        return forced_groups(self.graph, self.lower)
 
     @property
     def total_households(self) -> int:
@@ -434,10 +441,16 @@ def unit_count_range(total: int, lower: int, upper: int, blocks: int | None = No
     if heaviest > upper:
         heaviest = 0
     fewest = max(1, math.ceil(total / upper))
-    most = min(cap, total // lower, 1 + (total - heaviest) // lower) if lower > 0 else cap
+    most = min(cap, total // lower, forced_cap(total, lower, heaviest)) if lower > 0 else cap
     if most == math.inf:
         most = fewest
     return (fewest, int(most)) if fewest <= most else None
+
+
+def forced_cap(total: int, lower: int, heaviest: int) -> int:
+    """The most units of at least ``lower`` (> 0) households a piece of ``total`` can form when
+    one of them must hold ``heaviest``: the others need the minimum each."""
+    return 1 + (total - heaviest) // lower
 
 
 def allocate_units(totals: list[int], k: int, lower: int, upper: int, blocks: list[int] | None = None, heaviest: list[int] | None = None) -> list[int] | None:
@@ -478,15 +491,15 @@ def graph_pieces(graph: nx.Graph) -> list[list]:
     return sorted(pieces, key=lambda c: (-len(c), str(c[0])))
 
 
-def choose_piece_aware_count(graph: nx.Graph, lower: int, upper: int) -> tuple[int | None, str]:
+def choose_piece_aware_count(graph: nx.Graph, lower: int, upper: int, groups: list[ForcedGroup]) -> tuple[int | None, str]:
     """The fewest units for a graph: per separate piece when there are several (units never
-    cross pieces, so the whole layer's arithmetic would undercount), and why."""
+    cross pieces, so the whole layer's arithmetic would undercount), and why.  A single piece's
+    counts are capped by its heaviest forced group or block (``groups``: its forced groups)."""
     pieces = graph_pieces(graph)
     totals = [int(sum(graph.nodes[b]["households"] for b in piece)) for piece in pieces]
     if len(pieces) == 1:
-        forced = forced_households(graph, lower)
-        heaviest = max(forced.values())
-        most = 1 + (totals[0] - heaviest) // lower if lower > 0 and heaviest <= upper else None
+        heaviest = max(forced_households(graph, groups).values())
+        most = forced_cap(totals[0], lower, heaviest) if lower > 0 and heaviest <= upper else None
         return choose_unit_count(totals[0], lower, upper, most)
     ks = fewest_units(totals, lower, upper)
     if ks is None:

@@ -20,7 +20,6 @@ import pandas as pd
 from . import options as defaults
 from .diagnose import Diagnosis, Reason, diagnose_problem
 from .errors import SolverError, VerificationError
-from .forced import forced_groups
 from .options import METHODS, SOLVERS, check_solve_options
 from .pieces import default_workers, piece_budgets, plan_pieces, run_pieces
 from .plan import Plan, objective_terms, unit_names, unit_table
@@ -252,13 +251,13 @@ def solve(
     context = _Context(problem, contracted, sites, k, k_reason, diagnosis, options, started)
     if relax and diagnosis.reasons:
         return _solve_relaxed(context, data, progress)
-    plan = _solve_pieces(context, with_forced_groups(data, problem, contracted), progress)
+    plan = _solve_pieces(context, _with_forced_groups(data, problem, contracted), progress)
     if relax and plan.status in ("infeasible", "no_solution"):
         return _solve_relaxed(context, data, progress)  # the bounds fit by count but no plan was found within them
     return plan
 
 
-def with_forced_groups(data: ModelInput, problem: Problem, contracted: _Contracted) -> ModelInput:
+def _with_forced_groups(data: ModelInput, problem: Problem, contracted: _Contracted) -> ModelInput:
     """The model input with every forced group (:mod:`redistrict.forced`) as same-unit pairs.
 
     Valid only within the bounds (a relaxed plan may leave a hanging part as its own small
@@ -267,7 +266,7 @@ def with_forced_groups(data: ModelInput, problem: Problem, contracted: _Contract
     """
     index = {block: i for i, blocks in enumerate(contracted.members) for block in blocks}
     pairs = set(data.same_unit)
-    for group in forced_groups(problem.graph, problem.lower):
+    for group in problem.forced_groups:
         nodes = sorted({index[b] for b in group.blocks})
         pairs.update((nodes[0], other) for other in nodes[1:])
     return data if len(pairs) == len(data.same_unit) else replace(data, same_unit=tuple(sorted(pairs)))

@@ -45,7 +45,7 @@ def test_a_tail_that_can_be_a_unit_forces_nothing():
 
 def test_the_forced_weight_caps_the_unit_count():
     graph = lollipop([50, 60, 70])  # 780 households; the group holds 280
-    forced = forced_households(graph, 200)
+    forced = forced_households(graph, forced_groups(graph, 200))
     assert forced["t1"] == 280 and forced["r3"] == 100
     assert unit_count_range(780, 200, 400) == (2, 3)
     assert unit_count_range(780, 200, 400, heaviest=280) == (2, 3)  # 1 + (780 - 280) // 200 = 3
@@ -96,7 +96,7 @@ def test_every_plan_keeps_each_forced_group_in_one_unit(seed):
     lower = rng.randint(5, 12)
     upper = lower + rng.randint(0, 8)
     groups = forced_groups(graph, lower)
-    heaviest = max(forced_households(graph, lower).values())
+    heaviest = max(forced_households(graph, groups).values())
     plans = list(connected_partitions(graph, lower, upper))
     for plan in plans:
         unit_of = {v: i for i, unit in enumerate(plan) for v in unit}

@@ -210,11 +210,12 @@ def _tuned_cut(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator) 
     sums = _subtree_sums(order, parent, p.weights[nodes])
     gap = np.maximum(lo - sums, sums - hi)
     gap[parent < 0] = np.iinfo(np.int64).max
-    inside = _in_subtree(order, parent, int(np.argmin(gap)))
+    nearest = int(np.argmin(gap))
+    inside = _in_subtree(order, parent, nearest)
     if _separates(p, nodes, inside):
         return None  # pinned nodes never move, so the search could not mend it
     unit = set(np.flatnonzero(inside).tolist())
-    held = int(sums[int(np.argmin(gap))])
+    held = int(sums[nearest])
     tabu: dict[int, int] = {}
     for step in range(TUNE_MOVES):
         if lo <= held <= hi and _cut_checks(p, nodes, unit, k):

@@ -7,8 +7,8 @@ succeeds at once.  Such a plan is then mended one neighbourhood at a time: a uni
 with the same number of units.  A plan found there replaces them — those units are now within
 the bounds and the others are unchanged — so the total violation falls strictly with every
 accepted move and the search cannot cycle.  Where no plan of the union fits the bounds, one that
-lowers the union's total violation is kept too (the excess moves towards units with room).  Unions that cannot fit their unit count by
-arithmetic are skipped; the neighbours with the most room on the helpful side go first.  It
+lowers the union's total violation is kept too (the excess moves towards units with room).
+Unions that cannot fit their unit count by arithmetic are skipped; the neighbours with the most room on the helpful side go first.  It
 stops when no unit is outside the bounds, at the deadline, or when a pass mends nothing.
 """
 
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .backends import plan_violation
 from .construct import centres_of, construct_plan
 from .data import ModelInput, ModelSolution, restrict
 from .lns import fewer_centres, unit_graph
@@ -39,7 +40,8 @@ class MendResult:
     """The mended plan (``centre_of``), how far it still lies outside the bounds, and the work."""
 
     centre_of: np.ndarray | None
-    violation: int
+    #: total violation left (None: no plan was constructed even within widened bounds)
+    violation: int | None
     widened_by: int | None
     tried: int = 0
     accepted: int = 0
@@ -50,10 +52,21 @@ class MendResult:
 
 
 def total_violation(data: ModelInput, centre_of: np.ndarray) -> int:
-    """Households by which the plan's units lie outside ``[L, U]``, summed over the units."""
+    """Households by which the plan's units lie outside ``[L, U]``, summed over the units (the
+    engine's :func:`~redistrict.model.backends.plan_violation` is their largest)."""
+    return int(_violations(data, _unit_totals(data, centre_of)).sum())
+
+
+def _unit_totals(data: ModelInput, centre_of: np.ndarray) -> dict[int, int]:
+    """Households of each unit, by its centre."""
     units, inverse = np.unique(centre_of, return_inverse=True)
-    totals = np.bincount(inverse, weights=data.weights, minlength=len(units))
-    return int(np.maximum(0, np.maximum(data.lower - totals, totals - data.upper)).sum())
+    return dict(zip(units.tolist(), np.bincount(inverse, weights=data.weights, minlength=len(units)).astype(np.int64).tolist(), strict=True))
+
+
+def _violations(data: ModelInput, totals: dict[int, int]) -> np.ndarray:
+    """How far each unit's households lie outside ``[L, U]`` (0 inside)."""
+    held = np.fromiter(totals.values(), dtype=np.int64, count=len(totals))
+    return np.maximum(0, np.maximum(data.lower - held, held - data.upper))
 
 
 def construct_and_mend(data: ModelInput, *, solve: Callable[..., ModelSolution], deadline: float | None, seed: int = 0, solver: str = "highs", threads: int | None = None) -> MendResult:
@@ -70,7 +83,7 @@ def construct_and_mend(data: ModelInput, *, solve: Callable[..., ModelSolution],
         result = mend(data, centres_of(widened(data, v), label), solve=solve, deadline=deadline, solver=solver, threads=threads)
         result.widened_by, result.seconds = v, time.perf_counter() - t0
         return result
-    return MendResult(None, -1, None, seconds=time.perf_counter() - t0)
+    return MendResult(None, None, None, seconds=time.perf_counter() - t0)
 
 
 def mend(data: ModelInput, centre_of: np.ndarray, *, solve: Callable[..., ModelSolution], deadline: float | None, solver: str = "highs", threads: int | None = None) -> MendResult:
@@ -80,15 +93,17 @@ def mend(data: ModelInput, centre_of: np.ndarray, *, solve: Callable[..., ModelS
     progress = True
     while result.violation > 0 and progress:
         progress = False
+        current = set(plan.tolist())  # the units (by centre) as they stand
         for hood in _hoods(data, plan):
             if deadline is not None and time.perf_counter() > deadline - 0.05:
                 return result
-            if not set(hood) <= set(plan.tolist()):
+            if not set(hood) <= current:
                 continue  # a unit of this hood was redrawn earlier in the pass
             result.tried += 1
             if _mend_one(data, plan, hood, solve, deadline, solver, threads):
                 result.accepted += 1
                 result.violation = total_violation(data, plan)
+                current = set(plan.tolist())
                 progress = True
                 if result.violation == 0:
                     break
@@ -99,8 +114,7 @@ def mend(data: ModelInput, centre_of: np.ndarray, *, solve: Callable[..., ModelS
 def _hoods(data: ModelInput, plan: np.ndarray) -> list[tuple[int, ...]]:
     """Neighbourhoods around the units outside the bounds (worst first): with one neighbour,
     then two, the neighbours with most room on the side that helps first."""
-    units, inverse = np.unique(plan, return_inverse=True)
-    totals = dict(zip(units.tolist(), np.bincount(inverse, weights=data.weights).tolist(), strict=True))
+    totals = _unit_totals(data, plan)
     lower, upper = data.lower, data.upper
     excess = {u: t - upper if t > upper else t - lower if t < lower else 0 for u, t in totals.items()}
     near = unit_graph(data, plan)
@@ -138,9 +152,7 @@ def _lessen(sub: ModelInput, nodes: np.ndarray, local: np.ndarray, plan: np.ndar
     violation, kept (True) when the union's total violation falls — it moves the excess towards
     units with room, for a later neighbourhood to clear."""
     before = total_violation(sub, local)
-    units, inverse = np.unique(local, return_inverse=True)
-    totals = np.bincount(inverse, weights=sub.weights)
-    worst = int(np.maximum(0, np.maximum(sub.lower - totals, totals - sub.upper)).max())
+    worst = plan_violation(sub, local)
     label = construct_plan(sub, deadline=time.perf_counter() + CONSTRUCT_SECONDS, restarts=1, slack=worst)
     if label is None:
         return False
