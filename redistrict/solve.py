@@ -398,10 +398,16 @@ def _solver_failed(ctx: _Context, exc: BaseException) -> Plan:
     return Plan("no_solution", ctx.info(), seconds=ctx.seconds(), solver={"solver": solver, "error": f"{type(exc).__name__}: {exc}"}, message=f"The solver failed before finding a plan ({type(exc).__name__}: {exc}); nothing was written as a plan. Try --solver {'cbc' if solver == 'highs' else 'highs'} or report the failure.")
 
 
-def _proved_infeasible(ctx: _Context, solver_info: dict, where: str) -> Plan:
+def _proved_infeasible(ctx: _Context, solver_info: dict, where: str, proofs: list[str] = ()) -> Plan:
+    """The plan for a proof of infeasibility; ``proofs`` says how each failed piece was proved
+    (the exact model, or the exhaustive search in words of its own)."""
     p = ctx.problem
     ctx.diagnosis.proved_by_solver = True
-    ctx.diagnosis.reasons.append(Reason("solver_proof", f"The solver proved that no contiguous plan of {ctx.k} units with {p.lower:,}–{p.upper:,} households exists for {where or 'these blocks'} (block sizes and adjacency leave no valid combination).{_roomier_k(p, ctx.k) if not where else ''}"))
+    if proofs:
+        text = " ".join(proofs)
+    else:
+        text = f"The solver proved that no contiguous plan of {ctx.k} units with {p.lower:,}–{p.upper:,} households exists for {where or 'these blocks'} (block sizes and adjacency leave no valid combination)."
+    ctx.diagnosis.reasons.append(Reason("solver_proof", f"{text}{_roomier_k(p, ctx.k) if not where else ''}"))
     _suggest_relaxation(p, ctx.diagnosis)
     return Plan("infeasible", ctx.info(), diagnosis=ctx.diagnosis, seconds=ctx.seconds(), solver=solver_info, message=ctx.diagnosis.summary())
 
@@ -499,7 +505,8 @@ def _pieces_failed(ctx: _Context, failed, solver_info: dict, count: int, rows: l
     proved = [(piece, r) for piece, r in failed if r.status == "infeasible"]
     if proved:
         where = "these blocks" if count == 1 else ", ".join(piece.name for piece, _ in proved)
-        plan = _proved_infeasible(ctx, solver_info, "" if count == 1 else where)
+        proofs = [f"{'' if count == 1 else piece.name + ' (' + str(piece.k) + ' units): '}{r.message}" for piece, r in proved if r.message]
+        plan = _proved_infeasible(ctx, solver_info, "" if count == 1 else where, proofs if len(proofs) == len(proved) else [])
         plan.pieces = rows
         return plan
     notes = " ".join(r.message for _, r in failed if r.message)

@@ -44,3 +44,22 @@ def test_tight_plans_that_trees_miss_are_constructed_and_mended(monkeypatch):
             mended += 1
             assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
     assert mended >= 1
+
+
+def test_larger_neighbourhoods_are_connected_and_hold_a_unit_outside_the_bounds():
+    from redistrict.model.lns import unit_graph
+    from redistrict.model.mend import _hoods
+
+    data = ModelInput(n=10, weights=[100] * 10, edges=[(i, i + 1) for i in range(9)], k=5, lower=200, upper=200)
+    plan = np.array([0, 0, 2, 2, 4, 4, 4, 7, 8, 8])  # units by centre: 4 holds 300, 7 holds 100
+    near = unit_graph(data, plan)
+    for size in (4, 5):
+        hoods = _hoods(data, plan, size)
+        assert hoods and all(len(h) == size and ({4, 7} & set(h)) for h in hoods)
+        for hood in hoods:  # connected in the unit graph
+            reached, todo = {hood[0]}, [hood[0]]
+            while todo:
+                todo += [v for v in near[todo.pop()] & set(hood) if v not in reached and not reached.add(v)]
+            assert reached == set(hood)
+    result = mend(data, plan, solve=solve_model, deadline=None)
+    assert result.violation == 0

@@ -4,7 +4,8 @@ In a tight plan (units averaging a few households from a bound) the construction
 the leaves, where a unit's window is a few dozen households wide; within bounds widened by v it
 succeeds at once.  Such a plan is then mended one neighbourhood at a time: a unit outside
 ``[L, U]`` and one or two adjacent units, their union re-solved exactly within the true bounds
-with the same number of units.  A plan found there replaces them — those units are now within
+with the same number of units (the exhaustive search of :mod:`redistrict.model.enumeration`,
+which also proves a union hopeless, then the integer program where that search runs out).  A plan found there replaces them — those units are now within
 the bounds and the others are unchanged — so the total violation falls strictly with every
 accepted move and the search cannot cycle.  Where no plan of the union fits the bounds, one that
 lowers the union's total violation is kept too (the excess moves towards units with room).
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import enumeration
 from .backends import plan_violation
 from .construct import centres_of, construct_plan
 from .data import ModelInput, ModelSolution, restrict
@@ -29,6 +31,9 @@ from .relax import widened
 #: seconds for one neighbourhood: its construction within the bounds, then its exact re-solve
 CONSTRUCT_SECONDS = 0.2
 MEND_SECONDS = 1.0
+#: the largest neighbourhood (in units) tried when smaller ones mend nothing, and how many
+#: neighbours of a unit outside the bounds each start a grown neighbourhood
+MAX_HOOD_UNITS, GROWN_STARTS = 5, 4
 #: widenings (households beyond each bound) tried for the construction, in turn
 WIDENINGS = (100, 200, 400)
 #: share of the time left that the construction at one widening may use
@@ -87,33 +92,42 @@ def construct_and_mend(data: ModelInput, *, solve: Callable[..., ModelSolution],
 
 
 def mend(data: ModelInput, centre_of: np.ndarray, *, solve: Callable[..., ModelSolution], deadline: float | None, solver: str = "highs", threads: int | None = None) -> MendResult:
-    """Bring the units of ``centre_of`` within the bounds by exact neighbourhood re-solves."""
+    """Bring the units of ``centre_of`` within the bounds by exact neighbourhood re-solves:
+    passes over neighbourhoods of 2–3 units, and of 4 then 5 when a pass mends nothing."""
     plan = np.asarray(centre_of, dtype=np.int64).copy()
     result = MendResult(plan, total_violation(data, plan), None)
-    progress = True
-    while result.violation > 0 and progress:
-        progress = False
-        current = set(plan.tolist())  # the units (by centre) as they stand
-        for hood in _hoods(data, plan):
-            if deadline is not None and time.perf_counter() > deadline - 0.05:
-                return result
-            if not set(hood) <= current:
-                continue  # a unit of this hood was redrawn earlier in the pass
-            result.tried += 1
-            if _mend_one(data, plan, hood, solve, deadline, solver, threads):
-                result.accepted += 1
-                result.violation = total_violation(data, plan)
-                current = set(plan.tolist())
-                progress = True
-                if result.violation == 0:
-                    break
+    size = 3
+    while result.violation > 0 and size <= MAX_HOOD_UNITS:
+        before = result.accepted
+        if not _mend_pass(data, plan, _hoods(data, plan, size), result, solve, deadline, solver, threads):
+            break  # the deadline
+        size = 3 if result.accepted > before else size + 1
     result.centre_of = plan
     return result
 
 
-def _hoods(data: ModelInput, plan: np.ndarray) -> list[tuple[int, ...]]:
-    """Neighbourhoods around the units outside the bounds (worst first): with one neighbour,
-    then two, the neighbours with most room on the side that helps first."""
+def _mend_pass(data: ModelInput, plan: np.ndarray, hoods: list[tuple[int, ...]], result: MendResult, solve, deadline, solver, threads) -> bool:
+    """Try each neighbourhood in turn (``plan`` and ``result`` updated in place); False at the deadline."""
+    current = set(plan.tolist())  # the units (by centre) as they stand
+    for hood in hoods:
+        if deadline is not None and time.perf_counter() > deadline - 0.05:
+            return False
+        if not set(hood) <= current:
+            continue  # a unit of this hood was redrawn earlier in the pass
+        result.tried += 1
+        if _mend_one(data, plan, hood, solve, deadline, solver, threads):
+            result.accepted += 1
+            result.violation = total_violation(data, plan)
+            current = set(plan.tolist())
+            if result.violation == 0:
+                break
+    return True
+
+
+def _hoods(data: ModelInput, plan: np.ndarray, size: int) -> list[tuple[int, ...]]:
+    """Neighbourhoods around the units outside the bounds (worst first), the neighbours with most
+    room on the side that helps first: with one neighbour, then two (``size`` 3); for a larger
+    ``size``, grown from each of the best few neighbours by the most helpful unit next to the set."""
     totals = _unit_totals(data, plan)
     lower, upper = data.lower, data.upper
     excess = {u: t - upper if t > upper else t - lower if t < lower else 0 for u, t in totals.items()}
@@ -121,12 +135,30 @@ def _hoods(data: ModelInput, plan: np.ndarray) -> list[tuple[int, ...]]:
     hoods: list[tuple[int, ...]] = []
     for u in sorted((u for u, e in excess.items() if e), key=lambda u: -abs(excess[u])):
         over = excess[u] > 0
-        helpful = sorted(near[u], key=lambda v: -(upper - totals[v] if over else totals[v] - lower))
-        hoods += [(u, v) for v in helpful]
-        hoods += [(u, v, w) for i, v in enumerate(helpful) for w in helpful[i + 1 :]]
-        hoods += [(u, v, w) for v in helpful[:3] for w in sorted(near[v] - {u} - near[u])]
-    fits = [h for h in hoods if len(h) * lower <= sum(totals[x] for x in h) <= len(h) * upper]
+
+        def room(v: int, over: bool = over) -> int:
+            return upper - totals[v] if over else totals[v] - lower
+
+        helpful = sorted(near[u], key=lambda v: -room(v))
+        if size <= 3:
+            hoods += [(u, v) for v in helpful]
+            hoods += [(u, v, w) for i, v in enumerate(helpful) for w in helpful[i + 1 :]]
+            hoods += [(u, v, w) for v in helpful[:3] for w in sorted(near[v] - {u} - near[u])]
+        else:
+            hoods += [_grown(near, (u, v), size, room) for v in helpful[:GROWN_STARTS]]
+    fits = [h for h in hoods if len(h) == min(size, len(h)) and len(h) * lower <= sum(totals[x] for x in h) <= len(h) * upper]
     return list(dict.fromkeys(tuple(sorted(h)) for h in fits))
+
+
+def _grown(near: dict[int, set[int]], seed: tuple[int, ...], size: int, room: Callable[[int], int]) -> tuple[int, ...]:
+    """``seed`` grown to ``size`` connected units, each step by the unit next to it with most room."""
+    hood = list(seed)
+    while len(hood) < size:
+        around = set().union(*(near[x] for x in hood)) - set(hood)
+        if not around:
+            break
+        hood.append(max(sorted(around), key=room))
+    return tuple(hood)
 
 
 def _mend_one(data: ModelInput, plan: np.ndarray, hood: tuple[int, ...], solve, deadline, solver, threads) -> bool:
@@ -135,8 +167,13 @@ def _mend_one(data: ModelInput, plan: np.ndarray, hood: tuple[int, ...], solve, 
     local = np.searchsorted(nodes, plan[nodes])
     sub = restrict(data, nodes, len(hood))
     label = construct_plan(sub, deadline=time.perf_counter() + CONSTRUCT_SECONDS, restarts=1)
+    limit = MEND_SECONDS if deadline is None else max(0.05, min(MEND_SECONDS, deadline - time.perf_counter()))
+    if label is None and enumeration.searchable(sub):
+        outcome = enumeration.find_partition(sub, deadline=time.perf_counter() + limit)
+        if outcome.status == "infeasible":
+            return _lessen(sub, nodes, local, plan)
+        label = outcome.label
     if label is None:
-        limit = MEND_SECONDS if deadline is None else max(0.05, min(MEND_SECONDS, deadline - time.perf_counter()))
         solution = solve(fewer_centres(sub, local), solver=solver, threads=threads, time_limit=limit, small=True)
         if not solution.has_plan:
             return _lessen(sub, nodes, local, plan)

@@ -13,6 +13,9 @@ is over v:
    contiguous plan in milliseconds, deterministic (seeded, a fixed number of attempts);
 3. **exact bisection** — while the found violation is more than ``tolerance`` above the proved
    bound, exact solves at the middle v either find a better plan or prove that v impossible.
+   On inputs small enough for the exhaustive search (:mod:`redistrict.model.enumeration`) each
+   step is that search first — it decides in seconds what the integer program may not decide in
+   minutes — and the bisection then runs down to a proof whatever the tolerance.
    With a time limit each step gets half the time left, so which steps finish depends on the
    machine: a time-limited exact phase is not reproducible; without a limit every step runs to
    its end and the result is;
@@ -30,6 +33,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from . import enumeration
 from .backends import plan_violation
 from .construct import centres_of, construct_plan
 from .data import ModelInput, ModelSolution
@@ -90,24 +94,39 @@ def min_violation(
         if plan is None:
             return RelaxResult(None, None, lo, tuple(steps), floor, infeasible)
     report = solve_kwargs.get("progress")
-    while v - lo > tolerance:
+    searchable = enumeration.searchable(data)
+    while v - lo > (0 if searchable else tolerance):
         left = remaining()
         if left is not None and left <= 0.05:
             break
         mid = (lo + v - 1) // 2
         if report is not None:
             report({"phase": "relax", "v": mid, "lo": lo, "hi": v, "steps_left": math.ceil(math.log2(max(2, v - lo - tolerance + 1)))})
-        solution = solve(widened(data, mid), time_limit=None if left is None else max(0.05, left / 2), **solve_kwargs)
-        if solution.has_plan:
-            plan, v = np.asarray(solution.centre_of), plan_violation(data, np.asarray(solution.centre_of))
-            steps.append(("exact", mid, f"plan with violation {v}"))
-        elif solution.status == "infeasible":
+        budget = None if left is None else max(0.05, left / 2)
+        phase, found, status = _decide(widened(data, mid), solve, budget, searchable, solve_kwargs)
+        if found is not None:
+            plan, v = found, plan_violation(data, found)
+            steps.append((phase, mid, f"plan with violation {v}"))
+        elif status == "infeasible":
             lo = mid + 1
-            steps.append(("exact", mid, "proved impossible"))
+            steps.append((phase, mid, "proved impossible"))
         else:
-            steps.append(("exact", mid, "undecided in its time"))
+            steps.append((phase, mid, "undecided in its time"))
             break  # half the time left did not decide it: the rest will not either
     return RelaxResult(plan, v, lo, tuple(steps), floor)
+
+
+def _decide(data: ModelInput, solve, budget: float | None, searchable: bool, solve_kwargs) -> tuple[str, np.ndarray | None, str]:
+    """A plan of ``data`` or a proof that none exists: the exhaustive search where it applies,
+    the exact model otherwise or when the search ran out (phase, plan or None, status)."""
+    if searchable:
+        outcome = enumeration.find_partition(data, deadline=None if budget is None else time.perf_counter() + budget)
+        if outcome.status != "limit":
+            return "search", None if outcome.label is None else centres_of(data, outcome.label), outcome.status
+        if budget is not None:
+            return "search", None, "limit"
+    solution = solve(data, time_limit=budget, **solve_kwargs)
+    return "exact", None if not solution.has_plan else np.asarray(solution.centre_of), solution.status
 
 
 def _constructed(data: ModelInput, v: int, seed: int) -> np.ndarray | None:
