@@ -6,6 +6,12 @@ sum over them and no rule links them.  Each piece gets its own unit count — th
 it, or a share of a given total from :func:`~redistrict.problem.allocate_units` — and is solved
 by :func:`~redistrict.model.strategy.solve_piece` in this process, in worker processes, or on a
 Dask cluster.  The merged plan is verified as a whole by the caller.
+
+Several pieces are solved in two phases: every piece is first only constructed
+(:func:`~redistrict.model.strategy.construct_piece`, a share of its budget), so a verified plan
+of the whole layer exists within seconds; the pieces are then solved from those plans with the
+time left.  Without the first phase the last piece in the queue would have its first plan only
+near the end of the time limit.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -23,8 +29,11 @@ from scipy.sparse.csgraph import connected_components
 from .errors import InputError
 from .forced import forced_households
 from .model.parallel import may_start_workers, worker_pool
-from .model.strategy import PieceResult, PieceTask, solve_piece
+from .model.strategy import PieceResult, PieceTask, construct_piece, solve_piece
 from .problem import allocate_units, piece_label
+
+#: the construction phase: each piece may use this share of its budget, at least this many seconds
+CONSTRUCTION_SHARE, CONSTRUCTION_MIN_SECONDS = 0.2, 1.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +98,15 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def construct_pieces(tasks: list[PieceTask], **run) -> list[PieceResult]:
+    """The construction phase: each piece only constructed, within :data:`CONSTRUCTION_SHARE`
+    of its budget (at least :data:`CONSTRUCTION_MIN_SECONDS`); ``run`` as for :func:`run_pieces`."""
+    def budget(task: PieceTask) -> float | None:
+        return None if task.time_limit is None else max(CONSTRUCTION_MIN_SECONDS, CONSTRUCTION_SHARE * task.time_limit)
+
+    return run_pieces([replace(task, time_limit=budget(task)) for task in tasks], work=construct_piece, **run)
+
+
 def run_pieces(
     tasks: list[PieceTask],
     *,
@@ -96,22 +114,25 @@ def run_pieces(
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[dict], None] | None = None,
+    work: Callable[[PieceTask], PieceResult] = solve_piece,
 ) -> list[PieceResult]:
-    """Solve every piece: in this process (one worker or one piece), in worker processes, or on
-    the Dask cluster at ``scheduler`` (``tcp://…``).  Results come back in the tasks' order."""
+    """Run ``work`` (the whole solve, or :func:`~redistrict.model.strategy.construct_piece`) on
+    every piece: in this process (one worker or one piece), in worker processes, or on the Dask
+    cluster at ``scheduler`` (``tcp://…``).  Results come back in the tasks' order."""
     workers = default_workers() if workers is None else workers
     if not may_start_workers():
         workers = 1  # inside a worker process (a sweep's Dask worker): it may not start children
+    phase = "construction" if work is construct_piece else "pieces"
     if scheduler:
-        return _run_dask(tasks, scheduler, names, progress)
+        return _run_dask(tasks, scheduler, names, progress, work, phase)
     if workers <= 1 or len(tasks) == 1:
-        return [_run_here(task, i, names, progress) for i, task in enumerate(tasks)]
-    return _run_processes(tasks, workers, names, progress)
+        return [_run_here(task, i, names, progress, work) for i, task in enumerate(tasks)]
+    return _run_processes(tasks, workers, names, progress, work, phase)
 
 
-def _run_here(task: PieceTask, index: int, names: list[str], progress) -> PieceResult:
-    if progress is None:
-        return solve_piece(task)
+def _run_here(task: PieceTask, index: int, names: list[str], progress, work) -> PieceResult:
+    if progress is None or work is not solve_piece:
+        return work(task)
 
     def tagged(info: dict) -> None:
         progress(info | {"piece": f"{index + 1}/{len(names)} {names[index]}"})
@@ -119,24 +140,25 @@ def _run_here(task: PieceTask, index: int, names: list[str], progress) -> PieceR
     return solve_piece(task, tagged)
 
 
-def _report_done(progress, done: int, names: list[str], index: int, started: float) -> None:
+def _report_done(progress, done: int, names: list[str], index: int, started: float, phase: str) -> None:
     if progress is not None:
-        progress({"phase": "pieces", "round": done, "elapsed": time.perf_counter() - started, "incumbent": None, "bound": None, "piece": f"{done}/{len(names)} done (last: {names[index]})"})
+        verb = "constructed" if phase == "construction" else "done"
+        progress({"phase": phase, "round": done, "elapsed": time.perf_counter() - started, "incumbent": None, "bound": None, "piece": f"{done}/{len(names)} {verb} (last: {names[index]})"})
 
 
-def _run_processes(tasks, workers, names, progress) -> list[PieceResult]:
+def _run_processes(tasks, workers, names, progress, work, phase) -> list[PieceResult]:
     started = time.perf_counter()
     results: list[PieceResult | None] = [None] * len(tasks)
     with worker_pool(min(workers, len(tasks))) as pool:  # Ctrl-C or a failed piece stops every worker
-        futures = {pool.submit(solve_piece, task): i for i, task in enumerate(tasks)}
+        futures = {pool.submit(work, task): i for i, task in enumerate(tasks)}
         for done, future in enumerate(as_completed(futures), start=1):
             i = futures[future]
             results[i] = future.result()
-            _report_done(progress, done, names, i, started)
+            _report_done(progress, done, names, i, started, phase)
     return results  # type: ignore[return-value]
 
 
-def _run_dask(tasks, scheduler: str, names, progress) -> list[PieceResult]:
+def _run_dask(tasks, scheduler: str, names, progress, work, phase) -> list[PieceResult]:
     from distributed import Client
     from distributed import as_completed as dask_completed
 
@@ -149,12 +171,12 @@ def _run_dask(tasks, scheduler: str, names, progress) -> list[PieceResult]:
         raise InputError(f"Cannot reach the Dask scheduler at {scheduler} ({exc}). Start one with `dask scheduler` and workers with `dask worker {scheduler}`.") from exc
     results: list[PieceResult | None] = [None] * len(tasks)
     try:
-        futures = [client.submit(solve_piece, task, pure=False) for task in tasks]
+        futures = [client.submit(work, task, pure=False) for task in tasks]
         index = {f.key: i for i, f in enumerate(futures)}
         for done, future in enumerate(dask_completed(futures), start=1):
             i = index[future.key]
             results[i] = future.result()
-            _report_done(progress, done, names, i, started)
+            _report_done(progress, done, names, i, started, phase)
     finally:
         client.close()
     return results  # type: ignore[return-value]

@@ -21,7 +21,7 @@ from . import options as defaults
 from .diagnose import Diagnosis, Reason, diagnose_problem
 from .errors import SolverError, VerificationError
 from .options import METHODS, SOLVERS, check_solve_options
-from .pieces import default_workers, piece_budgets, plan_pieces, run_pieces
+from .pieces import construct_pieces, default_workers, piece_budgets, plan_pieces, run_pieces
 from .plan import Plan, objective_terms, unit_names, unit_table
 from .problem import Problem, Weights, feasible_unit_counts, unit_count_range, unit_room
 from .verify import verify_plan
@@ -413,24 +413,34 @@ def _proved_infeasible(ctx: _Context, solver_info: dict, where: str, proofs: lis
 
 
 def _solve_pieces(ctx: _Context, data, progress) -> Plan:
-    """Each separate piece solved by its method (in parallel where there are several), merged."""
+    """Each separate piece solved by its method (in parallel where there are several), merged.
+
+    With several pieces every piece is constructed first (see :mod:`redistrict.pieces`), then
+    solved from its constructed plan within the time left."""
     from .model.data import restrict
     from .model.strategy import PieceTask
 
     o = ctx.options
     pieces = plan_pieces(ctx.problem, ctx.k, ctx.contracted.members, ctx.contracted.weights, ctx.contracted.edges)
     workers = default_workers() if o.workers is None else o.workers
-    budgets = piece_budgets(pieces, o.time_limit, 1 if o.scheduler is None and workers <= 1 else max(workers, 1))
+    slots = 1 if o.scheduler is None and workers <= 1 else max(workers, 1)
     began = time.time()
     ends_at = None if o.time_limit is None else began + o.time_limit
+    names = [p.name for p in pieces]
     tasks = [
         PieceTask(restrict(data, piece.nodes, piece.k), o.method, budget, o.solver, o.mip_gap, o.threads, o.formulation, o.seed, ends_at)
-        for piece, budget in zip(pieces, budgets, strict=True)
+        for piece, budget in zip(pieces, piece_budgets(pieces, o.time_limit, slots), strict=True)
     ]
+    run = {"names": names, "workers": workers, "scheduler": o.scheduler, "progress": progress}
     try:
-        results = run_pieces(tasks, names=[p.name for p in pieces], workers=workers, scheduler=o.scheduler, progress=progress)
+        constructed = construct_pieces(tasks, **run) if len(pieces) > 1 else [None]
+        left = None if ends_at is None else max(ends_at - time.time(), 0.0)
+        budgets = piece_budgets(pieces, left, slots)
+        tasks = [replace(task, time_limit=budget, start=None if c is None else c.centre_of) for task, budget, c in zip(tasks, budgets, constructed, strict=True)]
+        results = run_pieces(tasks, **run)
     except (SolverError, MemoryError) as exc:  # the solver failed, not the data; other errors are bugs
         return _solver_failed(ctx, exc)
+    results = [r if c is None or c.centre_of is None else replace(r, first_plan_at=c.first_plan_at) for r, c in zip(results, constructed, strict=True)]
     rows = [_piece_row(piece, result, o.mip_gap) for piece, result in zip(pieces, results, strict=True)]
     solver_info = {"solver": o.solver, "method": o.method, "pieces": rows, "first_plan_seconds": _first_plan(results, began)}
     failed = [(piece, r) for piece, r in zip(pieces, results, strict=True) if r.centre_of is None]

@@ -198,3 +198,25 @@ def test_a_scheduler_that_is_not_an_address_is_an_input_error():
     layer, graph = two_subdistricts()
     with pytest.raises(InputError, match="tcp://HOST:8786"):
         solve(Problem.from_layer(layer, graph, lower=300, upper=300), scheduler="somewhere")
+
+
+def test_every_piece_is_constructed_before_any_is_improved(monkeypatch):
+    import importlib
+
+    import redistrict.pieces as pieces_module
+
+    layer, graph = two_subdistricts(rows=4, cols=8)
+    problem = Problem.from_layer(layer, graph, lower=300, upper=500)
+    phases = []
+    real = pieces_module.run_pieces
+
+    def recording(tasks, **run):
+        phases.append(("construct" if run.get("work") is pieces_module.construct_piece else "solve", [t.start is not None for t in tasks]))
+        return real(tasks, **run)
+
+    monkeypatch.setattr(pieces_module, "run_pieces", recording)
+    monkeypatch.setattr(importlib.import_module("redistrict.solve"), "run_pieces", recording)
+    plan = solve(problem, workers=1, time_limit=30)
+    assert plan.ok and [p for p, _ in phases] == ["construct", "solve"]
+    assert all(phases[1][1])  # every piece starts from its constructed plan
+    assert plan.solver["first_plan_seconds"] <= plan.seconds

@@ -71,6 +71,9 @@ class PieceTask:
     #: the whole run's end (``time.time()``, comparable across processes): a piece that starts
     #: late gets no more than what is left, however large its share
     ends_at: float | None = None
+    #: a valid plan of the piece to start from (``centre_of`` in its node ids), e.g. from
+    #: :func:`construct_piece`; the piece's own construction is then skipped
+    start: np.ndarray | None = None
 
     def budget(self) -> float | None:
         """Seconds this piece may use from now."""
@@ -122,24 +125,9 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
     method, why = choose_method(data, task.method)
     budget = task.budget()
     deadline = None if budget is None else t0 + budget
-    construct_by = None if deadline is None else max(deadline, t0 + CONSTRUCT_MIN_SECONDS)
-    if method == "heuristic" and deadline is not None:
-        construct_by = min(construct_by, t0 + max(CONSTRUCT_MIN_SECONDS, STRICT_SHARE * budget))
-    # the heuristic restarts until its share of the time; the exact search tries a few
-    # constructions only, since it can prove infeasibility itself
-    label = construct_plan(data, seed=task.seed, deadline=construct_by, restarts=None if method == "heuristic" else RESTARTS)
-    start = None if label is None else centres_of(data, label)
-    searched = None
-    if start is None and enumeration.searchable(data):
-        searched = enumeration.find_partition(data, deadline=None if deadline is None else t0 + SEARCH_SHARE * budget)
-        if searched.status == "infeasible":
-            return _proved_by_search(data, searched, why, time.perf_counter() - t0)
-        start = None if searched.label is None else centres_of(data, searched.label)
-    mended = None
-    if start is None and not data.relax and data.k >= 2:
-        mend_by = deadline if method == "heuristic" or deadline is None else t0 + MEND_SHARE * budget
-        mended = construct_and_mend(data, solve=solve_model, deadline=mend_by, seed=task.seed, solver=task.solver, threads=task.threads)
-        start = mended.centre_of if mended.violation == 0 else None
+    start, extra, proof = (np.asarray(task.start), {}, None) if task.start is not None else _starting_plan(task, method, t0, budget, deadline)
+    if proof is not None:
+        return dataclasses.replace(proof, why=why, seconds=time.perf_counter() - t0, improvement=extra)
     first = None if start is None else time.perf_counter() - t0
     if start is not None and progress is not None:
         progress({"phase": "construction", "round": 0, "elapsed": first, "incumbent": plan_objective(data, start), "bound": None})
@@ -147,17 +135,59 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
         result = _heuristic(task, data, start, t0, deadline, why, first, progress)
     else:
         result = _exact(task, data, start, t0, deadline, why, first, progress)
-    extra = {} if searched is None else {"search": searched.to_dict()}
-    extra |= {} if mended is None else {"mend": mended.to_dict()}
     return dataclasses.replace(result, improvement=result.improvement | extra) if extra else result
 
 
-def _proved_by_search(data: ModelInput, searched: enumeration.Outcome, why: str, seconds: float) -> PieceResult:
+def _starting_plan(task: PieceTask, method: str, t0: float, budget: float | None, deadline: float | None) -> tuple[np.ndarray | None, dict, PieceResult | None]:
+    """A plan within the bounds to start from: construction, then (small pieces) the exhaustive
+    search, then construction within widened bounds and mending.  Returns the plan (or None),
+    what the search and mending did, and the piece's result when the search proved it infeasible."""
+    data = task.data
+    construct_by = None if deadline is None else max(deadline, t0 + CONSTRUCT_MIN_SECONDS)
+    if method == "heuristic" and deadline is not None:
+        construct_by = min(construct_by, t0 + max(CONSTRUCT_MIN_SECONDS, STRICT_SHARE * budget))
+    # the heuristic restarts until its share of the time; the exact search tries a few
+    # constructions only, since it can prove infeasibility itself
+    label = construct_plan(data, seed=task.seed, deadline=construct_by, restarts=None if method == "heuristic" else RESTARTS)
+    if label is not None:
+        return centres_of(data, label), {}, None
+    extra: dict = {}
+    if enumeration.searchable(data):
+        searched = enumeration.find_partition(data, deadline=None if deadline is None else t0 + SEARCH_SHARE * budget)
+        extra["search"] = searched.to_dict()
+        if searched.status == "infeasible":
+            return None, extra, _proved_by_search(data, searched)
+        if searched.label is not None:
+            return centres_of(data, searched.label), extra, None
+    if data.relax or data.k < 2:
+        return None, extra, None
+    mend_by = deadline if method == "heuristic" or deadline is None else t0 + MEND_SHARE * budget
+    mended = construct_and_mend(data, solve=solve_model, deadline=mend_by, seed=task.seed, solver=task.solver, threads=task.threads)
+    extra["mend"] = mended.to_dict()
+    return (mended.centre_of if mended.violation == 0 else None), extra, None
+
+
+def construct_piece(task: PieceTask) -> PieceResult:
+    """The piece's constructed plan only (status "heuristic", or "no_solution" when the bounded
+    attempts found none): every piece of a large layer gets a verified plan in seconds, before
+    any piece is improved."""
+    t0 = time.perf_counter()
+    data = task.data
+    budget = task.budget()
+    label = construct_plan(data, seed=task.seed, deadline=None if budget is None else t0 + budget, restarts=RESTARTS)
+    seconds = time.perf_counter() - t0
+    if label is None:
+        return PieceResult("no_solution", None, None, None, None, "construction", "construction only", seconds, message=_no_construction(data))
+    centre_of = centres_of(data, label)
+    return PieceResult("heuristic", None, centre_of, plan_objective(data, centre_of), None, "construction", "construction only", seconds, seconds, first_plan_at=time.time())
+
+
+def _proved_by_search(data: ModelInput, searched: enumeration.Outcome) -> PieceResult:
     message = (
         f"An exhaustive search ({searched.states:,} candidate units, {searched.seconds:.1f} s) proved that no plan of {data.k} "
         f"connected units of {data.lower:,}–{data.upper:,} households exists."
     )
-    return PieceResult("infeasible", None, None, None, None, "search", why, seconds, improvement={"search": searched.to_dict()}, message=message)
+    return PieceResult("infeasible", None, None, None, None, "search", "", searched.seconds, message=message)
 
 
 def _improve(task: PieceTask, data: ModelInput, start: np.ndarray, deadline: float | None, progress, sizes=(2, 3)) -> tuple[np.ndarray, dict]:
