@@ -7,11 +7,11 @@ it, or a share of a given total from :func:`~redistrict.problem.allocate_units` 
 by :func:`~redistrict.model.strategy.solve_piece` in this process, in worker processes, or on a
 Dask cluster.  The merged plan is verified as a whole by the caller.
 
-Several pieces are solved in two phases: every piece is first only constructed
-(:func:`~redistrict.model.strategy.construct_piece`, a share of its budget), so a verified plan
-of the whole layer exists within seconds; the pieces are then solved from those plans with the
-time left.  Without the first phase the last piece in the queue would have its first plan only
-near the end of the time limit.
+Several pieces are solved in phases (:func:`solve_in_phases`): every piece is first only
+constructed (:func:`~redistrict.model.strategy.construct_piece`, a share of its budget), so a
+verified plan of the whole layer exists within seconds; the pieces that failed get most of the
+time next; the rest are then solved from their plans with the time left.  Without the first phase
+the last piece in the queue would have its first plan only near the end of the time limit.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ from .problem import allocate_units, piece_label
 
 #: the construction phase: each piece may use this share of its budget, at least this many seconds
 CONSTRUCTION_SHARE, CONSTRUCTION_MIN_SECONDS = 0.2, 1.0
+#: the pieces whose construction failed are solved next, with this share of the time left
+#: shared by size, each at least this many seconds or an even share if that is less (the run's
+#: end still stops every piece)
+RESCUE_SHARE, RESCUE_MIN_SECONDS = 0.6, 30.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,33 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def solve_in_phases(pieces: list[Piece], tasks: list[PieceTask], *, slots: int, ends_at: float | None, **run) -> list[PieceResult]:
+    """Several pieces in phases (one piece: solved at once): every piece constructed; the pieces
+    whose construction failed solved next, with :data:`RESCUE_SHARE` of the time left shared
+    among them by size (the exhaustive search or mending needs seconds there, which an even
+    share of a 385-piece layer does not give); then the others from their constructed plans with
+    the rest.  ``run`` as for :func:`run_pieces`; results in the tasks' order."""
+    if len(tasks) == 1:
+        return run_pieces(tasks, **run)
+    constructed = construct_pieces(tasks, **run)
+    missing = [i for i, c in enumerate(constructed) if c.centre_of is None]
+    built = [i for i, c in enumerate(constructed) if c.centre_of is not None]
+    results: list[PieceResult | None] = [None] * len(tasks)
+    for group, share in ((missing, RESCUE_SHARE if built else 1.0), (built, 1.0)):
+        if not group:
+            continue
+        left = None if ends_at is None else share * max(ends_at - time.time(), 0.0)
+        budgets = piece_budgets([pieces[i] for i in group], left, slots)
+        if group is missing and left is not None:  # a tight piece needs seconds, whatever its size
+            floor = min(RESCUE_MIN_SECONDS, left * slots / len(group), left)
+            budgets = [max(b, floor) for b in budgets]
+        batch = [replace(tasks[i], time_limit=budget, start=constructed[i].centre_of, construction_failed=constructed[i].centre_of is None) for i, budget in zip(group, budgets, strict=True)]
+        for i, result in zip(group, run_pieces(batch, **(run | {"names": [run["names"][i] for i in group]})), strict=True):
+            first = constructed[i].first_plan_at
+            results[i] = result if first is None else replace(result, first_plan_at=first)
+    return results  # type: ignore[return-value]
 
 
 def construct_pieces(tasks: list[PieceTask], **run) -> list[PieceResult]:

@@ -21,7 +21,7 @@ from . import options as defaults
 from .diagnose import Diagnosis, Reason, diagnose_problem
 from .errors import SolverError, VerificationError
 from .options import METHODS, SOLVERS, check_solve_options
-from .pieces import construct_pieces, default_workers, piece_budgets, plan_pieces, run_pieces
+from .pieces import default_workers, piece_budgets, plan_pieces, solve_in_phases
 from .plan import Plan, objective_terms, unit_names, unit_table
 from .problem import Problem, Weights, feasible_unit_counts, unit_count_range, unit_room
 from .verify import verify_plan
@@ -132,6 +132,12 @@ class AssignmentCost:
     cy: np.ndarray
     households: np.ndarray
     community: np.ndarray
+
+    def restricted(self, nodes: np.ndarray) -> AssignmentCost:
+        """The same cost on ``nodes`` alone, in their local ids 0..len(nodes)−1: a piece sent to
+        a worker process carries its own coordinates, not the whole layer's (2.4 MB per piece
+        of the 50,000-block layer before)."""
+        return AssignmentCost(self.weights, self.x[nodes], self.y[nodes], self.cx[nodes], self.cy[nodes], self.households[nodes], self.community[nodes])
 
     def __call__(self, nodes: np.ndarray, centres: np.ndarray) -> np.ndarray:
         w = self.weights
@@ -251,8 +257,8 @@ def solve(
     context = _Context(problem, contracted, sites, k, k_reason, diagnosis, options, started)
     if relax and diagnosis.reasons:
         return _solve_relaxed(context, data, progress)
-    plan = _solve_pieces(context, _with_forced_groups(data, problem, contracted), progress)
-    if relax and plan.status in ("infeasible", "no_solution"):
+    plan = _solve_pieces(context, _with_forced_groups(data, problem, contracted), progress, relaxed=data if relax else None)
+    if relax and plan.status in ("infeasible", "no_solution") and len(plan.pieces) <= 1:
         return _solve_relaxed(context, data, progress)  # the bounds fit by count but no plan was found within them
     return plan
 
@@ -327,29 +333,31 @@ class _Context:
 
 
 def _solve_relaxed(ctx: _Context, data, progress) -> Plan:
-    """The bounds may give: the plan of k units whose largest violation is smallest
-    (:mod:`redistrict.model.relax`), then its compactness improved at that violation."""
+    """The bounds may give: the plan of k units whose largest violation is smallest, its
+    compactness improved at that violation (:func:`~redistrict.model.relax.relaxed_plan`)."""
     from .model import solve_model
-    from .model.backends import plan_violation
-    from .model.relax import min_violation, widened
+    from .model.relax import relaxed_plan
 
     o = ctx.options
     kwargs = {"solver": o.solver, "mip_gap": o.mip_gap, "threads": o.threads, "progress": progress}
     if o.formulation:
         kwargs["formulation"] = o.formulation
-    tolerance = relax_tolerance(ctx.problem.upper) if o.relax_tolerance is None else o.relax_tolerance
+    tolerance = _tolerance(ctx)
     try:
-        result = min_violation(data, solve=solve_model, time_limit=o.time_limit, tolerance=tolerance, seed=o.seed, **kwargs)
-        if result.centre_of is None:
-            return _relax_found_nothing(ctx, result)
-        centre_of, info = _polish(ctx, widened(data, result.violation), result.centre_of)
+        result, info = relaxed_plan(data, solve=solve_model, time_limit=o.time_limit, tolerance=tolerance, seed=o.seed, **kwargs)
     except (SolverError, MemoryError) as exc:  # the solver failed, not the data
         return _solver_failed(ctx, exc)
-    result = replace(result, centre_of=centre_of, violation=plan_violation(data, centre_of))  # polishing may lower it
+    if result.centre_of is None:
+        return _relax_found_nothing(ctx, result)
     status = "heuristic" if result.violation == 0 else "relaxed" if result.proved else "relaxed_unproved"
     note = _relax_note(result, data, tolerance)
     solver_info = {"solver": o.solver, "relax_steps": [list(step) for step in result.steps], "proved_at_least": result.proved_at_least} | info
-    return _finish(ctx, centre_of, status, None, None, solver_info, relax_note=note)
+    return _finish(ctx, result.centre_of, status, None, None, solver_info, relax_note=note)
+
+
+def _tolerance(ctx: _Context) -> int:
+    o = ctx.options
+    return relax_tolerance(ctx.problem.upper) if o.relax_tolerance is None else o.relax_tolerance
 
 
 def relax_tolerance(upper: int) -> int:
@@ -357,20 +365,6 @@ def relax_tolerance(upper: int) -> int:
     search stops (0.1 % of the maximum, at least 1): a unit of 3,081 or 3,083 households is
     the same decision for a bureau, and proving which is the minimum can take hours."""
     return max(1, math.ceil(0.001 * upper))
-
-
-def _polish(ctx: _Context, data, centre_of: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Compactness improved at the violation found: exact re-solves of 2- and 3-unit
-    neighbourhoods within the widened bounds (no plan worse than the start is kept)."""
-    from .model import solve_model
-    from .model.backends import plan_objective
-    from .model.lns import improve
-
-    o = ctx.options
-    left = None if o.time_limit is None else max(0.0, o.time_limit - ctx.seconds())
-    deadline = None if left is None else time.perf_counter() + left
-    result = improve(data, centre_of, solve=solve_model, objective_of=plan_objective, deadline=deadline, solver=o.solver, threads=o.threads)
-    return np.asarray(result.centre_of), {"improvement": result.to_dict()}
 
 
 def _relax_note(result, data, tolerance: int) -> str:
@@ -412,11 +406,13 @@ def _proved_infeasible(ctx: _Context, solver_info: dict, where: str, proofs: lis
     return Plan("infeasible", ctx.info(), diagnosis=ctx.diagnosis, seconds=ctx.seconds(), solver=solver_info, message=ctx.diagnosis.summary())
 
 
-def _solve_pieces(ctx: _Context, data, progress) -> Plan:
+def _solve_pieces(ctx: _Context, data, progress, relaxed=None) -> Plan:
     """Each separate piece solved by its method (in parallel where there are several), merged.
 
-    With several pieces every piece is constructed first (see :mod:`redistrict.pieces`), then
-    solved from its constructed plan within the time left."""
+    With several pieces every piece is constructed first, those that failed get most of the time
+    next, the rest are solved from their plans (:func:`~redistrict.pieces.solve_in_phases`).  ``relaxed`` (with --relax: the input
+    without forced groups) lets each of several pieces that has no plan within the bounds be
+    relaxed on its own, the others keeping theirs."""
     from .model.data import restrict
     from .model.strategy import PieceTask
 
@@ -431,16 +427,12 @@ def _solve_pieces(ctx: _Context, data, progress) -> Plan:
         PieceTask(restrict(data, piece.nodes, piece.k), o.method, budget, o.solver, o.mip_gap, o.threads, o.formulation, o.seed, ends_at)
         for piece, budget in zip(pieces, piece_budgets(pieces, o.time_limit, slots), strict=True)
     ]
-    run = {"names": names, "workers": workers, "scheduler": o.scheduler, "progress": progress}
+    if relaxed is not None and len(pieces) > 1:
+        tasks = [replace(task, relaxed=restrict(relaxed, piece.nodes, piece.k), relax_tolerance=_tolerance(ctx)) for task, piece in zip(tasks, pieces, strict=True)]
     try:
-        constructed = construct_pieces(tasks, **run) if len(pieces) > 1 else [None]
-        left = None if ends_at is None else max(ends_at - time.time(), 0.0)
-        budgets = piece_budgets(pieces, left, slots)
-        tasks = [replace(task, time_limit=budget, start=None if c is None else c.centre_of) for task, budget, c in zip(tasks, budgets, constructed, strict=True)]
-        results = run_pieces(tasks, **run)
+        results = solve_in_phases(pieces, tasks, slots=slots, ends_at=ends_at, names=names, workers=workers, scheduler=o.scheduler, progress=progress)
     except (SolverError, MemoryError) as exc:  # the solver failed, not the data; other errors are bugs
         return _solver_failed(ctx, exc)
-    results = [r if c is None or c.centre_of is None else replace(r, first_plan_at=c.first_plan_at) for r, c in zip(results, constructed, strict=True)]
     rows = [_piece_row(piece, result, o.mip_gap) for piece, result in zip(pieces, results, strict=True)]
     solver_info = {"solver": o.solver, "method": o.method, "pieces": rows, "first_plan_seconds": _first_plan(results, began)}
     failed = [(piece, r) for piece, r in zip(pieces, results, strict=True) if r.centre_of is None]
@@ -454,7 +446,22 @@ def _solve_pieces(ctx: _Context, data, progress) -> Plan:
     bounds = [r.bound for r in results]
     bound = float(sum(bounds)) if all(b is not None for b in bounds) else None
     solver_info["bound_method"] = _bound_method(results) if bound is not None else None
-    return _finish(ctx, centre_of, status, objective, bound, solver_info, pieces=rows, results=results)
+    note = _pieces_relax_note(pieces, tasks, results)
+    return _finish(ctx, centre_of, status, objective, bound, solver_info, relax_note=note, pieces=rows, results=results)
+
+
+def _pieces_relax_note(pieces, tasks, results) -> str:
+    """Which pieces were relaxed and whether each violation is proved minimal, in words."""
+    from .model.relax import RelaxResult
+
+    notes = []
+    for piece, task, result in zip(pieces, tasks, results, strict=True):
+        relax = result.improvement.get("relax")
+        if relax and result.status in RELAXED:
+            summary = RelaxResult(None, relax["violation"], relax["proved_at_least"], (), relax["floor"])
+            notes.append(f"{piece.name}: {_relax_note(summary, task.relaxed, task.relax_tolerance)}")
+    others = len(pieces) - len(notes)
+    return "; ".join(notes) + (f"; the other {others} piece(s) keep within the bounds" if notes and others else "")
 
 
 def _bound_method(results) -> str:
@@ -474,7 +481,7 @@ def _piece_status(result, mip_gap: float | None) -> str:
 
 def _merged_status(statuses: list[str]) -> str:
     """The plan's status: the weakest claim any piece can make."""
-    for status in ("timed_out", "heuristic", "feasible"):
+    for status in ("relaxed_unproved", "relaxed", "timed_out", "heuristic", "feasible"):
         if status in statuses:
             return status
     return "optimal"

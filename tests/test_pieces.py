@@ -201,12 +201,18 @@ def test_a_scheduler_that_is_not_an_address_is_an_input_error():
 
 
 def test_every_piece_is_constructed_before_any_is_improved(monkeypatch):
-    import importlib
+    layer, graph = two_subdistricts(rows=4, cols=8)
+    phases = record_phases(monkeypatch)
+    plan = solve(Problem.from_layer(layer, graph, lower=300, upper=500), workers=1, time_limit=30)
+    assert plan.ok and [p for p, _ in phases] == ["construct", "solve"]
+    assert all(phases[1][1])  # every piece starts from its constructed plan
+    assert plan.solver["first_plan_seconds"] <= plan.seconds
 
+
+def record_phases(monkeypatch) -> list:
+    """Record each call of run_pieces: its phase and, per task, whether it has a start."""
     import redistrict.pieces as pieces_module
 
-    layer, graph = two_subdistricts(rows=4, cols=8)
-    problem = Problem.from_layer(layer, graph, lower=300, upper=500)
     phases = []
     real = pieces_module.run_pieces
 
@@ -215,8 +221,31 @@ def test_every_piece_is_constructed_before_any_is_improved(monkeypatch):
         return real(tasks, **run)
 
     monkeypatch.setattr(pieces_module, "run_pieces", recording)
-    monkeypatch.setattr(importlib.import_module("redistrict.solve"), "run_pieces", recording)
-    plan = solve(problem, workers=1, time_limit=30)
-    assert plan.ok and [p for p, _ in phases] == ["construct", "solve"]
-    assert all(phases[1][1])  # every piece starts from its constructed plan
-    assert plan.solver["first_plan_seconds"] <= plan.seconds
+    return phases
+
+
+def test_pieces_whose_construction_failed_are_solved_first(monkeypatch):
+    layer, graph = two_subdistricts(rows=2, cols=6, households=[400, 300, 300, 250, 250, 250, 200, 200, 100, 250, 250, 250])
+    phases = record_phases(monkeypatch)
+    plan = solve(Problem.from_layer(layer, graph, lower=750, upper=750), workers=1, time_limit=30)
+    assert plan.status == "infeasible"
+    assert phases == [("construct", [False, False]), ("solve", [False]), ("solve", [True])]
+
+
+def test_with_relax_only_the_piece_without_a_plan_leaves_the_bounds():
+    # west: 400 300 300 / 200 200 100 has no 2-unit split of 750 | 750 (the exhaustive search
+    # proves it; the arithmetic does not see it); east: six blocks of 250 split 750 | 750
+    layer, graph = two_subdistricts(rows=2, cols=6, households=[400, 300, 300, 250, 250, 250, 200, 200, 100, 250, 250, 250])
+    problem = Problem.from_layer(layer, graph, lower=750, upper=750)
+    strict = solve(problem, workers=1, time_limit=30)
+    assert strict.status == "infeasible" and "exhaustive search" in strict.message
+    plan = solve(problem, workers=1, time_limit=30, relax=True)
+    assert plan.status == "relaxed" and plan.ok
+    rows = {row["piece"]: row for row in plan.pieces}
+    west, east = (next(r for name, r in rows.items() if side in name) for side in ("西", "东"))
+    assert west["status"] == "relaxed" and west["improvement"]["relax"]["within_bounds"] == "infeasible"
+    assert east["status"] != "relaxed"
+    units = plan.units.set_index("unit_id")
+    east_units = set(plan.assignment[[b for b in plan.assignment.index if layer.blocks.loc[b, "subdistrict"] == "东"]])
+    assert units.loc[sorted(east_units), "within_bounds"].all()
+    assert not units["within_bounds"].all() and "proved minimal" in plan.message

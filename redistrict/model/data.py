@@ -23,7 +23,9 @@ AssignCost = Callable[[np.ndarray, np.ndarray], np.ndarray] | np.ndarray
 Either a dense float array of shape ``(n, len(candidates))`` (column ``c`` is the centre
 ``candidates[c]``), or a vectorised callable ``f(nodes, centres) -> costs`` taking two equal-length
 int arrays of node ids and centre node ids; the callable is only asked about pairs that survive
-variable fixing, so callers never need an ``n x n`` matrix.
+variable fixing, so callers never need an ``n x n`` matrix.  A callable with a method
+``restricted(nodes)`` returning the same cost on ``nodes`` alone (local ids) lets sub-problems
+carry only their own data (:func:`restrict`); others are wrapped with an id mapping.
 """
 
 Status = Literal["optimal", "feasible", "infeasible", "no_solution"]
@@ -444,6 +446,8 @@ def restrict(data: ModelInput, nodes: np.ndarray, k: int) -> ModelInput:
     cost = data.assign_cost
     if isinstance(cost, np.ndarray):
         cost = cost[nodes][:, cand_cols]
+    elif hasattr(cost, "restricted"):
+        cost = cost.restricted(nodes)  # a cost that can slice its own arrays ships only the piece's
     elif cost is not None:
         cost = _RestrictedCost(cost, nodes)
 

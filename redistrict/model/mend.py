@@ -33,7 +33,7 @@ CONSTRUCT_SECONDS = 0.2
 MEND_SECONDS = 1.0
 #: the largest neighbourhood (in units) tried when smaller ones mend nothing, and how many
 #: neighbours of a unit outside the bounds each start a grown neighbourhood
-MAX_HOOD_UNITS, GROWN_STARTS = 5, 4
+MAX_HOOD_UNITS, GROWN_STARTS = 8, 4
 #: widenings (households beyond each bound) tried for the construction, in turn
 WIDENINGS = (100, 200, 400)
 #: share of the time left that the construction at one widening may use

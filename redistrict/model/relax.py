@@ -10,7 +10,8 @@ is over v:
    impossible;
 2. **construction ladder** — :func:`~redistrict.model.construct.construct_plan` at v = v₀,
    v₀ + 1, v₀ + 2, v₀ + 4, … until a plan is found, then bisection down with construction: a
-   contiguous plan in milliseconds, deterministic (seeded, a fixed number of attempts);
+   contiguous plan in milliseconds, deterministic (seeded, a fixed number of attempts); with a
+   time limit the ladder stops at :data:`LADDER_SHARE` of it;
 3. **exact bisection** — while the found violation is more than ``tolerance`` above the proved
    bound, exact solves at the middle v either find a better plan or prove that v impossible.
    On inputs small enough for the exhaustive search (:mod:`redistrict.model.enumeration`) each
@@ -34,9 +35,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from . import enumeration
-from .backends import plan_violation
-from .construct import centres_of, construct_plan
+from .backends import plan_objective, plan_violation
+from .construct import RESTARTS, centres_of, construct_plan
 from .data import ModelInput, ModelSolution
+from .lns import improve
+
+#: with a time limit, the construction ladder may use this share of it (the exact steps and the
+#: improvement get the rest)
+LADDER_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,7 @@ def min_violation(
     started = time.perf_counter()
     floor = arithmetic_violation(data)
     steps: list[tuple[str, int, str]] = []
-    plan, v = _ladder(data, floor, seed, steps)
+    plan, v = _ladder(data, floor, seed, steps, None if time_limit is None else started + LADDER_SHARE * time_limit)
     lo = floor
 
     def remaining() -> float | None:
@@ -116,6 +122,30 @@ def min_violation(
     return RelaxResult(plan, v, lo, tuple(steps), floor)
 
 
+def relaxed_plan(
+    data: ModelInput,
+    *,
+    solve: Callable[..., ModelSolution],
+    time_limit: float | None,
+    tolerance: int = 0,
+    seed: int = 0,
+    solver: str = "highs",
+    threads: int | None = None,
+    **solve_kwargs,
+) -> tuple[RelaxResult, dict]:
+    """:func:`min_violation`, then the plan's objective improved at the violation found (exact
+    re-solves of 2- and 3-unit neighbourhoods within the widened bounds; step 4 above).  Returns
+    the result (its plan the improved one) and what the improvement did."""
+    started = time.perf_counter()
+    result = min_violation(data, solve=solve, time_limit=time_limit, tolerance=tolerance, seed=seed, solver=solver, threads=threads, **solve_kwargs)
+    if result.centre_of is None:
+        return result, {}
+    deadline = None if time_limit is None else started + time_limit
+    improved = improve(widened(data, result.violation), result.centre_of, solve=solve, objective_of=plan_objective, deadline=deadline, solver=solver, threads=threads)
+    centre_of = np.asarray(improved.centre_of)
+    return replace(result, centre_of=centre_of, violation=plan_violation(data, centre_of)), {"improvement": improved.to_dict()}  # improving may lower it
+
+
 def _decide(data: ModelInput, solve, budget: float | None, searchable: bool, solve_kwargs) -> tuple[str, np.ndarray | None, str]:
     """A plan of ``data`` or a proof that none exists: the exhaustive search where it applies,
     the exact model otherwise or when the search ran out (phase, plan or None, status)."""
@@ -129,20 +159,21 @@ def _decide(data: ModelInput, solve, budget: float | None, searchable: bool, sol
     return "exact", None if not solution.has_plan else np.asarray(solution.centre_of), solution.status
 
 
-def _constructed(data: ModelInput, v: int, seed: int) -> np.ndarray | None:
+def _constructed(data: ModelInput, v: int, seed: int, deadline: float | None) -> np.ndarray | None:
     """A constructed plan within bounds widened by v, as the engine's centre of every node."""
     wide = widened(data, v)
-    label = construct_plan(wide, seed=seed)
+    label = construct_plan(wide, seed=seed, deadline=deadline, restarts=RESTARTS)
     return None if label is None else centres_of(wide, label)
 
 
-def _ladder(data: ModelInput, floor: int, seed: int, steps: list) -> tuple[np.ndarray | None, int | None]:
-    """The smallest v (up to bisection) at which construction finds a plan, and that plan."""
+def _ladder(data: ModelInput, floor: int, seed: int, steps: list, deadline: float | None) -> tuple[np.ndarray | None, int | None]:
+    """The smallest v (up to bisection) at which construction finds a plan, and that plan;
+    steps after the ``deadline`` are not started (a plan found by then is kept)."""
     failed, v, step = floor - 1, floor, 1
     cap = max(int(data.upper), int(np.sum(data.weights)))
     found = None
-    while v <= cap:
-        found = _constructed(data, v, seed)
+    while v <= cap and (deadline is None or time.perf_counter() < deadline):
+        found = _constructed(data, v, seed, deadline)
         steps.append(("construction", v, "plan" if found is not None else "none"))
         if found is not None:
             break
@@ -150,9 +181,9 @@ def _ladder(data: ModelInput, floor: int, seed: int, steps: list) -> tuple[np.nd
     if found is None:
         return None, None
     best, best_v = found, plan_violation(data, found)
-    while best_v - failed > 1:
+    while best_v - failed > 1 and (deadline is None or time.perf_counter() < deadline):
         mid = (failed + best_v) // 2
-        attempt = _constructed(data, mid, seed)
+        attempt = _constructed(data, mid, seed, deadline)
         steps.append(("construction", mid, "plan" if attempt is not None else "none"))
         if attempt is None:
             failed = mid

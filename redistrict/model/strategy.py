@@ -29,6 +29,7 @@ from .construct import RESTARTS, centres_of, construct_plan
 from .data import ModelInput, ModelSolution
 from .lns import improve
 from .mend import construct_and_mend
+from .relax import relaxed_plan
 from .start import worth_a_start
 
 #: auto: pieces of at most this many nodes go to the exact model (bench/RESULTS.md: beyond
@@ -50,10 +51,12 @@ CONSTRUCT_MIN_SECONDS = 5.0
 STRICT_SHARE = 0.5
 #: exact: share of the time mending may use when the construction found nothing
 MEND_SHARE = 0.5
-#: share of the time the exhaustive search (:mod:`redistrict.model.enumeration`) may use on a
-#: small piece whose construction failed: it finds a plan or proves there is none (街道335 of
-#: city50000, 54 blocks: no plan, proved in 8 s)
-SEARCH_SHARE = 0.5
+#: a piece relaxed after it found no plan within the bounds gets at least this many seconds
+RELAX_MIN_SECONDS = 10.0
+#: share of the time (and most seconds) the exhaustive search (:mod:`redistrict.model.enumeration`)
+#: may use on a small piece whose construction failed: it finds a plan or proves there is none
+#: (街道335 of city50000, 54 blocks: no plan, proved in 8 s; on 100–150 tight blocks it rarely ends)
+SEARCH_SHARE, SEARCH_MAX_SECONDS = 0.5, 20.0
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,13 @@ class PieceTask:
     #: a valid plan of the piece to start from (``centre_of`` in its node ids), e.g. from
     #: :func:`construct_piece`; the piece's own construction is then skipped
     start: np.ndarray | None = None
+    #: with --relax on a layer of several pieces: the piece's input without the rules that hold
+    #: only within the bounds (forced groups), solved with elastic bounds when the piece has no
+    #: plan within them; ``relax_tolerance`` as for :func:`~redistrict.model.relax.min_violation`
+    relaxed: ModelInput | None = None
+    relax_tolerance: int = 0
+    #: the construction phase already failed on this piece: its construction is not repeated
+    construction_failed: bool = False
 
     def budget(self) -> float | None:
         """Seconds this piece may use from now."""
@@ -87,7 +97,7 @@ class PieceTask:
 class PieceResult:
     """A piece's outcome: its plan (``centre_of`` in the piece's own node ids) and how it was found."""
 
-    status: str  # optimal | feasible | heuristic | infeasible | no_solution
+    status: str  # optimal | feasible | heuristic | relaxed | relaxed_unproved | infeasible | no_solution
     solution: ModelSolution | None
     centre_of: np.ndarray | None
     objective: float | None
@@ -127,7 +137,8 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
     deadline = None if budget is None else t0 + budget
     start, extra, proof = (np.asarray(task.start), {}, None) if task.start is not None else _starting_plan(task, method, t0, budget, deadline)
     if proof is not None:
-        return dataclasses.replace(proof, why=why, seconds=time.perf_counter() - t0, improvement=extra)
+        proof = dataclasses.replace(proof, why=why, seconds=time.perf_counter() - t0, improvement=extra)
+        return proof if task.relaxed is None else _relaxed_piece(task, proof, t0, deadline)
     first = None if start is None else time.perf_counter() - t0
     if start is not None and progress is not None:
         progress({"phase": "construction", "round": 0, "elapsed": first, "incumbent": plan_objective(data, start), "bound": None})
@@ -135,7 +146,22 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
         result = _heuristic(task, data, start, t0, deadline, why, first, progress)
     else:
         result = _exact(task, data, start, t0, deadline, why, first, progress)
-    return dataclasses.replace(result, improvement=result.improvement | extra) if extra else result
+    result = dataclasses.replace(result, improvement=result.improvement | extra) if extra else result
+    return _relaxed_piece(task, result, t0, deadline) if result.centre_of is None and task.relaxed is not None else result
+
+
+def _relaxed_piece(task: PieceTask, failed: PieceResult, t0: float, deadline: float | None) -> PieceResult:
+    """No plan within the bounds (proved, or none found): the plan whose largest violation is
+    smallest, within the piece's time left (at least :data:`RELAX_MIN_SECONDS`)."""
+    left = None if deadline is None else max(RELAX_MIN_SECONDS, deadline - time.perf_counter())
+    result, info = relaxed_plan(task.relaxed, solve=solve_model, time_limit=left, tolerance=task.relax_tolerance, seed=task.seed, solver=task.solver, threads=task.threads)
+    if result.centre_of is None:
+        return failed
+    status = "heuristic" if result.violation == 0 else "relaxed" if result.proved else "relaxed_unproved"
+    relax = {"violation": result.violation, "proved_at_least": result.proved_at_least, "floor": result.floor, "steps": [list(step) for step in result.steps], "within_bounds": failed.status}
+    seconds = time.perf_counter() - t0
+    objective = plan_objective(task.relaxed, result.centre_of)
+    return PieceResult(status, None, result.centre_of, objective, None, "relaxed", failed.why, seconds, seconds, failed.improvement | info | {"relax": relax}, failed.message)
 
 
 def _starting_plan(task: PieceTask, method: str, t0: float, budget: float | None, deadline: float | None) -> tuple[np.ndarray | None, dict, PieceResult | None]:
@@ -148,12 +174,12 @@ def _starting_plan(task: PieceTask, method: str, t0: float, budget: float | None
         construct_by = min(construct_by, t0 + max(CONSTRUCT_MIN_SECONDS, STRICT_SHARE * budget))
     # the heuristic restarts until its share of the time; the exact search tries a few
     # constructions only, since it can prove infeasibility itself
-    label = construct_plan(data, seed=task.seed, deadline=construct_by, restarts=None if method == "heuristic" else RESTARTS)
+    label = None if task.construction_failed else construct_plan(data, seed=task.seed, deadline=construct_by, restarts=None if method == "heuristic" else RESTARTS)
     if label is not None:
         return centres_of(data, label), {}, None
     extra: dict = {}
     if enumeration.searchable(data):
-        searched = enumeration.find_partition(data, deadline=None if deadline is None else t0 + SEARCH_SHARE * budget)
+        searched = enumeration.find_partition(data, deadline=None if deadline is None else t0 + min(SEARCH_SHARE * budget, SEARCH_MAX_SECONDS))
         extra["search"] = searched.to_dict()
         if searched.status == "infeasible":
             return None, extra, _proved_by_search(data, searched)
