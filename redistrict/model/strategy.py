@@ -52,11 +52,13 @@ STRICT_SHARE = 0.5
 #: exact: share of the time mending may use when the construction found nothing
 MEND_SHARE = 0.5
 #: a piece relaxed after it found no plan within the bounds gets at least this many seconds
-RELAX_MIN_SECONDS = 10.0
+RELAX_MIN_SECONDS = 20.0
 #: share of the time (and most seconds) the exhaustive search (:mod:`redistrict.model.enumeration`)
 #: may use on a small piece whose construction failed: it finds a plan or proves there is none
 #: (街道335 of city50000, 54 blocks: no plan, proved in 8 s; on 100–150 tight blocks it rarely ends)
 SEARCH_SHARE, SEARCH_MAX_SECONDS = 0.5, 20.0
+#: the share when the construction phase already failed on the piece (its time is the search's)
+SEARCH_SHARE_AFTER_FAILED_CONSTRUCTION = 0.8
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,8 @@ def _starting_plan(task: PieceTask, method: str, t0: float, budget: float | None
         return centres_of(data, label), {}, None
     extra: dict = {}
     if enumeration.searchable(data):
-        searched = enumeration.find_partition(data, deadline=None if deadline is None else t0 + min(SEARCH_SHARE * budget, SEARCH_MAX_SECONDS))
+        share = SEARCH_SHARE_AFTER_FAILED_CONSTRUCTION if task.construction_failed else SEARCH_SHARE
+        searched = enumeration.find_partition(data, deadline=None if deadline is None else t0 + min(share * budget, SEARCH_MAX_SECONDS))
         extra["search"] = searched.to_dict()
         if searched.status == "infeasible":
             return None, extra, _proved_by_search(data, searched)
