@@ -349,10 +349,9 @@ def _solve_relaxed(ctx: _Context, data, progress) -> Plan:
         return _solver_failed(ctx, exc)
     if result.centre_of is None:
         return _relax_found_nothing(ctx, result)
-    status = "heuristic" if result.violation == 0 else "relaxed" if result.proved else "relaxed_unproved"
-    note = _relax_note(result, data, tolerance)
+    note = result.note(data, tolerance)
     solver_info = {"solver": o.solver, "relax_steps": [list(step) for step in result.steps], "proved_at_least": result.proved_at_least} | info
-    return _finish(ctx, result.centre_of, status, None, None, solver_info, relax_note=note)
+    return _finish(ctx, result.centre_of, result.status, None, None, solver_info, relax_note=note)
 
 
 def _tolerance(ctx: _Context) -> int:
@@ -365,19 +364,6 @@ def relax_tolerance(upper: int) -> int:
     search stops (0.1 % of the maximum, at least 1): a unit of 3,081 or 3,083 households is
     the same decision for a bureau, and proving which is the minimum can take hours."""
     return max(1, math.ceil(0.001 * upper))
-
-
-def _relax_note(result, data, tolerance: int) -> str:
-    """Whether the violation is proved minimal, in words and numbers."""
-    total = int(data.weights.sum())
-    if result.violation == 0:
-        return ""
-    if result.proved:
-        if result.proved_at_least == result.floor:
-            return f"proved minimal: {data.k} units of {total:,} households cannot do better than {result.proved_at_least:,} by arithmetic"
-        return "proved minimal (exact search)"
-    within = f", within the relax tolerance of {tolerance:,}" if result.violation - result.proved_at_least <= tolerance else ""
-    return f"not proved minimal: at least {result.proved_at_least:,} is needed{within}"
 
 
 def _relax_found_nothing(ctx: _Context, result) -> Plan:
@@ -446,20 +432,13 @@ def _solve_pieces(ctx: _Context, data, progress, relaxed=None) -> Plan:
     bounds = [r.bound for r in results]
     bound = float(sum(bounds)) if all(b is not None for b in bounds) else None
     solver_info["bound_method"] = _bound_method(results) if bound is not None else None
-    note = _pieces_relax_note(pieces, tasks, results)
+    note = _pieces_relax_note(pieces, results)
     return _finish(ctx, centre_of, status, objective, bound, solver_info, relax_note=note, pieces=rows, results=results)
 
 
-def _pieces_relax_note(pieces, tasks, results) -> str:
+def _pieces_relax_note(pieces, results) -> str:
     """Which pieces were relaxed and whether each violation is proved minimal, in words."""
-    from .model.relax import RelaxResult
-
-    notes = []
-    for piece, task, result in zip(pieces, tasks, results, strict=True):
-        relax = result.improvement.get("relax")
-        if relax and result.status in RELAXED:
-            summary = RelaxResult(None, relax["violation"], relax["proved_at_least"], (), relax["floor"])
-            notes.append(f"{piece.name}: {_relax_note(summary, task.relaxed, task.relax_tolerance)}")
+    notes = [f"{piece.name}: {result.improvement['relax']['note']}" for piece, result in zip(pieces, results, strict=True) if result.status in RELAXED]
     others = len(pieces) - len(notes)
     return "; ".join(notes) + (f"; the other {others} piece(s) keep within the bounds" if notes and others else "")
 

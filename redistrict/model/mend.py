@@ -5,8 +5,8 @@ the leaves, where a unit's window is a few dozen households wide; within bounds 
 succeeds at once.  Such a plan is then mended one neighbourhood at a time: a unit outside
 ``[L, U]`` and one or two adjacent units, their union re-solved exactly within the true bounds
 with the same number of units (the exhaustive search of :mod:`redistrict.model.enumeration`,
-which also proves a union hopeless, then the integer program where that search runs out).  A plan found there replaces them — those units are now within
-the bounds and the others are unchanged — so the total violation falls strictly with every
+which also proves a union hopeless, then the integer program where that search runs out).  A
+plan found there replaces them — those units are now within the bounds and the others are unchanged — so the total violation falls strictly with every
 accepted move and the search cannot cycle.  Where no plan of the union fits the bounds, one that
 lowers the union's total violation is kept too (the excess moves towards units with room).
 Unions that cannot fit their unit count by arithmetic are skipped; the neighbours with the most room on the helpful side go first.  It
@@ -93,7 +93,8 @@ def construct_and_mend(data: ModelInput, *, solve: Callable[..., ModelSolution],
 
 def mend(data: ModelInput, centre_of: np.ndarray, *, solve: Callable[..., ModelSolution], deadline: float | None, solver: str = "highs", threads: int | None = None) -> MendResult:
     """Bring the units of ``centre_of`` within the bounds by exact neighbourhood re-solves:
-    passes over neighbourhoods of 2–3 units, and of 4 then 5 when a pass mends nothing."""
+    passes over neighbourhoods of 2–3 units, and of one unit more (up to
+    :data:`MAX_HOOD_UNITS`) after each pass that mends nothing; back to 2–3 after one that does."""
     plan = np.asarray(centre_of, dtype=np.int64).copy()
     result = MendResult(plan, total_violation(data, plan), None)
     size = 3
@@ -146,7 +147,7 @@ def _hoods(data: ModelInput, plan: np.ndarray, size: int) -> list[tuple[int, ...
             hoods += [(u, v, w) for v in helpful[:3] for w in sorted(near[v] - {u} - near[u])]
         else:
             hoods += [_grown(near, (u, v), size, room) for v in helpful[:GROWN_STARTS]]
-    fits = [h for h in hoods if len(h) == min(size, len(h)) and len(h) * lower <= sum(totals[x] for x in h) <= len(h) * upper]
+    fits = [h for h in hoods if len(h) * lower <= sum(totals[x] for x in h) <= len(h) * upper]
     return list(dict.fromkeys(tuple(sorted(h)) for h in fits))
 
 

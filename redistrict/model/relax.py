@@ -64,6 +64,23 @@ class RelaxResult:
     def proved(self) -> bool:
         return self.violation is not None and self.violation <= self.proved_at_least
 
+    @property
+    def status(self) -> str:
+        """The plan's status in the engine's words: within the bounds after all ("heuristic"),
+        "relaxed" (violation proved minimal) or "relaxed_unproved"."""
+        return "heuristic" if self.violation == 0 else "relaxed" if self.proved else "relaxed_unproved"
+
+    def note(self, data: ModelInput, tolerance: int) -> str:
+        """Whether the violation is proved minimal, in words and numbers ("" within the bounds)."""
+        if self.violation == 0:
+            return ""
+        if self.proved:
+            if self.proved_at_least == self.floor:
+                return f"proved minimal: {data.k} units of {int(data.weights.sum()):,} households cannot do better than {self.proved_at_least:,} by arithmetic"
+            return "proved minimal (exact search)"
+        within = f", within the relax tolerance of {tolerance:,}" if self.violation - self.proved_at_least <= tolerance else ""
+        return f"not proved minimal: at least {self.proved_at_least:,} is needed{within}"
+
 
 def arithmetic_violation(data: ModelInput) -> int:
     """The smallest violation k units of this total can have by count alone."""

@@ -159,11 +159,16 @@ def _relaxed_piece(task: PieceTask, failed: PieceResult, t0: float, deadline: fl
     result, info = relaxed_plan(task.relaxed, solve=solve_model, time_limit=left, tolerance=task.relax_tolerance, seed=task.seed, solver=task.solver, threads=task.threads)
     if result.centre_of is None:
         return failed
-    status = "heuristic" if result.violation == 0 else "relaxed" if result.proved else "relaxed_unproved"
-    relax = {"violation": result.violation, "proved_at_least": result.proved_at_least, "floor": result.floor, "steps": [list(step) for step in result.steps], "within_bounds": failed.status}
+    relax = {
+        "violation": result.violation,
+        "proved_at_least": result.proved_at_least,
+        "steps": [list(step) for step in result.steps],
+        "within_bounds": failed.status,
+        "note": result.note(task.relaxed, task.relax_tolerance),
+    }
     seconds = time.perf_counter() - t0
     objective = plan_objective(task.relaxed, result.centre_of)
-    return PieceResult(status, None, result.centre_of, objective, None, "relaxed", failed.why, seconds, seconds, failed.improvement | info | {"relax": relax}, failed.message)
+    return PieceResult(result.status, None, result.centre_of, objective, None, "relaxed", failed.why, seconds, seconds, failed.improvement | info | {"relax": relax}, failed.message)
 
 
 def _starting_plan(task: PieceTask, method: str, t0: float, budget: float | None, deadline: float | None) -> tuple[np.ndarray | None, dict, PieceResult | None]:
