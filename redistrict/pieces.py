@@ -34,9 +34,8 @@ from .problem import allocate_units, piece_label
 
 #: the construction phase: each piece may use this share of its budget, at least this many seconds
 CONSTRUCTION_SHARE, CONSTRUCTION_MIN_SECONDS = 0.2, 1.0
-#: the pieces whose construction failed are solved next, with this share of the time left
-#: shared by size, each at least this many seconds or an even share if that is less (the run's
-#: end still stops every piece)
+#: the pieces whose construction failed are solved next, with this share of the time left: each
+#: gets this many seconds (or an even share if that is less) plus a share of the rest by size
 RESCUE_SHARE, RESCUE_MIN_SECONDS = 0.6, 30.0
 
 
@@ -94,6 +93,17 @@ def piece_budgets(pieces: list[Piece], time_limit: float | None, workers: int) -
     return [min(time_limit, time_limit * min(workers, len(pieces)) * len(p.nodes) / total) for p in pieces]
 
 
+def rescue_budgets(pieces: list[Piece], left: float, slots: int) -> list[float]:
+    """Seconds for each piece whose construction failed: an even floor of at most
+    :data:`RESCUE_MIN_SECONDS` (a tight piece needs seconds for the exhaustive search or
+    mending, whatever its size), plus a share of the rest of the workers' time by size."""
+    total = left * min(slots, len(pieces))
+    floor = min(RESCUE_MIN_SECONDS, total / len(pieces))
+    rest = total - floor * len(pieces)
+    nodes = sum(len(p.nodes) for p in pieces)
+    return [min(left, floor + rest * len(p.nodes) / nodes) for p in pieces]
+
+
 def default_workers() -> int:
     """One worker per core this process may use."""
     try:
@@ -104,24 +114,22 @@ def default_workers() -> int:
 
 def solve_in_phases(pieces: list[Piece], tasks: list[PieceTask], *, slots: int, ends_at: float | None, **run) -> list[PieceResult]:
     """Several pieces in phases (one piece: solved at once): every piece constructed; the pieces
-    whose construction failed solved next, with :data:`RESCUE_SHARE` of the time left shared
-    among them by size (the exhaustive search or mending needs seconds there, which an even
-    share of a 385-piece layer does not give); then the others from their constructed plans with
-    the rest.  ``run`` as for :func:`run_pieces`; results in the tasks' order."""
+    whose construction failed solved next, smallest first (the exhaustive search decides small
+    ones in seconds), with :data:`RESCUE_SHARE` of the time left (:func:`rescue_budgets`); then
+    the others from their constructed plans with the rest.  ``run`` as for :func:`run_pieces`;
+    results in the tasks' order."""
     if len(tasks) == 1:
         return run_pieces(tasks, **run)
     constructed = construct_pieces(tasks, **run)
-    missing = [i for i, c in enumerate(constructed) if c.centre_of is None]
+    missing = sorted((i for i, c in enumerate(constructed) if c.centre_of is None), key=lambda i: (len(pieces[i].nodes), i))
     built = [i for i, c in enumerate(constructed) if c.centre_of is not None]
     results: list[PieceResult | None] = [None] * len(tasks)
     for group, share in ((missing, RESCUE_SHARE if built else 1.0), (built, 1.0)):
         if not group:
             continue
         left = None if ends_at is None else share * max(ends_at - time.time(), 0.0)
-        budgets = piece_budgets([pieces[i] for i in group], left, slots)
-        if group is missing and left is not None:  # a tight piece needs seconds, whatever its size
-            floor = min(RESCUE_MIN_SECONDS, left * slots / len(group), left)
-            budgets = [max(b, floor) for b in budgets]
+        chosen = [pieces[i] for i in group]
+        budgets = rescue_budgets(chosen, left, slots) if group is missing and left is not None else piece_budgets(chosen, left, slots)
         batch = [replace(tasks[i], time_limit=budget, start=constructed[i].centre_of, construction_failed=constructed[i].centre_of is None) for i, budget in zip(group, budgets, strict=True)]
         for i, result in zip(group, run_pieces(batch, **(run | {"names": [run["names"][i] for i in group]})), strict=True):
             first = constructed[i].first_plan_at

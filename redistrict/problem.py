@@ -447,6 +447,13 @@ def unit_count_range(total: int, lower: int, upper: int, blocks: int | None = No
     return (fewest, int(most)) if fewest <= most else None
 
 
+def next_unit_count(total: int, k: int, lower: int, upper: int, blocks: int | None = None, heaviest: int = 0) -> int | None:
+    """``k + 1`` when one more unit still fits the piece (:func:`unit_count_range`), else None:
+    the count to try when ``k`` units leave too little room for a contiguous plan."""
+    fits = unit_count_range(total, lower, upper, blocks, heaviest)
+    return k + 1 if fits is not None and k + 1 <= fits[1] else None
+
+
 def forced_cap(total: int, lower: int, heaviest: int) -> int:
     """The most units of at least ``lower`` (> 0) households a piece of ``total`` can form when
     one of them must hold ``heaviest``: the others need the minimum each."""

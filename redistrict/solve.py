@@ -23,7 +23,7 @@ from .errors import SolverError, VerificationError
 from .options import METHODS, SOLVERS, check_solve_options
 from .pieces import default_workers, piece_budgets, plan_pieces, solve_in_phases
 from .plan import Plan, objective_terms, unit_names, unit_table
-from .problem import Problem, Weights, feasible_unit_counts, unit_count_range, unit_room
+from .problem import Problem, Weights, feasible_unit_counts, next_unit_count, unit_room
 from .verify import verify_plan
 
 if TYPE_CHECKING:
@@ -415,10 +415,13 @@ def _solve_pieces(ctx: _Context, data, progress, relaxed=None) -> Plan:
     ]
     if relaxed is not None and len(pieces) > 1:
         tasks = [replace(task, relaxed=restrict(relaxed, piece.nodes, piece.k), relax_tolerance=_tolerance(ctx)) for task, piece in zip(tasks, pieces, strict=True)]
+    if ctx.problem.k is None:  # the count was chosen: a piece too tight for a plan may take one unit more
+        tasks = [replace(task, spare_k=_next_count(ctx.problem, piece)) for task, piece in zip(tasks, pieces, strict=True)]
     try:
         results = solve_in_phases(pieces, tasks, slots=slots, ends_at=ends_at, names=names, workers=workers, scheduler=o.scheduler, progress=progress)
     except (SolverError, MemoryError) as exc:  # the solver failed, not the data; other errors are bugs
         return _solver_failed(ctx, exc)
+    ctx = _with_spare_counts(ctx, pieces, results)
     rows = [_piece_row(piece, result, o.mip_gap) for piece, result in zip(pieces, results, strict=True)]
     solver_info = {"solver": o.solver, "method": o.method, "pieces": rows, "first_plan_seconds": _first_plan(results, began)}
     failed = [(piece, r) for piece, r in zip(pieces, results, strict=True) if r.centre_of is None]
@@ -433,7 +436,25 @@ def _solve_pieces(ctx: _Context, data, progress, relaxed=None) -> Plan:
     bound = float(sum(bounds)) if all(b is not None for b in bounds) else None
     solver_info["bound_method"] = _bound_method(results) if bound is not None else None
     note = _pieces_relax_note(pieces, results)
-    return _finish(ctx, centre_of, status, objective, bound, solver_info, relax_note=note, pieces=rows, results=results)
+    return _finish(ctx, centre_of, status, objective, bound, solver_info, relax_note=note, pieces=rows, results=results, count_note=_spare_note(pieces, results))
+
+
+def _with_spare_counts(ctx: _Context, pieces, results) -> _Context:
+    """The context with the plan's unit count when some piece took its spare unit."""
+    raised = [(piece, r) for piece, r in zip(pieces, results, strict=True) if r.k is not None and r.k != piece.k]
+    if not raised:
+        return ctx
+    k = ctx.k + sum(r.k - piece.k for piece, r in raised)
+    names = ", ".join(piece.name for piece, _ in raised[:12]) + (f" and {len(raised) - 12} more" if len(raised) > 12 else "")
+    reason = f"{ctx.k_reason}; one unit more than the fewest in {names}, which had no plan with the fewest, so k={k}"
+    return replace(ctx, k=k, k_reason=reason)
+
+
+def _spare_note(pieces, results) -> str:
+    """Which pieces took one unit more than the fewest, and why, in words."""
+    notes = [f"{piece.name} has {r.k} units, not {piece.k}: {r.improvement['spare_k']['because']}" for piece, r in zip(pieces, results, strict=True) if r.k is not None and r.k != piece.k]
+    shown = "; ".join(notes[:6]) + (f"; and {len(notes) - 6} more pieces (see the report)" if len(notes) > 6 else "")
+    return f"One unit more than the fewest where the fewest gave no plan — {shown}" if notes else ""
 
 
 def _pieces_relax_note(pieces, results) -> str:
@@ -482,7 +503,8 @@ def _piece_row(piece, result, mip_gap: float | None) -> dict:
         "piece": piece.name,
         "blocks": piece.blocks,
         "households": piece.households,
-        "k": piece.k,
+        "k": result.k or piece.k,
+        "fewest_k": piece.k,
         "status": _piece_status(result, mip_gap),
         "method": result.method,
         "why": result.why,
@@ -512,14 +534,19 @@ def _pieces_failed(ctx: _Context, failed, solver_info: dict, count: int, rows: l
     return Plan("no_solution", ctx.info(), seconds=ctx.seconds(), solver=solver_info, pieces=rows, message=f"No contiguous plan was found{scope} within the time limit ({limit} s). {notes} Raise --time-limit.{hint}".replace("  ", " "))
 
 
+def _next_count(problem: Problem, piece) -> int | None:
+    """One unit more for ``piece`` where that still fits it, else None."""
+    return next_unit_count(piece.households, piece.k, problem.lower, problem.upper, piece.blocks, piece.heaviest)
+
+
 def _roomier_pieces(ctx: _Context, failed) -> str:
     """A hint for pieces whose unit count sits close to a bound: one more unit each, via --k
     (a given total is shared out so that the tightest pieces get the extra units)."""
     p = ctx.problem
+
     def roomier(piece) -> bool:
         """One more unit still fits the piece and sits further from the bounds."""
-        fits = unit_count_range(piece.households, p.lower, p.upper, piece.blocks, piece.heaviest)
-        return fits is not None and piece.k + 1 <= fits[1] and unit_room(piece.households, piece.k + 1, p.lower, p.upper) > unit_room(piece.households, piece.k, p.lower, p.upper)
+        return _next_count(p, piece) is not None and unit_room(piece.households, piece.k + 1, p.lower, p.upper) > unit_room(piece.households, piece.k, p.lower, p.upper)
 
     tight = [piece for piece in failed if roomier(piece)]
     if not tight:
@@ -528,7 +555,7 @@ def _roomier_pieces(ctx: _Context, failed) -> str:
     return f" The bounds leave these pieces little room ({detail}): try --k {ctx.k + len(tight)}, which gives the extra units to the tightest pieces."
 
 
-def _finish(ctx: _Context, centre_of: np.ndarray, status: str, objective: float | None, bound: float | None, solver_info: dict, *, relax_note: str = "", pieces: list | None = None, results=None) -> Plan:
+def _finish(ctx: _Context, centre_of: np.ndarray, status: str, objective: float | None, bound: float | None, solver_info: dict, *, relax_note: str = "", pieces: list | None = None, results=None, count_note: str = "") -> Plan:
     """Name the units, verify the whole plan, and package it with its figures and message."""
     p = ctx.problem
     assignment, centres = _name_units(p, ctx.contracted, centre_of, ctx.sites)
@@ -553,7 +580,7 @@ def _finish(ctx: _Context, centre_of: np.ndarray, status: str, objective: float 
         solver=solver_info,
         diagnosis=ctx.diagnosis if ctx.diagnosis.reasons else None,
         verification=report,
-        message=_message(ctx, status, units, gap, relax_note, results),
+        message=_message(ctx, status, units, gap, relax_note, results) + (f" {count_note}." if count_note else ""),
         pieces=pieces or [],
     )
 

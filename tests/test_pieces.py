@@ -249,3 +249,19 @@ def test_with_relax_only_the_piece_without_a_plan_leaves_the_bounds():
     east_units = set(plan.assignment[[b for b in plan.assignment.index if layer.blocks.loc[b, "subdistrict"] == "东"]])
     assert units.loc[sorted(east_units), "within_bounds"].all()
     assert not units["within_bounds"].all() and "proved minimal" in plan.message
+
+
+def test_a_chosen_count_too_tight_for_a_plan_takes_one_unit_more_in_that_piece_only():
+    # west: four blocks of 2 in a row fit 3 units of 2–3 by count, but no row of 2s sums to 3:
+    # only 4 units of 2 exist; east (3 3 2 2) has a plan with its fewest, 4
+    layer, graph = two_subdistricts(rows=1, cols=8, households=[2, 2, 2, 2, 3, 3, 2, 2])
+    chosen = solve(Problem.from_layer(layer, graph, lower=2, upper=3), workers=1, time_limit=30)
+    assert chosen.ok and chosen.status == "optimal" and len(chosen.units) == 8
+    rows = {row["piece"]: row for row in chosen.pieces}
+    west, east = (next(r for name, r in rows.items() if side in name) for side in ("西", "东"))
+    assert (west["fewest_k"], west["k"], east["fewest_k"], east["k"]) == (3, 4, 4, 4)
+    assert "exhaustive search" in west["improvement"]["spare_k"]["because"]
+    assert "one unit more" in chosen.problem["k_reason"] and chosen.problem["k"] == 8
+    assert "subdistrict 西 has 4 units, not 3" in chosen.message
+    given = solve(Problem.from_layer(layer, graph, lower=2, upper=3, k=7), workers=1, time_limit=30)
+    assert given.status == "infeasible"  # a count the user gave is never changed

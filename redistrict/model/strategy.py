@@ -59,6 +59,10 @@ RELAX_MIN_SECONDS = 20.0
 SEARCH_SHARE, SEARCH_MAX_SECONDS = 0.5, 20.0
 #: the share when the construction phase already failed on the piece (its time is the search's)
 SEARCH_SHARE_AFTER_FAILED_CONSTRUCTION = 0.8
+#: a piece with a spare unit count looks for a plan with its own count for this share of its
+#: time; then one more unit is tried (city50000: 12 of 385 subdistricts average 2,987–3,000
+#: with their fewest units, too tight to find a plan; with one more each has one in a second)
+SPARE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,9 @@ class PieceTask:
     relax_tolerance: int = 0
     #: the construction phase already failed on this piece: its construction is not repeated
     construction_failed: bool = False
+    #: with the unit count chosen, not given: one more unit (:func:`~redistrict.problem.next_unit_count`),
+    #: tried when no plan is found with ``data.k`` in :data:`SPARE_SHARE` of the time
+    spare_k: int | None = None
 
     def budget(self) -> float | None:
         """Seconds this piece may use from now."""
@@ -112,6 +119,8 @@ class PieceResult:
     message: str = ""
     #: wall-clock time (``time.time()``) at which the piece had its first verified plan
     first_plan_at: float | None = None
+    #: units in the plan: the task's count, or its spare count when that gave the plan
+    k: int | None = None
 
 
 def choose_method(data: ModelInput, method: str) -> tuple[str, str]:
@@ -137,7 +146,13 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
     method, why = choose_method(data, task.method)
     budget = task.budget()
     deadline = None if budget is None else t0 + budget
-    start, extra, proof = (np.asarray(task.start), {}, None) if task.start is not None else _starting_plan(task, method, t0, budget, deadline)
+    if task.start is not None:
+        start, extra, proof = np.asarray(task.start), {}, None
+    elif task.spare_k is None:
+        start, extra, proof = _starting_plan(task, method, t0, budget, deadline)
+    else:
+        task, (start, extra, proof) = _with_spare_count(task, method, t0, budget, deadline)
+        data = task.data
     if proof is not None:
         proof = dataclasses.replace(proof, why=why, seconds=time.perf_counter() - t0, improvement=extra)
         return proof if task.relaxed is None else _relaxed_piece(task, proof, t0, deadline)
@@ -148,8 +163,26 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
         result = _heuristic(task, data, start, t0, deadline, why, first, progress)
     else:
         result = _exact(task, data, start, t0, deadline, why, first, progress)
-    result = dataclasses.replace(result, improvement=result.improvement | extra) if extra else result
+    result = dataclasses.replace(result, improvement=result.improvement | extra, k=data.k)
     return _relaxed_piece(task, result, t0, deadline) if result.centre_of is None and task.relaxed is not None else result
+
+
+def _with_spare_count(task: PieceTask, method: str, t0: float, budget: float | None, deadline: float | None) -> tuple[PieceTask, tuple]:
+    """A starting plan with the piece's own count in :data:`SPARE_SHARE` of the time, else with
+    its spare count (one more unit) in the rest.  Returns the task the plan belongs to and
+    :func:`_starting_plan`'s answer; when neither count gives a plan, the own count's answer
+    (its proof of infeasibility, if any) with a note that the spare count found none either."""
+    first_by = None if deadline is None else t0 + SPARE_SHARE * budget
+    own = _starting_plan(task, method, t0, None if budget is None else SPARE_SHARE * budget, first_by)
+    if own[0] is not None:
+        return task, own
+    spare = dataclasses.replace(task, data=dataclasses.replace(task.data, k=task.spare_k), spare_k=None, construction_failed=False)
+    now = time.perf_counter()
+    plan, extra, proof = _starting_plan(spare, method, now, None if deadline is None else max(deadline - now, 0.0), deadline)
+    why = own[2].message if own[2] is not None else f"no plan was found with {task.data.k} units in {now - t0:.1f} s"
+    if plan is None:
+        return task, (None, own[1] | {"spare_k": {"tried": task.spare_k, "found": False}}, own[2])
+    return spare, (plan, extra | {"spare_k": {"from": task.data.k, "to": task.spare_k, "because": why, "own_count": own[1]}}, None)
 
 
 def _relaxed_piece(task: PieceTask, failed: PieceResult, t0: float, deadline: float | None) -> PieceResult:
