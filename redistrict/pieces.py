@@ -124,17 +124,32 @@ def solve_in_phases(pieces: list[Piece], tasks: list[PieceTask], *, slots: int, 
     missing = sorted((i for i, c in enumerate(constructed) if c.centre_of is None), key=lambda i: (len(pieces[i].nodes), i))
     built = [i for i, c in enumerate(constructed) if c.centre_of is not None]
     results: list[PieceResult | None] = [None] * len(tasks)
+    # without relaxation one piece proved infeasible makes the layer infeasible: stop there
+    stop = _proved_infeasible if tasks[0].relaxed is None else None
     for group, share in ((missing, RESCUE_SHARE if built else 1.0), (built, 1.0)):
+        if group is built and stop is not None and any(r is not None and stop(r) for r in results):
+            for i in built:
+                results[i] = constructed[i]
+            break
         if not group:
             continue
         left = None if ends_at is None else share * max(ends_at - time.time(), 0.0)
         chosen = [pieces[i] for i in group]
         budgets = rescue_budgets(chosen, left, slots) if group is missing and left is not None else piece_budgets(chosen, left, slots)
         batch = [replace(tasks[i], time_limit=budget, start=constructed[i].centre_of, construction_failed=constructed[i].centre_of is None) for i, budget in zip(group, budgets, strict=True)]
-        for i, result in zip(group, run_pieces(batch, **(run | {"names": [run["names"][i] for i in group]})), strict=True):
+        for i, result in zip(group, run_pieces(batch, **(run | {"names": [run["names"][i] for i in group], "stop": stop})), strict=True):
             first = constructed[i].first_plan_at
             results[i] = result if first is None else replace(result, first_plan_at=first)
     return results  # type: ignore[return-value]
+
+
+def _proved_infeasible(result: PieceResult) -> bool:
+    return result.status == "infeasible"
+
+
+def _not_run(reason: str = "not solved: another piece was proved infeasible, so the layer has no plan") -> PieceResult:
+    """The result of a piece left unsolved because the run stopped early."""
+    return PieceResult("no_solution", None, None, None, None, "not run", reason, 0.0, message="")
 
 
 def construct_pieces(tasks: list[PieceTask], **run) -> list[PieceResult]:
@@ -154,19 +169,32 @@ def run_pieces(
     scheduler: str | None = None,
     progress: Callable[[dict], None] | None = None,
     work: Callable[[PieceTask], PieceResult] = solve_piece,
+    stop: Callable[[PieceResult], bool] | None = None,
 ) -> list[PieceResult]:
     """Run ``work`` (the whole solve, or :func:`~redistrict.model.strategy.construct_piece`) on
     every piece: in this process (one worker or one piece), in worker processes, or on the Dask
-    cluster at ``scheduler`` (``tcp://…``).  Results come back in the tasks' order."""
+    cluster at ``scheduler`` (``tcp://…``).  Results come back in the tasks' order.  When
+    ``stop`` holds for a result the pieces not yet done are dropped (:func:`_not_run`)."""
     workers = default_workers() if workers is None else workers
     if not may_start_workers():
         workers = 1  # inside a worker process (a sweep's Dask worker): it may not start children
     phase = "construction" if work is construct_piece else "pieces"
     if scheduler:
-        return _run_dask(tasks, scheduler, names, progress, work, phase)
-    if workers <= 1 or len(tasks) == 1:
-        return [_run_here(task, i, names, progress, work) for i, task in enumerate(tasks)]
-    return _run_processes(tasks, workers, names, progress, work, phase)
+        results = _run_dask(tasks, scheduler, names, progress, work, phase, stop)
+    elif workers <= 1 or len(tasks) == 1:
+        results = _run_in_turn(tasks, names, progress, work, stop)
+    else:
+        results = _run_processes(tasks, workers, names, progress, work, phase, stop)
+    return [_not_run() if r is None else r for r in results]
+
+
+def _run_in_turn(tasks, names, progress, work, stop) -> list[PieceResult | None]:
+    results: list[PieceResult | None] = [None] * len(tasks)
+    for i, task in enumerate(tasks):
+        results[i] = _run_here(task, i, names, progress, work)
+        if stop is not None and stop(results[i]):
+            break
+    return results
 
 
 def _run_here(task: PieceTask, index: int, names: list[str], progress, work) -> PieceResult:
@@ -185,19 +213,28 @@ def _report_done(progress, done: int, names: list[str], index: int, started: flo
         progress({"phase": phase, "round": done, "elapsed": time.perf_counter() - started, "incumbent": None, "bound": None, "piece": f"{done}/{len(names)} {verb} (last: {names[index]})"})
 
 
-def _run_processes(tasks, workers, names, progress, work, phase) -> list[PieceResult]:
+class _Stopped(Exception):
+    """Raised inside the worker pool to stop every worker at once (``stop`` held)."""
+
+
+def _run_processes(tasks, workers, names, progress, work, phase, stop) -> list[PieceResult | None]:
     started = time.perf_counter()
     results: list[PieceResult | None] = [None] * len(tasks)
-    with worker_pool(min(workers, len(tasks))) as pool:  # Ctrl-C or a failed piece stops every worker
-        futures = {pool.submit(work, task): i for i, task in enumerate(tasks)}
-        for done, future in enumerate(as_completed(futures), start=1):
-            i = futures[future]
-            results[i] = future.result()
-            _report_done(progress, done, names, i, started, phase)
-    return results  # type: ignore[return-value]
+    try:
+        with worker_pool(min(workers, len(tasks))) as pool:  # Ctrl-C, a failed piece or a stop ends every worker
+            futures = {pool.submit(work, task): i for i, task in enumerate(tasks)}
+            for done, future in enumerate(as_completed(futures), start=1):
+                i = futures[future]
+                results[i] = future.result()
+                _report_done(progress, done, names, i, started, phase)
+                if stop is not None and stop(results[i]):
+                    raise _Stopped
+    except _Stopped:
+        pass
+    return results
 
 
-def _run_dask(tasks, scheduler: str, names, progress, work, phase) -> list[PieceResult]:
+def _run_dask(tasks, scheduler: str, names, progress, work, phase, stop) -> list[PieceResult | None]:
     from distributed import Client
     from distributed import as_completed as dask_completed
 
@@ -216,6 +253,9 @@ def _run_dask(tasks, scheduler: str, names, progress, work, phase) -> list[Piece
             i = index[future.key]
             results[i] = future.result()
             _report_done(progress, done, names, i, started, phase)
+            if stop is not None and stop(results[i]):
+                client.cancel([f for f in futures if not f.done()])
+                break
     finally:
         client.close()
-    return results  # type: ignore[return-value]
+    return results

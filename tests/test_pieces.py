@@ -224,12 +224,34 @@ def record_phases(monkeypatch) -> list:
     return phases
 
 
-def test_pieces_whose_construction_failed_are_solved_first(monkeypatch):
+def test_pieces_whose_construction_failed_are_solved_first_and_a_proof_ends_the_run(monkeypatch):
     layer, graph = two_subdistricts(rows=2, cols=6, households=[400, 300, 300, 250, 250, 250, 200, 200, 100, 250, 250, 250])
     phases = record_phases(monkeypatch)
     plan = solve(Problem.from_layer(layer, graph, lower=750, upper=750), workers=1, time_limit=30)
     assert plan.status == "infeasible"
+    # the west piece is proved infeasible, so the east one is not improved: the layer has no plan
+    assert phases == [("construct", [False, False]), ("solve", [False])]
+    phases.clear()
+    assert solve(Problem.from_layer(layer, graph, lower=750, upper=750), workers=1, time_limit=30, relax=True).ok
     assert phases == [("construct", [False, False]), ("solve", [False]), ("solve", [True])]
+
+
+def test_a_proof_drops_the_pieces_not_yet_solved():
+    from redistrict.model.data import ModelInput
+    from redistrict.model.strategy import PieceResult, PieceTask
+    from redistrict.pieces import run_pieces
+
+    calls = []
+
+    def work(task):
+        calls.append(task.seed)
+        return PieceResult("infeasible" if task.seed == 0 else "heuristic", None, None, None, None, "test", "", 0.0)
+
+    data = ModelInput(n=1, weights=[5], edges=[], k=1, lower=0, upper=9)
+    tasks = [PieceTask(data, seed=seed) for seed in range(3)]
+    results = run_pieces(tasks, names=["a", "b", "c"], workers=1, work=work, stop=lambda r: r.status == "infeasible")
+    assert [r.status for r in results] == ["infeasible", "no_solution", "no_solution"] and calls == [0]
+    assert results[1].method == "not run"
 
 
 def test_with_relax_only_the_piece_without_a_plan_leaves_the_bounds():
