@@ -37,6 +37,8 @@ CONSTRUCTION_SHARE, CONSTRUCTION_MIN_SECONDS = 0.2, 1.0
 #: the pieces whose construction failed are solved next, with this share of the time left: each
 #: gets this many seconds (or an even share if that is less) plus a share of the rest by size
 RESCUE_SHARE, RESCUE_MIN_SECONDS = 0.6, 30.0
+#: with --relax, the pieces still without a plan are then relaxed with this share of the time left
+RELAX_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -113,34 +115,57 @@ def default_workers() -> int:
 
 
 def solve_in_phases(pieces: list[Piece], tasks: list[PieceTask], *, slots: int, ends_at: float | None, **run) -> list[PieceResult]:
-    """Several pieces in phases (one piece: solved at once): every piece constructed; the pieces
-    whose construction failed solved next, smallest first (the exhaustive search decides small
-    ones in seconds), with :data:`RESCUE_SHARE` of the time left (:func:`rescue_budgets`); then
-    the others from their constructed plans with the rest.  ``run`` as for :func:`run_pieces`;
-    results in the tasks' order."""
+    """Several pieces in phases (one piece: solved at once):
+
+    1. every piece constructed (:func:`construct_pieces`);
+    2. the pieces whose construction failed, smallest first (the exhaustive search decides small
+       ones in seconds), with :data:`RESCUE_SHARE` of the time left (:func:`rescue_budgets`);
+       without relaxation a proof that one has no plan ends the run (the layer has none);
+    3. with relaxation (tasks with ``relaxed``): the pieces still without a plan relaxed, with
+       :data:`RELAX_SHARE` of the time left;
+    4. the others solved from their constructed plans with the rest.
+
+    ``run`` as for :func:`run_pieces`; results in the tasks' order."""
     if len(tasks) == 1:
         return run_pieces(tasks, **run)
     constructed = construct_pieces(tasks, **run)
     missing = sorted((i for i, c in enumerate(constructed) if c.centre_of is None), key=lambda i: (len(pieces[i].nodes), i))
     built = [i for i, c in enumerate(constructed) if c.centre_of is not None]
-    results: list[PieceResult | None] = [None] * len(tasks)
-    # without relaxation one piece proved infeasible makes the layer infeasible: stop there
-    stop = _proved_infeasible if tasks[0].relaxed is None else None
-    for group, share in ((missing, RESCUE_SHARE if built else 1.0), (built, 1.0)):
-        if group is built and stop is not None and any(r is not None and stop(r) for r in results):
-            for i in built:
-                results[i] = constructed[i]
-            break
+    relax = tasks[0].relaxed is not None
+    phase = _Phases(pieces, tasks, constructed, slots, ends_at, run)
+    phase.run(missing, RESCUE_SHARE if built else 1.0, lambda i, budget: replace(tasks[i], time_limit=budget, construction_failed=True, relaxed=None), tight=True, stop=None if relax else _proved_infeasible)
+    unplanned = [i for i in missing if phase.results[i].centre_of is None]
+    if relax and unplanned:
+        phase.run(unplanned, RELAX_SHARE if built else 1.0, lambda i, budget: replace(tasks[i], time_limit=budget, failed=phase.results[i]), tight=True)
+    if not relax and any(_proved_infeasible(phase.results[i]) for i in missing):
+        for i in built:  # no plan of the layer can exist: the constructed plans stand as they are
+            phase.results[i] = constructed[i]
+        return phase.results  # type: ignore[return-value]
+    phase.run(built, 1.0, lambda i, budget: replace(tasks[i], time_limit=budget, start=constructed[i].centre_of), tight=False)
+    return phase.results  # type: ignore[return-value]
+
+
+class _Phases:
+    """The results of :func:`solve_in_phases` so far, and how one phase runs a group of pieces."""
+
+    def __init__(self, pieces, tasks, constructed, slots, ends_at, run) -> None:
+        self.pieces, self.tasks, self.constructed = pieces, tasks, constructed
+        self.slots, self.ends_at, self.run_options = slots, ends_at, run
+        self.results: list[PieceResult | None] = [None] * len(tasks)
+
+    def run(self, group: list[int], share: float, task_for, *, tight: bool, stop=None) -> None:
+        """Run ``task_for(i, budget)`` for the pieces ``group`` with ``share`` of the time left,
+        shared by :func:`rescue_budgets` when they are ``tight`` (no constructed plan), else by size."""
         if not group:
-            continue
-        left = None if ends_at is None else share * max(ends_at - time.time(), 0.0)
-        chosen = [pieces[i] for i in group]
-        budgets = rescue_budgets(chosen, left, slots) if group is missing and left is not None else piece_budgets(chosen, left, slots)
-        batch = [replace(tasks[i], time_limit=budget, start=constructed[i].centre_of, construction_failed=constructed[i].centre_of is None) for i, budget in zip(group, budgets, strict=True)]
-        for i, result in zip(group, run_pieces(batch, **(run | {"names": [run["names"][i] for i in group], "stop": stop})), strict=True):
-            first = constructed[i].first_plan_at
-            results[i] = result if first is None else replace(result, first_plan_at=first)
-    return results  # type: ignore[return-value]
+            return
+        left = None if self.ends_at is None else share * max(self.ends_at - time.time(), 0.0)
+        chosen = [self.pieces[i] for i in group]
+        budgets = rescue_budgets(chosen, left, self.slots) if tight and left is not None else piece_budgets(chosen, left, self.slots)
+        batch = [task_for(i, budget) for i, budget in zip(group, budgets, strict=True)]
+        names = [self.run_options["names"][i] for i in group]
+        for i, result in zip(group, run_pieces(batch, **(self.run_options | {"names": names, "stop": stop})), strict=True):
+            first = self.constructed[i].first_plan_at
+            self.results[i] = result if first is None else replace(result, first_plan_at=first)
 
 
 def _proved_infeasible(result: PieceResult) -> bool:

@@ -107,3 +107,17 @@ def test_the_relaxed_search_proves_the_smallest_violation_whatever_the_tolerance
     data = path_input([4, 4, 2, 4, 4], 2, 9, 9)  # the cuts give 4 | 14, 8 | 10, 10 | 8, 14 | 4
     result = min_violation(data, solve=solve_model, time_limit=None, tolerance=5)
     assert result.violation == 1 and result.proved and any(phase == "search" for phase, *_ in result.steps)
+
+
+def test_without_a_constructed_plan_the_relaxed_ladder_is_climbed_by_the_search(monkeypatch):
+    from redistrict.model.relax import min_violation
+
+    def undecided(data, **kwargs):
+        raise AssertionError("the exact model is not needed where the search decides")
+
+    monkeypatch.setattr("redistrict.model.relax.construct_plan", lambda *a, **k: None)
+    data = path_input([4, 4, 2, 4, 4], 2, 9, 9)
+    result = min_violation(data, solve=undecided, time_limit=30, tolerance=0)
+    assert result.violation == 1 and result.proved
+    phases = [phase for phase, *_ in result.steps]
+    assert "search" in phases and set(phases) <= {"construction", "search"}

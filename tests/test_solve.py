@@ -337,6 +337,7 @@ def test_relax_out_of_time_before_any_plan_is_no_solution_not_a_crash(monkeypatc
 
     monkeypatch.setattr(model, "solve_model", undecided)
     monkeypatch.setattr("redistrict.model.relax.construct_plan", lambda *a, **k: None)  # construction finds nothing either
+    monkeypatch.setattr("redistrict.model.enumeration.searchable", lambda data: False)  # nor the exhaustive search
     _, _, problem = grid_problem(households=[100] * 15 + [150], lower=350, upper=380)  # 1,650 = 4 × 412.5: must relax
     plan = solve(problem, relax=True, time_limit=2)
     assert plan.status == "no_solution" and plan.exit_code == 4 and plan.assignment is None

@@ -210,23 +210,24 @@ def _ladder(data: ModelInput, floor: int, seed: int, steps: list, deadline: floa
 
 
 def _exact_doubling(data, floor, solve, remaining, steps, solve_kwargs):
-    """No construction succeeded (e.g. office sites or locks it cannot place): exact solves at
-    v = v₀, then doubling steps, each with a third of the time left, until one finds a plan."""
+    """No construction succeeded (e.g. office sites or locks it cannot place): the exhaustive
+    search (small pieces) or exact solves at v = v₀, then doubling steps, each with a third of
+    the time left, until one finds a plan."""
     v, step, lo = floor, max(1, floor), floor
+    searchable = enumeration.searchable(data)
     while v <= int(data.upper) + int(np.sum(data.weights)):
         left = remaining()
         if left is not None and left <= 0.05:
             break
-        solution = solve(widened(data, v), time_limit=None if left is None else max(0.05, left / 3), **solve_kwargs)
-        if solution.has_plan:
-            steps.append(("exact", v, "plan"))
-            centre_of = np.asarray(solution.centre_of)
+        phase, centre_of, status = _decide(widened(data, v), solve, None if left is None else max(0.05, left / 3), searchable, solve_kwargs)
+        if centre_of is not None:
+            steps.append((phase, v, "plan"))
             return centre_of, plan_violation(data, centre_of), lo, False
-        if solution.status == "infeasible":
+        if status == "infeasible":
             lo = v + 1
-            steps.append(("exact", v, "proved impossible"))
+            steps.append((phase, v, "proved impossible"))
         else:
-            steps.append(("exact", v, "undecided in its time"))
+            steps.append((phase, v, "undecided in its time"))
         v, step = v + step, step * 2
     proved_none = bool(steps) and steps[-1][2] == "proved impossible"
     return None, None, lo, proved_none

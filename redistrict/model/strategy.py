@@ -84,8 +84,8 @@ class PieceTask:
     #: :func:`construct_piece`; the piece's own construction is then skipped
     start: np.ndarray | None = None
     #: with --relax on a layer of several pieces: the piece's input without the rules that hold
-    #: only within the bounds (forced groups), solved with elastic bounds when the piece has no
-    #: plan within them; ``relax_tolerance`` as for :func:`~redistrict.model.relax.min_violation`
+    #: only within the bounds (forced groups), solved with elastic bounds when ``failed`` is
+    #: given; ``relax_tolerance`` as for :func:`~redistrict.model.relax.min_violation`
     relaxed: ModelInput | None = None
     relax_tolerance: int = 0
     #: the construction phase already failed on this piece: its construction is not repeated
@@ -93,6 +93,9 @@ class PieceTask:
     #: with the unit count chosen, not given: one more unit (:func:`~redistrict.problem.next_unit_count`),
     #: tried when no plan is found with ``data.k`` in :data:`SPARE_SHARE` of the time
     spare_k: int | None = None
+    #: the piece's result within the bounds from an earlier phase, which found no plan: only
+    #: the relaxation is run (``relaxed`` must be given)
+    failed: PieceResult | None = None
 
     def budget(self) -> float | None:
         """Seconds this piece may use from now."""
@@ -146,6 +149,8 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
     method, why = choose_method(data, task.method)
     budget = task.budget()
     deadline = None if budget is None else t0 + budget
+    if task.failed is not None:
+        return _relaxed_piece(task, task.failed, t0, deadline)
     if task.start is not None:
         start, extra, proof = np.asarray(task.start), {}, None
     elif task.spare_k is None:
@@ -154,8 +159,7 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
         task, (start, extra, proof) = _with_spare_count(task, method, t0, budget, deadline)
         data = task.data
     if proof is not None:
-        proof = dataclasses.replace(proof, why=why, seconds=time.perf_counter() - t0, improvement=extra)
-        return proof if task.relaxed is None else _relaxed_piece(task, proof, t0, deadline)
+        return dataclasses.replace(proof, why=why, seconds=time.perf_counter() - t0, improvement=extra)
     first = None if start is None else time.perf_counter() - t0
     if start is not None and progress is not None:
         progress({"phase": "construction", "round": 0, "elapsed": first, "incumbent": plan_objective(data, start), "bound": None})
@@ -163,8 +167,7 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
         result = _heuristic(task, data, start, t0, deadline, why, first, progress)
     else:
         result = _exact(task, data, start, t0, deadline, why, first, progress)
-    result = dataclasses.replace(result, improvement=result.improvement | extra, k=data.k)
-    return _relaxed_piece(task, result, t0, deadline) if result.centre_of is None and task.relaxed is not None else result
+    return dataclasses.replace(result, improvement=result.improvement | extra, k=data.k)
 
 
 def _with_spare_count(task: PieceTask, method: str, t0: float, budget: float | None, deadline: float | None) -> tuple[PieceTask, tuple]:
