@@ -132,7 +132,7 @@ def solve_in_phases(pieces: list[Piece], tasks: list[PieceTask], *, slots: int, 
     missing = sorted((i for i, c in enumerate(constructed) if c.centre_of is None), key=lambda i: (len(pieces[i].nodes), i))
     built = [i for i, c in enumerate(constructed) if c.centre_of is not None]
     relax = tasks[0].relaxed is not None
-    phase = _Phases(pieces, tasks, constructed, slots, ends_at, run)
+    phase = _Phases(pieces, constructed, slots, ends_at, run)
     phase.run(missing, RESCUE_SHARE if built else 1.0, lambda i, budget: replace(tasks[i], time_limit=budget, construction_failed=True, relaxed=None), tight=True, stop=None if relax else _proved_infeasible)
     unplanned = [i for i in missing if phase.results[i].centre_of is None]
     if relax and unplanned:
@@ -148,10 +148,10 @@ def solve_in_phases(pieces: list[Piece], tasks: list[PieceTask], *, slots: int, 
 class _Phases:
     """The results of :func:`solve_in_phases` so far, and how one phase runs a group of pieces."""
 
-    def __init__(self, pieces, tasks, constructed, slots, ends_at, run) -> None:
-        self.pieces, self.tasks, self.constructed = pieces, tasks, constructed
+    def __init__(self, pieces, constructed, slots, ends_at, run) -> None:
+        self.pieces, self.constructed = pieces, constructed
         self.slots, self.ends_at, self.run_options = slots, ends_at, run
-        self.results: list[PieceResult | None] = [None] * len(tasks)
+        self.results: list[PieceResult | None] = [None] * len(pieces)
 
     def run(self, group: list[int], share: float, task_for, *, tight: bool, stop=None) -> None:
         """Run ``task_for(i, budget)`` for the pieces ``group`` with ``share`` of the time left,

@@ -288,3 +288,16 @@ def test_a_chosen_count_too_tight_for_a_plan_takes_one_unit_more_in_that_piece_o
     assert "subdistrict 西 has 4 units, not 3" in chosen.message
     given = solve(Problem.from_layer(layer, graph, lower=2, upper=3, k=7), workers=1, time_limit=30)
     assert given.status == "infeasible"  # a count the user gave is never changed
+
+
+def test_an_exact_piece_keeps_its_fewest_units_when_only_the_exact_model_finds_them(monkeypatch):
+    import redistrict.model.strategy as strategy
+    from redistrict.model.data import ModelInput
+
+    real = strategy._starting_plan
+    # as if construction, search and mending all missed the plan with the piece's own count
+    monkeypatch.setattr(strategy, "_starting_plan", lambda task, *a: (None, {}, None) if task.data.k == 2 else real(task, *a))
+    data = ModelInput(n=4, weights=[3, 3, 3, 3], edges=[(0, 1), (1, 2), (2, 3)], k=2, lower=3, upper=7)
+    result = strategy.solve_piece(strategy.PieceTask(data, method="exact", time_limit=30, spare_k=3))
+    assert result.centre_of is not None and result.k == 2 and len(set(result.centre_of.tolist())) == 2
+    assert result.improvement["exact_at_own_count"] == "optimal" and "spare_k" not in result.improvement

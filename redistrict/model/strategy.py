@@ -177,6 +177,8 @@ def _with_spare_count(task: PieceTask, method: str, t0: float, budget: float | N
     (its proof of infeasibility, if any) with a note that the spare count found none either."""
     first_by = None if deadline is None else t0 + SPARE_SHARE * budget
     own = _starting_plan(task, method, t0, None if budget is None else SPARE_SHARE * budget, first_by)
+    if own[0] is None and own[2] is None and method == "exact":
+        own = _exact_at_own_count(task, own, first_by)
     if own[0] is not None:
         return task, own
     spare = dataclasses.replace(task, data=dataclasses.replace(task.data, k=task.spare_k), spare_k=None, construction_failed=False)
@@ -186,6 +188,22 @@ def _with_spare_count(task: PieceTask, method: str, t0: float, budget: float | N
     if plan is None:
         return task, (None, own[1] | {"spare_k": {"tried": task.spare_k, "found": False}}, own[2])
     return spare, (plan, extra | {"spare_k": {"from": task.data.k, "to": task.spare_k, "because": why, "own_count": own[1]}}, None)
+
+
+def _exact_at_own_count(task: PieceTask, own: tuple, by: float | None) -> tuple:
+    """The exact model at the piece's own count until ``by``, where construction and search
+    found nothing: it may still find a plan with the fewest units, or prove there is none."""
+    left = None if by is None else by - time.perf_counter()
+    if left is not None and left < MIN_EXACT_SECONDS:
+        return own
+    solution = solve_model(task.data, solver=task.solver, time_limit=left, threads=task.threads)
+    extra = own[1] | {"exact_at_own_count": solution.status}
+    if solution.has_plan:
+        return np.asarray(solution.centre_of), extra, None
+    if solution.status != "infeasible":
+        return None, extra, None
+    message = f"The exact model proved that no plan of {task.data.k} connected units of {task.data.lower:,}–{task.data.upper:,} households exists."
+    return None, extra, PieceResult("infeasible", solution, None, None, solution.best_bound, "exact", "", solution.seconds, message=message)
 
 
 def _relaxed_piece(task: PieceTask, failed: PieceResult, t0: float, deadline: float | None) -> PieceResult:
