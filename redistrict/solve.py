@@ -439,9 +439,14 @@ def _solve_pieces(ctx: _Context, data, progress, relaxed=None) -> Plan:
     return _finish(ctx, centre_of, status, objective, bound, solver_info, relax_note=note, pieces=rows, results=results, count_note=_spare_note(pieces, results))
 
 
+def _raised(pieces, results) -> list:
+    """The (piece, result) pairs whose plan took the piece's spare unit."""
+    return [(piece, r) for piece, r in zip(pieces, results, strict=True) if r.k is not None and r.k != piece.k]
+
+
 def _with_spare_counts(ctx: _Context, pieces, results) -> _Context:
     """The context with the plan's unit count when some piece took its spare unit."""
-    raised = [(piece, r) for piece, r in zip(pieces, results, strict=True) if r.k is not None and r.k != piece.k]
+    raised = _raised(pieces, results)
     if not raised:
         return ctx
     k = ctx.k + sum(r.k - piece.k for piece, r in raised)
@@ -452,7 +457,7 @@ def _with_spare_counts(ctx: _Context, pieces, results) -> _Context:
 
 def _spare_note(pieces, results) -> str:
     """Which pieces took one unit more than the fewest, and why, in words."""
-    notes = [f"{piece.name} has {r.k} units, not {piece.k}: {r.improvement['spare_k']['because']}" for piece, r in zip(pieces, results, strict=True) if r.k is not None and r.k != piece.k]
+    notes = [f"{piece.name} has {r.k} units, not {piece.k}: {r.improvement['spare_k']['because']}" for piece, r in _raised(pieces, results)]
     shown = "; ".join(notes[:6]) + (f"; and {len(notes) - 6} more pieces (see the report)" if len(notes) > 6 else "")
     return f"One unit more than the fewest where the fewest gave no plan — {shown}" if notes else ""
 
@@ -546,7 +551,8 @@ def _roomier_pieces(ctx: _Context, failed) -> str:
 
     def roomier(piece) -> bool:
         """One more unit still fits the piece and sits further from the bounds."""
-        return _next_count(p, piece) is not None and unit_room(piece.households, piece.k + 1, p.lower, p.upper) > unit_room(piece.households, piece.k, p.lower, p.upper)
+        more = _next_count(p, piece)
+        return more is not None and unit_room(piece.households, more, p.lower, p.upper) > unit_room(piece.households, piece.k, p.lower, p.upper)
 
     tight = [piece for piece in failed if roomier(piece)]
     if not tight:

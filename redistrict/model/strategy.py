@@ -184,9 +184,9 @@ def _with_spare_count(task: PieceTask, method: str, t0: float, budget: float | N
     spare = dataclasses.replace(task, data=dataclasses.replace(task.data, k=task.spare_k), spare_k=None, construction_failed=False)
     now = time.perf_counter()
     plan, extra, proof = _starting_plan(spare, method, now, None if deadline is None else max(deadline - now, 0.0), deadline)
-    why = own[2].message if own[2] is not None else f"no plan was found with {task.data.k} units in {now - t0:.1f} s"
     if plan is None:
         return task, (None, own[1] | {"spare_k": {"tried": task.spare_k, "found": False}}, own[2])
+    why = own[2].message if own[2] is not None else f"no plan was found with {task.data.k} units in {now - t0:.1f} s"
     return spare, (plan, extra | {"spare_k": {"from": task.data.k, "to": task.spare_k, "because": why, "own_count": own[1]}}, None)
 
 
@@ -196,14 +196,13 @@ def _exact_at_own_count(task: PieceTask, own: tuple, by: float | None) -> tuple:
     left = None if by is None else by - time.perf_counter()
     if left is not None and left < MIN_EXACT_SECONDS:
         return own
-    solution = solve_model(task.data, solver=task.solver, time_limit=left, threads=task.threads)
+    solution = _exact_search(task, task.data, None, left, None, {}, by_counts=False)
     extra = own[1] | {"exact_at_own_count": solution.status}
     if solution.has_plan:
         return np.asarray(solution.centre_of), extra, None
     if solution.status != "infeasible":
         return None, extra, None
-    message = f"The exact model proved that no plan of {task.data.k} connected units of {task.data.lower:,}–{task.data.upper:,} households exists."
-    return None, extra, PieceResult("infeasible", solution, None, None, solution.best_bound, "exact", "", solution.seconds, message=message)
+    return None, extra, _proof(task.data, "The exact model", "exact", solution.seconds, solution)
 
 
 def _relaxed_piece(task: PieceTask, failed: PieceResult, t0: float, deadline: float | None) -> PieceResult:
@@ -271,11 +270,14 @@ def construct_piece(task: PieceTask) -> PieceResult:
 
 
 def _proved_by_search(data: ModelInput, searched: enumeration.Outcome) -> PieceResult:
-    message = (
-        f"An exhaustive search ({searched.states:,} candidate units, {searched.seconds:.1f} s) proved that no plan of {data.k} "
-        f"connected units of {data.lower:,}–{data.upper:,} households exists."
-    )
-    return PieceResult("infeasible", None, None, None, None, "search", "", searched.seconds, message=message)
+    return _proof(data, f"An exhaustive search ({searched.states:,} candidate units, {searched.seconds:.1f} s)", "search", searched.seconds)
+
+
+def _proof(data: ModelInput, by: str, method: str, seconds: float, solution: ModelSolution | None = None) -> PieceResult:
+    """The result of a piece proved to have no plan within the bounds, ``by`` naming the proof."""
+    message = f"{by} proved that no plan of {data.k} connected units of {data.lower:,}–{data.upper:,} households exists."
+    bound = None if solution is None else solution.best_bound
+    return PieceResult("infeasible", solution, None, None, bound, method, "", seconds, message=message)
 
 
 def _improve(task: PieceTask, data: ModelInput, start: np.ndarray, deadline: float | None, progress, sizes=(2, 3)) -> tuple[np.ndarray, dict]:
