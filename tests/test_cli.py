@@ -223,7 +223,7 @@ def test_split_of_the_whole_sample_solves_each_subdistrict_as_a_piece(tmp_path, 
     assert code == 0, err
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["status"] == "heuristic" and report["verification"]["ok"]
-    assert report["best_bound"] <= report["objective"]["model_objective"] and "LP relaxation" in report["solver"]["bound_method"]
+    assert report["best_bound"] <= report["objective"]["model_objective"] and "Lagrangian" in report["solver"]["bound_method"]
     assert sorted((p["piece"], p["k"]) for p in report["pieces"]) == [("subdistrict 昱东", 6), ("subdistrict 昱中", 5)]
     assert "not proved optimal" in report["message"] and "pieces (solved independently)" in stdout
 

@@ -119,10 +119,10 @@ def test_the_heuristic_gives_a_verified_plan_never_called_optimal():
     problem = Problem.from_layer(layer, graph, lower=350, upper=450, k=9)
     plan = solve(problem, method="heuristic", time_limit=20)
     assert plan.status == "heuristic" and plan.exit_code == 0
-    # the bound is the LP relaxation's: below the plan, and said to be a limit, not a proof
+    # the bound is the Lagrangian: below the plan, and said to be a limit, not a proof
     assert plan.best_bound is not None and plan.best_bound <= plan.objective["model_objective"] + 1e-9
     assert "not proved optimal" in plan.message and "above the optimum" in plan.message
-    assert "LP relaxation" in plan.solver["bound_method"]
+    assert "Lagrangian" in plan.solver["bound_method"]
     assert verify_plan(problem.graph, plan.assignment, lower=350, upper=450, k=problem.unit_count).ok
 
 
