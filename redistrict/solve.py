@@ -264,18 +264,20 @@ def solve(
 
 
 def _with_forced_groups(data: ModelInput, problem: Problem, contracted: _Contracted) -> ModelInput:
-    """The model input with every forced group (:mod:`redistrict.forced`) as same-unit pairs.
+    """The model input with every forced group (:mod:`redistrict.forced`) as forced pairs.
 
     Valid only within the bounds (a relaxed plan may leave a hanging part as its own small
-    unit), so relaxed solves use the input without them.  The construction then never cuts a
-    group apart and the integer program starts from tighter rows.
+    unit), so relaxed solves use the input without them.  The construction and the exhaustive
+    search then never cut a group apart; the integer program does not see them
+    (``ModelInput.forced_unit``).
     """
     index = {block: i for i, blocks in enumerate(contracted.members) for block in blocks}
-    pairs = set(data.same_unit)
+    pairs = set()
     for group in problem.forced_groups:
         nodes = sorted({index[b] for b in group.blocks})
         pairs.update((nodes[0], other) for other in nodes[1:])
-    return data if len(pairs) == len(data.same_unit) else replace(data, same_unit=tuple(sorted(pairs)))
+    pairs -= set(data.same_unit)
+    return replace(data, forced_unit=tuple(sorted(pairs))) if pairs else data
 
 
 def _model_input(problem: Problem, contracted: _Contracted, k: int, candidates, sites) -> ModelInput:

@@ -208,3 +208,24 @@ def test_implied_bounds_narrow_by_what_the_other_units_hold() -> None:
     assert solve_model(tight).status == "infeasible"
     sol = solve_model(data)
     assert sol.status == "optimal"
+
+
+def test_forced_pairs_guide_heuristics_but_add_no_rows() -> None:
+    """Forced pairs (implied by the bounds) reach the construction and restriction, not the MILP."""
+    from redistrict.model._graph import Adjacency as Adj
+    from redistrict.model.backends import _build
+    from redistrict.model.data import restrict
+
+    plain = ModelInput(n=5, weights=[1, 2, 3, 4, 5], edges=PATH.tolist(), k=2, lower=5, upper=10)
+    forced = ModelInput(n=5, weights=[1, 2, 3, 4, 5], edges=PATH.tolist(), k=2, lower=5, upper=10, forced_unit=[(1, 0)])
+    locked = ModelInput(n=5, weights=[1, 2, 3, 4, 5], edges=PATH.tolist(), k=2, lower=5, upper=10, same_unit=[(0, 1)])
+    assert forced.forced_unit == ((0, 1),) and forced.together == ((0, 1),)
+    adj = Adj.from_edges(5, PATH)
+    for formulation in ("cuts", "labeling_cuts"):
+        rows = [_build(d, adj, formulation, lower=5.0, upper=10.0, elastic=False)[0].milp.num_rows for d in (plain, forced, locked)]
+        assert rows[0] == rows[1] < rows[2]
+    assert restrict(forced, np.array([0, 1, 2]), 1).forced_unit == ((0, 1),)
+    relaxed = ModelInput(n=5, weights=[1, 2, 3, 4, 5], edges=PATH.tolist(), k=2, lower=5, upper=10, forced_unit=[(0, 1)], relax=True)
+    assert relaxed.together == ()
+    with pytest.raises(InputError, match="forced_unit"):
+        ModelInput(n=5, weights=[1, 2, 3, 4, 5], edges=PATH.tolist(), k=2, lower=5, upper=10, forced_unit=[(0, 1)], different_unit=[(0, 1)])

@@ -49,8 +49,11 @@ def test_each_centre_value_is_its_knapsack_lp(seed, n, k):
         items = (table.nodes[row] >= 0) & np.isfinite(table.cost[row])
         r = table.cost[row][items] - lam[table.nodes[row][items]]
         w = table.weight[row][items]
-        lp = linprog(r, A_ub=np.vstack([w, -w]), b_ub=[table.cap[row], -table.floor[row]], bounds=(0, 1), method="highs")
         own = table.own_cost[row] - lam[centre]
+        if not items.any():  # the centre alone: a unit only if its own weight fits
+            assert values[row] == (own if table.floor[row] <= 0 <= table.cap[row] else np.inf)
+            continue
+        lp = linprog(r, A_ub=np.vstack([w, -w]), b_ub=[table.cap[row], -table.floor[row]], bounds=(0, 1), method="highs")
         if lp.status == 2:  # the floor is out of reach: this node cannot be a centre
             assert values[row] == np.inf
             continue

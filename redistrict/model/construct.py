@@ -10,7 +10,7 @@ splits the set of ``k`` units:
    ``k − k₁`` units when both sides fit by count,
    ``k₁·L ≤ s ≤ k₁·U`` and ``(k − k₁)·L ≤ W − s ≤ (k − k₁)·U``,
    each side holds enough candidate centres (one distinct candidate per unit) and no
-   ``same_unit`` pair is separated; these are the asymmetric bounds GerryChain's ±ε does not
+   pair of ``ModelInput.together`` (locks, forced groups) is separated; these are the asymmetric bounds GerryChain's ±ε does not
    express;
 3. among valid cuts take the one with the most room (the smaller per-unit slack of the two
    sides, largest) among the most balanced ``k₁``, and recurse on both sides; a set of one
@@ -59,7 +59,7 @@ class _Pieces:
         self.weights = np.asarray(data.weights, dtype=np.int64)
         self.is_candidate = np.zeros(self.n, dtype=np.int64)
         self.is_candidate[np.asarray(data.candidates)] = 1
-        self.same = np.array(data.same_unit, dtype=np.int64).reshape(-1, 2)
+        self.same = np.array(data.together, dtype=np.int64).reshape(-1, 2)
         self.different = np.array(data.different_unit, dtype=np.int64).reshape(-1, 2)
         self.lower, self.upper = int(data.lower), int(data.upper)
         #: the same arrays with the bounds widened by ``slack``: used only where no cut or unit
@@ -122,7 +122,7 @@ def _side_counts(s: np.ndarray, total: int, k: int, lower: int, upper: int) -> t
 
 
 def _separates(p: _Pieces, nodes: np.ndarray, inside: np.ndarray) -> bool:
-    """True when the cut with ``inside`` (mask over ``nodes``) splits a same_unit pair."""
+    """True when the cut with ``inside`` (mask over ``nodes``) splits a pair that must share a unit (``ModelInput.together``)."""
     if not len(p.same):
         return False
     side = np.full(p.n, -1, dtype=np.int64)

@@ -132,7 +132,7 @@ class _Search:
         self.centres = sum(1 << int(position[c]) for c in data.candidates)
         self.partner: dict[int, int] = {}  # bit -> mask of nodes that must share its unit
         self.rival: dict[int, int] = {}  # bit -> mask of nodes that must not
-        for pairs, table in ((data.same_unit, self.partner), (data.different_unit, self.rival)):
+        for pairs, table in ((data.together, self.partner), (data.different_unit, self.rival)):
             for a, b in pairs:
                 pa, pb = 1 << int(position[a]), 1 << int(position[b])
                 table[pa] = table.get(pa, 0) | pb

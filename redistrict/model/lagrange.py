@@ -215,7 +215,7 @@ def _centre_values(table: _Table, lam: np.ndarray) -> tuple[np.ndarray, np.ndarr
     partial = (first_open < width) & (part_w > 0) & in_play[np.arange(q), at]
     x[np.arange(q), at] += np.where(partial, np.clip((level - before) / np.where(part_w > 0, part_w, 1.0), 0.0, 1.0), 0.0)
     values = table.own_cost - lam[table.centres] + (x * r_s).sum(axis=1)
-    values[w_s.sum(axis=1) < table.floor - 1e-9] = np.inf
+    values[(w_s.sum(axis=1) < table.floor - 1e-9) | (table.cap < -1e-9)] = np.inf
     taken = np.empty_like(x)
     np.put_along_axis(taken, order, x, 1)
     return values, taken
