@@ -123,3 +123,15 @@ def test_tuning_constructs_tight_plans_that_trees_alone_miss(monkeypatch):
     monkeypatch.setattr(construct, "TUNE_MAX_NODES", 0)
     trees_only = [construct_plan(data, seed=0, restarts=1) is not None for data in cases]
     assert sum(tuned) > sum(trees_only), (tuned, trees_only)
+
+
+def test_further_constructions_are_valid_distinct_and_bounded():
+    data = delaunay_input(5, 120, 6, 0.2)
+    plans = list(construct.constructions(data, seed=1, deadline=time.perf_counter() + 30, tries=8))
+    assert 0 < len(plans) <= 8
+    for label in plans:
+        assert_valid(data, label)
+    assert len({label.tobytes() for label in plans}) > 1  # different seeds, different plans
+    again = list(construct.constructions(data, seed=1, deadline=time.perf_counter() + 30, tries=8))
+    assert all(np.array_equal(a, b) for a, b in zip(plans, again, strict=True))
+    assert list(construct.constructions(data, seed=1, deadline=time.perf_counter() - 1, tries=8)) == []

@@ -24,7 +24,7 @@ import numpy as np
 
 from . import counts, enumeration
 from .backends import plan_objective, solve_model
-from .construct import RESTARTS, centres_of, construct_plan
+from .construct import RESTARTS, centres_of, construct_plan, constructions
 from .data import ModelInput, ModelSolution
 from .lagrange import lagrangian_bound
 from .lns import improve
@@ -40,6 +40,10 @@ EXACT_LNS_SHARE = 0.3
 #: the same where the search by centres per group follows: its LPs close most of the gap, so a
 #: rough incumbent is enough (昱东: 18 s of improvement took 5,241 to 4,221; the search found 3,536)
 COUNTS_LNS_SHARE = 0.1
+#: heuristic: further constructions for this share of the time (at most this many seconds and
+#: plans), the most compact one is improved (NH tracts, k = 10, 60 s: 2.280e8 after improvement
+#: from the best of 200 plans in 2.8 s, against 2.375e8 from the first)
+STARTS_SHARE, STARTS_MAX_SECONDS, MAX_STARTS = 0.05, 15.0, 200
 #: heuristic: the Lagrangian bound keeps this share of the time, and at most this many seconds
 #: (it needs 3–10 s on 295 tracts with k = 10, where the LP relaxation needed 76 s)
 BOUND_SHARE, BOUND_MAX_SECONDS = 0.1, 30.0
@@ -167,6 +171,9 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
     if start is not None and progress is not None:
         progress({"phase": "construction", "round": 0, "elapsed": first, "incumbent": plan_objective(data, start), "bound": None})
     if method == "heuristic":
+        if start is not None:
+            start, starts = _most_compact_start(task, data, start, budget)
+            extra = extra | {"starts": starts}
         result = _heuristic(task, data, start, t0, deadline, why, first, progress)
     else:
         result = _exact(task, data, start, t0, deadline, why, first, progress)
@@ -255,6 +262,21 @@ def _starting_plan(task: PieceTask, method: str, t0: float, budget: float | None
     mended = construct_and_mend(data, solve=solve_model, deadline=mend_by, seed=task.seed, solver=task.solver, threads=task.threads)
     extra["mend"] = mended.to_dict()
     return (mended.centre_of if mended.violation == 0 else None), extra, None
+
+
+def _most_compact_start(task: PieceTask, data: ModelInput, start: np.ndarray, budget: float | None) -> tuple[np.ndarray, dict]:
+    """``start`` or, if better, the most compact of further constructions made in
+    :data:`STARTS_SHARE` of the piece's time: where to begin the improvement."""
+    seconds = STARTS_MAX_SECONDS if budget is None else min(STARTS_MAX_SECONDS, STARTS_SHARE * budget)
+    best, best_value = start, plan_objective(data, start)
+    first_value, made = best_value, 0
+    for label in constructions(data, seed=task.seed + 1, deadline=time.perf_counter() + seconds, tries=MAX_STARTS):
+        made += 1
+        centre_of = centres_of(data, label)
+        value = plan_objective(data, centre_of)
+        if value < best_value:
+            best, best_value = centre_of, value
+    return best, {"constructed": made + 1, "first_objective": first_value, "best_objective": best_value}
 
 
 def construct_piece(task: PieceTask) -> PieceResult:
