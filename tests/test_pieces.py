@@ -117,8 +117,13 @@ def test_the_heuristic_gives_a_verified_plan_never_called_optimal():
     layer = from_geodataframe(make_grid(6, 6, households=[100] * 36))
     graph = build_graph(layer.blocks)
     problem = Problem.from_layer(layer, graph, lower=350, upper=450, k=9)
-    plan = solve(problem, method="heuristic", time_limit=20)
+    seen: list[dict] = []
+    plan = solve(problem, method="heuristic", time_limit=20, workers=1, progress=seen.append)
     assert plan.status == "heuristic" and plan.exit_code == 0
+    phases = [event["phase"] for event in seen]
+    assert any(p.startswith("construction (most compact of") for p in phases)
+    last = next(e for e in seen if e["phase"] == "bound (Lagrangian)")  # the live line shows the bound
+    assert last["bound"] <= last["incumbent"]
     # the bound is the Lagrangian: below the plan, and said to be a limit, not a proof
     assert plan.best_bound is not None and plan.best_bound <= plan.objective["model_objective"] + 1e-9
     assert "not proved optimal" in plan.message and "above the optimum" in plan.message
