@@ -12,7 +12,7 @@ from scipy.optimize import linprog
 from test_model_bounds import SquaredDistance
 from test_model_construct import delaunay_input
 
-from redistrict.model import solve_model
+from redistrict.model import ModelInput, solve_model
 from redistrict.model.bounds import lp_bound
 from redistrict.model.lagrange import _centre_values, _pair_table, lagrangian_bound
 
@@ -89,3 +89,11 @@ def test_no_time_or_no_centres_gives_no_bound():
     total = int(data.weights.sum())
     three = dataclasses.replace(data, k=3, lower=total // 2, upper=total)
     assert lagrangian_bound(three, target=1e6, time_limit=0.3) is None
+
+
+def test_the_cut_edge_part_counts_one_edge_fewer_per_extra_part():
+    # two paths of 4 nodes, no edge between them: 3 units cut at least 3 - 2 = 1 edge
+    edges = np.array([(0, 1), (1, 2), (2, 3), (4, 5), (5, 6), (6, 7)])
+    data = ModelInput(n=8, weights=np.full(8, 10), edges=edges, k=3, lower=10, upper=40, edge_cost=np.array([5.0, 1.0, 2.0, 3.0, 4.0, 6.0]), assign_cost=np.zeros((8, 8)))
+    found = lagrangian_bound(data, target=100.0, time_limit=0.3)
+    assert found is not None and found.cut_part == pytest.approx(1.0)
