@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,7 +24,15 @@ from .coords import working_crs
 from .diagnose import Diagnosis, Reason
 from .errors import InputError
 from .io import check_shapefile_text, read_assignment, write_csv
-from .outputs import _jsonable, integers64, plan_layers, sites_among, unit_layer, write_geojson
+from .outputs import (
+    _jsonable,
+    assignment_digest,
+    integers64,
+    plan_layers,
+    sites_among,
+    unit_layer,
+    write_geojson,
+)
 from .plan import Plan, objective_terms, unit_names, unit_table
 from .problem import place_offices
 from .validate import unit_sort_key
@@ -60,6 +68,9 @@ class SavedPlan:
     offices: gpd.GeoDataFrame | None = None
     barriers: gpd.GeoDataFrame | None = None
     path: Path | None = None
+    #: how the folder's ``units.geojson`` was drawn and for which assignment (``report.json``'s
+    #: ``units_geojson``; None for a plan in memory or a folder that does not say)
+    units_geojson: dict | None = None
 
 
 # --- reading an output folder ---------------------------------------------------------------------
@@ -151,6 +162,7 @@ def load_plan_dir(path: str | os.PathLike) -> SavedPlan:
         offices=_read_optional(folder / "offices.geojson"),
         barriers=_read_optional(folder / "barriers.geojson"),
         path=folder,
+        units_geojson=report.get("units_geojson") if (folder / "units.geojson").exists() else None,
     )
 
 
@@ -271,7 +283,7 @@ def _source(source: str | os.PathLike | SavedPlan | Plan, blocks: gpd.GeoDataFra
     else:
         saved = load_plan_dir(source)
     if offices is not None:
-        saved = SavedPlan(saved.plan, saved.blocks, offices, saved.barriers, saved.path)
+        saved = replace(saved, offices=offices)
     if not (saved.plan.assignment is not None and saved.plan.units is not None):
         raise InputError(f"The plan has no units to export (status {saved.plan.status}).")
     return saved
@@ -309,11 +321,33 @@ def export_layers(saved: SavedPlan, *, unit_geometry: str = "tessellated", limit
     if not blocks.crs.is_projected:
         blocks = blocks.to_crs(working_crs(blocks))
     block_layer, _ = plan_layers(saved.plan, blocks)
-    layers = {"units": unit_layer(saved.plan, blocks, geometry=unit_geometry, limit=limit), "blocks": block_layer}
+    shapes = None if limit is not None else saved_unit_shapes(saved, unit_geometry)
+    if shapes is None:
+        units = unit_layer(saved.plan, blocks, geometry=unit_geometry, limit=limit)
+    else:  # the fields as unit_layer makes them, the polygons the run already drew
+        units = unit_layer(saved.plan, blocks, geometry="blocks")
+        units = units.set_geometry(shapes.to_crs(units.crs).reindex(units["unit_id"].astype(str)).to_numpy())
+    layers = {"units": units, "blocks": block_layer}
     if saved.offices is not None and len(saved.offices):
         sites = saved.offices.drop(columns=[c for c in ("unit_id", "in_use") if c in saved.offices.columns])
         layers["offices"] = office_layer(saved.plan, sites_in_area(sites, block_layer)).to_crs(block_layer.crs)
     return {name: integers64(layer) for name, layer in layers.items()}
+
+
+def saved_unit_shapes(saved: SavedPlan, unit_geometry: str) -> gpd.GeoSeries | None:
+    """The unit polygons of the folder's ``units.geojson`` by unit id, when they are the ones an
+    export asks for: drawn the same way (``unit_geometry``) for the very assignment the folder
+    holds (its digest, so a hand-edited ``assignment.csv`` gets new polygons), every unit once.
+    None otherwise: the export then draws them again (tessellating a city of 50,000 blocks took
+    88 s and 3 GB; the polygons come back at the 7 decimals, ~1 cm, the file stores)."""
+    written = saved.units_geojson or {}
+    if saved.path is None or written.get("geometry") != unit_geometry or written.get("assignment") != assignment_digest(saved.plan.assignment):
+        return None
+    units = gpd.read_file(saved.path / "units.geojson", engine="pyogrio", columns=["unit_id"])
+    ids = units["unit_id"].astype(str)
+    if ids.duplicated().any() or set(ids) != set(saved.plan.assignment.astype(str)) or units.geometry.isna().any():
+        return None
+    return gpd.GeoSeries(units.geometry.to_numpy(), index=ids.to_numpy(), crs=units.crs)
 
 
 def _crs(crs: str | CRS | None) -> CRS:

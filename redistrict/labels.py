@@ -26,6 +26,8 @@ _MAP_ZH = {
     "v_bounds": "户数超出范围的单元", "v_unassigned": "未划入任何单元的小区",
     "v_no_office": "没有办公用房的单元", "v_other": "其他问题",
     "moved": "两方案间换了单元的小区", "moved_n": "个小区换了单元", "was_in": "原属",
+    "many_colours": "{k:,} 个单元，{colours} 种颜色（相邻单元颜色不同）", "below": "低于下限", "above": "高于上限",
+    "labels_off": "单元标注图层默认关闭，可在图层控制中打开", "labels_outside": "标注：超出范围的单元",
 }
 
 _MAP_EN = {
@@ -45,6 +47,8 @@ _MAP_EN = {
     "v_detached": "Blocks cut off from the rest of their unit", "v_bounds": "Units outside the household bounds",
     "v_unassigned": "Blocks in no unit", "v_no_office": "Units without an office", "v_other": "Other problems",
     "moved": "Blocks whose unit differs between the plans", "moved_n": "blocks changed unit", "was_in": "was in",
+    "many_colours": "{k:,} units in {colours} colours (neighbours differ)", "below": "below the minimum", "above": "above the maximum",
+    "labels_off": "the unit labels layer is off; switch it on in the layer control", "labels_outside": "labelled: units outside the bounds",
 }
 
 _REPORT_ZH = {
@@ -60,6 +64,7 @@ _REPORT_ZH = {
     "piece_head": ("分片", "小区数", "户数", "单元数", "方法", "状态", "目标值", "下界", "gap", "秒"),
     "chart": "各单元户数", "chart_band": "户数范围 {lower:,}–{upper:,}", "chart_within": "在范围内",
     "chart_below": "低于下限", "chart_above": "高于上限",
+    "hist_units": "单元数", "hist_outside": "{n:,} 个单元超出范围：", "hist_more": "…… 另有 {n:,} 个", "hist_none": "全部单元在范围内",
     "note": (
         "注：距离为各小区中心至本单元办公用房的直线距离，平均值按户数加权。紧凑度按合并后的单元计算"
         "（先弥合 {closing:.0f} 米以内的道路间隙）：Polsby-Popper = 4πA/P²，Reock = A / 最小外接圆面积，"
@@ -81,6 +86,7 @@ _REPORT_EN = {
     "piece_head": ("Piece", "Blocks", "Households", "Units", "Method", "Status", "Objective", "Bound", "Gap", "s"),
     "chart": "Households per unit", "chart_band": "bounds {lower:,}–{upper:,}", "chart_within": "within the bounds",
     "chart_below": "below the minimum", "chart_above": "above the maximum",
+    "hist_units": "Units", "hist_outside": "{n:,} units outside the bounds:", "hist_more": "… and {n:,} more", "hist_none": "every unit within the bounds",
     "note": (
         "Distances are straight lines from each block's centre to the unit's office, the mean weighted by "
         "households. Compactness is measured on the merged unit (road gaps up to {closing:.0f} m closed): "

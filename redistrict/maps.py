@@ -38,6 +38,7 @@ from folium.template import Template
 from .coords import to_gcj02, working_crs
 from .errors import InputError
 from .labels import LANGS, section, status_word
+from .options import MANY_UNITS
 from .outputs import plan_layers
 from .plan import Plan
 from .shapes import CLOSING_M, closed_shape
@@ -80,6 +81,7 @@ _CSS = """
  font:12px/1.35 "Noto Sans CJK SC","WenQuanYi Micro Hei","PingFang SC","Microsoft YaHei",sans-serif;color:#222}
 .rd-title{font-size:14px;font-weight:600;max-width:420px}
 .rd-title small{font-weight:400;font-size:12px}
+.rd-legend{max-height:55vh;overflow:auto}
 .rd-legend table{border-collapse:collapse}
 .rd-legend td{padding:1px 4px;vertical-align:middle}
 .rd-legend .sw{display:inline-block;width:14px;height:11px;border:1px solid #555}
@@ -211,6 +213,21 @@ class _Layer(MacroElement):
     _template = Template(
         """
         {% macro script(this, kwargs) %}
+        {% if this.tip_json %}
+        var {{ this.get_name() }}_tip = (function (info) {
+            function esc(v) {
+                return v === null || v === undefined ? "\u2014" : String(v).replace(/[&<>"'`$\\\\]/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
+            }
+            function num(v) { return v === null || v === undefined ? "\u2014" : Math.round(v).toLocaleString("en-US"); }
+            return function (p) {
+                var w = info.words, unit = info.units[p.u];
+                var rows = [[w.id, esc(p.i)], [w.households, num(p.h)], [w.population, num(p.p)], [w.community, esc(p.c)],
+                            [w.unit, esc(unit[1]) + " (" + esc(unit[0]) + ")"]];
+                return '<div class="rd-tip"><b>' + w.block + " " + esc(p.n === undefined ? p.i : p.n) + "</b><table>" +
+                    rows.map(function (r) { return "<tr><th>" + r[0] + "</th><td>" + r[1] + "</td></tr>"; }).join("") + "</table></div>";
+            };
+        })({{ this.tip_json }});
+        {% endif %}
         var {{ this.get_name() }} = L.geoJSON({{ this.data_json }}, {
             pane: {{ this.pane|tojson }},
             style: function (f) { return f.properties._style || {{ this.style_json }}; },
@@ -223,6 +240,7 @@ class _Layer(MacroElement):
             },
             onEachFeature: function (f, layer) {
                 if (f.properties._tip) { layer.bindTooltip(f.properties._tip, {sticky: true}); }
+                {% if this.tip_json %}layer.bindTooltip(function () { return {{ this.get_name() }}_tip(f.properties); }, {sticky: true});{% endif %}
                 if (f.properties._popup) { layer.bindPopup(f.properties._popup, {maxWidth: 360}); }
             }
         }).addTo({{ this._parent.get_name() }});
@@ -230,7 +248,9 @@ class _Layer(MacroElement):
         """
     )
 
-    def __init__(self, data: dict, pane: str, style: dict | None = None) -> None:
+    def __init__(self, data: dict, pane: str, style: dict | None = None, tip: dict | None = None) -> None:
+        """``tip``: the words and unit names from which a block's tooltip is built in the browser
+        out of its compact properties (large layers), instead of HTML stored with every block."""
         super().__init__()
         self._name = "RedistrictLayer"
         self.data = data
@@ -238,6 +258,7 @@ class _Layer(MacroElement):
         self.pane = pane
         #: the style of features without their own (large layers leave it out of every block)
         self.style_json = js_literal(style or {})
+        self.tip_json = js_literal(tip) if tip else ""
 
 
 class _Control(MacroElement):
@@ -496,6 +517,16 @@ class MapData:
     def _wgs(self, gdf: gpd.GeoDataFrame, gcj: bool) -> gpd.GeoDataFrame:
         return to_gcj02(gdf) if gcj else gdf.to_crs("EPSG:4326")
 
+    @property
+    def large(self) -> bool:
+        """True above :data:`LARGE_LAYER` blocks: lighter features, drawn on a canvas."""
+        return len(self.blocks) > LARGE_LAYER
+
+    @property
+    def many(self) -> bool:
+        """True above :data:`~redistrict.options.MANY_UNITS` units: legends, labels and charts summarise."""
+        return len(self.units) > MANY_UNITS
+
     def unit_features(self, gcj: bool) -> dict:
         props = []
         for _, row in self.units.iterrows():
@@ -504,14 +535,14 @@ class MapData:
                 "_style": {"fillColor": colour, "color": "#333333", "weight": 1.2, "opacity": 0.9, "fillOpacity": 0.6},
                 "_tip": _table(self.unit_rows(row), f'{self.t["unit"]} {self.unit_title(row)}'),
             })
-        return _features(self._wgs(self.units, gcj), props)
+        return _features(self._wgs(self.units, gcj), props, 1e-5 if self.large else 1e-6)
 
     def block_features(self, gcj: bool) -> dict:
-        """Blocks with a tooltip and a popup each; above :data:`LARGE_LAYER` blocks only the
-        tooltip, the layer's shared style and coordinates to 1e-5° (~1 m), so a city-wide map stays
-        a file a browser opens (the unit table is in the unit's own tooltip)."""
+        """Blocks with a tooltip and a popup each; above :data:`LARGE_LAYER` blocks see
+        :meth:`compact_block_features` (the unit table is in the unit's own tooltip)."""
+        if self.large:
+            return self.compact_block_features(gcj)
         t = self.t
-        large = len(self.blocks) > LARGE_LAYER
         units = self.plan.units.set_index("unit_id")
         props = []
         for _, row in self.blocks.iterrows():
@@ -524,29 +555,65 @@ class MapData:
                 (t["unit"], f'{esc(unit["name"])} ({esc(row["unit_id"])})'),
             ]
             name = esc(row.get("name")) if present(row.get("name")) else esc(row["block_id"])
-            if large:
-                props.append({"_tip": _table(block_rows, f'{t["block"]} {name}')})
-                continue
             unit_row = unit.to_dict() | {"unit_id": row["unit_id"]}
             props.append({
                 "_style": BLOCK_STYLE,
                 "_tip": _table(block_rows, f'{t["block"]} {name}'),
                 "_popup": _table(block_rows, f'{t["block"]} {name}') + "<hr>" + _table(self.unit_rows(unit_row), f'{t["unit"]} {self.unit_title(unit_row)}'),
             })
-        return _features(self._wgs(self.blocks, gcj), props, 1e-5 if large else 1e-6)
+        return _features(self._wgs(self.blocks, gcj), props)
+
+    def compact_block_features(self, gcj: bool) -> dict:
+        """Blocks of a large layer: no popup, the layer's shared style, coordinates to 1e-5° (~1 m)
+        and only the raw figures (``i`` id, ``n`` name, ``h`` households, ``p`` population,
+        ``c`` community, ``u`` the unit's index in :meth:`block_tip`), from which the page builds
+        the tooltip when the pointer is over the block: HTML stored with each of 50,000 blocks
+        was two thirds of the file."""
+        frame = self.blocks
+        index = pd.Index(self.units["unit_id"]).get_indexer(frame["unit_id"])
+        columns = {"i": frame["block_id"].astype(str), "n": frame.get("name"), "h": frame["households"], "p": frame.get("population"), "c": frame.get("community")}
+        values = {key: ([None] * len(frame) if col is None else [v if present(v) else None for v in col.tolist()]) for key, col in columns.items()}
+        props = []
+        for row, unit in enumerate(index.tolist()):
+            prop = {key: values[key][row] for key in columns if values[key][row] is not None}
+            props.append(prop | {"u": unit})
+        return _features(self._wgs(frame, gcj), props, 1e-5)
+
+    def block_tip(self) -> dict | None:
+        """What the page needs to build a compact block's tooltip: the words and ``[id, name]`` of
+        each unit (None for a small layer, whose blocks carry their own tooltip HTML)."""
+        if not self.large:
+            return None
+        t = self.t
+        words = {key: t[key] for key in ("id", "households", "population", "community", "unit", "block")}
+        return {"words": words, "units": [[str(u), str(n)] for u, n in zip(self.units["unit_id"], self.units["name"], strict=True)]}
+
+    def label_points(self, unit_ids=None) -> gpd.GeoSeries:
+        """A point inside each unit (of ``unit_ids``, default all), on its blocks with the road gaps
+        closed, indexed by unit id: one pass over the blocks grouped by unit (a mask per unit
+        was quadratic: minutes for a city's thousands of units)."""
+        units = self.units if unit_ids is None else self.units[self.units["unit_id"].isin(list(unit_ids))]
+        blocks = self.blocks[self.blocks["unit_id"].isin(units["unit_id"])]
+        shapes = {unit: closed_shape(group.geometry) for unit, group in blocks.groupby("unit_id", sort=False)}
+        points = []
+        for unit, geom in zip(units["unit_id"], units.geometry, strict=True):
+            shape = shapes.get(unit)
+            points.append(shapely.point_on_surface(shape) if shape is not None and not shape.is_empty else geom.representative_point())
+        return gpd.GeoSeries(points, index=units["unit_id"].to_numpy(), crs=self.crs)
 
     def label_features(self, gcj: bool) -> dict:
+        """A label per unit (name, households; framed red outside the bounds) with the unit's
+        tooltip; with many units without it (the unit under the label has the same one, and
+        thousands of copies were a sixth of a city's map)."""
         t = self.t
-        points = []
+        points = self.label_points()
         props = []
         for _, row in self.units.iterrows():
-            members = self.blocks[self.blocks["unit_id"] == row["unit_id"]]
-            shape = closed_shape(members.geometry)
-            points.append(shapely.point_on_surface(shape) if not shape.is_empty else row.geometry.representative_point())
             cls = "rd-label-inner" if row["within_bounds"] else "rd-label-inner rd-bad"
             label = f'<div class="{cls}">{esc(row["name"])}<br><small>{_num(row["households"])} {t["hh"]}</small></div>'
-            props.append({"_label": label, "_tip": _table(self.unit_rows(row), f'{t["unit"]} {self.unit_title(row)}')})
-        gdf = gpd.GeoDataFrame(geometry=points, crs=self.crs)
+            tip = {} if self.many else {"_tip": _table(self.unit_rows(row), f'{t["unit"]} {self.unit_title(row)}')}
+            props.append({"_label": label} | tip)
+        gdf = gpd.GeoDataFrame(geometry=points.to_numpy(), crs=self.crs)
         return _features(self._wgs(gdf, gcj), props)
 
     def current_features(self, gcj: bool) -> dict:
@@ -604,17 +671,10 @@ class MapData:
 
     def legend_html(self) -> str:
         t = self.t
-        rows = []
-        for _, row in self.units.iterrows():
-            ok = bool(row["within_bounds"])
-            dot = OK_COLOUR if ok else BAD_COLOUR
-            mark = "✓" if ok else f'✗ {_num(row["violation"])}'
-            rows.append(
-                f'<tr><td><span class="sw" style="background:{self.colours[str(row["unit_id"])]}"></span></td>'
-                f'<td>{esc(row["unit_id"])}</td><td>{esc(row["name"])}</td>'
-                f'<td class="num">{_num(row["households"])}</td>'
-                f'<td><span class="dot" style="background:{dot}"></span> <span style="color:{dot}">{mark}</span></td></tr>'
-            )
+        if self.many:
+            head = self._summary_key()
+        else:
+            head = f'<b>{t["units"]}</b><table>{"".join(self._unit_legend_row(row) for _, row in self.units.iterrows())}</table>'
         key = [
             f'<span class="dot" style="background:{OK_COLOUR}"></span> {t["within"]} {_num(self.lower)}–{_num(self.upper)} {t["hh"]}',
             f'<span class="dot" style="background:{BAD_COLOUR}"></span> {t["outside"]}',
@@ -628,7 +688,41 @@ class MapData:
             key.append(f'<svg width="22" height="8"><line x1="0" y1="4" x2="22" y2="4" stroke="{BARRIER_COLOUR}" stroke-width="4"/></svg> {t["barriers"]}')
         if self.moved:
             key.append(f'{_swatch(MOVED_STYLE)} {t["moved"]} ({len(self.moved):,})')
-        return f'<b>{t["units"]}</b><table>{"".join(rows)}</table><hr>' + "<br>".join(key) + self._problem_key()
+        return f'{head}<hr>' + "<br>".join(key) + self._problem_key()
+
+    def _unit_legend_row(self, row) -> str:
+        """One unit in the legend: its colour, id, name, households and bound status."""
+        ok = bool(row["within_bounds"])
+        dot = OK_COLOUR if ok else BAD_COLOUR
+        mark = "✓" if ok else f'✗ {_num(row["violation"])}'
+        return (
+            f'<tr><td><span class="sw" style="background:{self.colours[str(row["unit_id"])]}"></span></td>'
+            f'<td>{esc(row["unit_id"])}</td><td>{esc(row["name"])}</td>'
+            f'<td class="num">{_num(row["households"])}</td>'
+            f'<td><span class="dot" style="background:{dot}"></span> <span style="color:{dot}">{mark}</span></td></tr>'
+        )
+
+    def bound_counts(self) -> dict[str, int]:
+        """How many units lie below, within and above the bounds."""
+        hh = self.units["households"].astype(float)
+        below = int((hh < self.lower).sum()) if self.lower is not None else 0
+        above = int((hh > self.upper).sum()) if self.upper is not None else 0
+        return {"below": below, "within": len(hh) - below - above, "above": above}
+
+    def _summary_key(self) -> str:
+        """The legend's units section for many units: the colours used and the counts within,
+        below and above the bounds (one row per unit would be thousands of rows)."""
+        t = self.t
+        colours = sorted(set(self.colours[str(u)] for u in self.units["unit_id"]), key=PALETTE.index)
+        swatches = "".join(f'<span class="sw" style="background:{c}"></span>' for c in colours)
+        counts = self.bound_counts()
+        rows = [(OK_COLOUR, f'✓ {t["within"]} {_num(self.lower)}–{_num(self.upper)}', counts["within"]),
+                (BAD_COLOUR, f'✗ {t["below"]}', counts["below"]), (BAD_COLOUR, f'✗ {t["above"]}', counts["above"])]
+        table = "".join(f'<tr><td><span class="dot" style="background:{c}"></span></td><td style="color:{c}">{w}</td><td class="num">{_num(n)}</td></tr>' for c, w, n in rows)
+        return (
+            f'<b>{t["units"]}</b><div class="rd-summary">{swatches}<br>{t["many_colours"].format(k=len(self.units), colours=len(colours))}'
+            f'<table>{table}</table>{t["labels_off"]}</div>'
+        )
 
     def _problem_key(self) -> str:
         """The legend's section of violations: one entry per kind drawn, with its count."""
@@ -687,9 +781,9 @@ def _draw(m: folium.Map, data: MapData, *, current: bool, basemap: str, lang: st
     for name, z, events in _PANES:
         m.add_child(CustomPane(name, z_index=z, pointer_events=events))
 
-    def group(label: str, features: dict, pane: str, show: bool = True, style: dict | None = None) -> None:
+    def group(label: str, features: dict, pane: str, show: bool = True, style: dict | None = None, tip: dict | None = None) -> None:
         fg = folium.FeatureGroup(name=label, show=show)
-        fg.add_child(_Layer(features, pane, style))
+        fg.add_child(_Layer(features, pane, style, tip))
         m.add_child(fg)
 
     group(t["units"], data.unit_features(gcj), "rd-units")
@@ -697,14 +791,15 @@ def _draw(m: folium.Map, data: MapData, *, current: bool, basemap: str, lang: st
         group(t["current"], data.current_features(gcj), "rd-current")
     if data.barriers is not None:
         group(t["barriers"], data.barrier_features(gcj), "rd-barriers")
-    group(t["blocks"], data.block_features(gcj), "rd-blocks", style=BLOCK_STYLE)
+    group(t["blocks"], data.block_features(gcj), "rd-blocks", style=BLOCK_STYLE, tip=data.block_tip())
     if data.offices is not None:
         group(t["offices"], data.office_features(gcj), "rd-offices")
     if data.moved:
         group(t["moved"], data.moved_features(gcj), "rd-moved")
     if not data.problems.empty:
         group(t["problems"], data.problem_features(gcj), "rd-problems")
-    group(t["labels"], data.label_features(gcj), "rd-labels")
+    # thousands of labels would hide every unit at the city view: off, one click away in the layer control
+    group(t["labels"], data.label_features(gcj), "rd-labels", show=not data.many)
 
     m.add_child(_Control(data.title_html(title), "topright", "rd-box rd-title"))
     folium.LayerControl(collapsed=collapsed, position="topright").add_to(m)

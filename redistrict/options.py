@@ -39,6 +39,10 @@ MIN_FRONTAGE = 30.0
 INPUT_COORDS = "wgs84"
 LANG = "zh"
 BASEMAP = "none"
+#: above this many units the map's and the print map's legends, the unit labels and the report's
+#: households chart summarise (counts within and outside the bounds, a histogram) instead of
+#: showing every unit: a whole city's thousands of entries would cover the map and run off the page
+MANY_UNITS = 60
 
 def stability_weight(subdistrict: str | None, communities) -> float:
     """The default weight of households moved out of their current community: 1 when current

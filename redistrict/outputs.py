@@ -25,6 +25,7 @@ import atexit
 import contextlib
 import ctypes
 import functools
+import hashlib
 import json
 import os
 import re
@@ -410,6 +411,19 @@ def unit_layer(plan: Plan, blocks: gpd.GeoDataFrame, *, geometry: str = "tessell
     return units[[c for c in units.columns if c != units.geometry.name] + [units.geometry.name]]
 
 
+def assignment_digest(assignment: pd.Series) -> str:
+    """SHA-256 of a block→unit assignment (pairs sorted by block id): tells whether the
+    ``units.geojson`` a run wrote still belongs to the folder's ``assignment.csv``."""
+    pairs = sorted(zip(assignment.index.astype(str), assignment.astype(str), strict=True))
+    return hashlib.sha256("\n".join(f"{b}\t{u}" for b, u in pairs).encode("utf-8")).hexdigest()
+
+
+def units_written(plan: Plan, unit_geometry: str) -> dict:
+    """What ``report.json`` records about ``units.geojson``: how its polygons were drawn and the
+    digest of the assignment they were drawn for, so an export can reuse them."""
+    return {"geometry": unit_geometry, "assignment": assignment_digest(plan.assignment)}
+
+
 #: an office site belongs to a plan when it lies within this distance (m) of one of its blocks
 #: (road gaps up to twice this are between blocks)
 SITE_DISTANCE_M = 15.0
@@ -475,7 +489,7 @@ def write_plan(
         block_layer, _ = plan_layers(plan, blocks)
         write_geojson(_jsonable(integers64(units)), tmp / "units.geojson")
         write_geojson(_jsonable(integers64(block_layer)), tmp / "blocks.geojson")
-        write_json(tmp / "report.json", plan.to_dict())
+        write_json(tmp / "report.json", plan.to_dict() | {"units_geojson": units_written(plan, unit_geometry)})
         if extra is not None:
             extra(tmp)
             _keep_plan_sites(tmp / "offices.geojson", block_layer)

@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
-import shapely
 
 from .charts import cjk_font, new_figure, png_bytes
 from .labels import section
@@ -29,8 +29,9 @@ from .maps import (
     present,
 )
 from .maps import TEXT as TEXT_MAP
+from .options import MANY_UNITS
 from .plan import Plan
-from .shapes import CLOSING_M, closed_shape, compactness
+from .shapes import CLOSING_M, compactness
 
 #: Anhui 2007 rule (Tunxi report §二.5): yearly committee funding by community size.
 FUNDING_THRESHOLD = 2500
@@ -283,16 +284,25 @@ def static_map(
 
     Units are filled in the same colours as the web map and labelled with name and households
     (framed green within the bounds, red outside); current community boundaries dashed, offices
-    and barriers drawn, a legend and a metric scale bar.  Drawn with matplotlib's object API and
-    the bundled CJK font (:mod:`redistrict.charts`): no global matplotlib state is touched.
+    and barriers drawn, a legend and a metric scale bar.  Above
+    :data:`~redistrict.options.MANY_UNITS` units the legend gives the colours and the counts
+    within and outside the bounds, units outside are outlined red and only they are labelled (a
+    legend entry and a label per unit made a 125,000-pixel-high PNG for a 4,746-unit city).
+    Drawn with matplotlib's object API and the bundled CJK font (:mod:`redistrict.charts`): no
+    global matplotlib state is touched.
     """
+    from matplotlib.legend_handler import HandlerTuple
+
     data = MapData(plan, blocks, offices, barriers, lang)
     fig = new_figure(size, dpi)
     ax = fig.add_subplot()
     _draw_layers(ax, data)
+    if data.many:
+        _outline_outside(ax, data)
     _label_units(ax, data, lang)
     band = f"{data.lower:,}–{data.upper:,} {TEXT[lang]['hh']}" if data.lower is not None else None
-    ax.legend(handles=_legend_handles(data, lang), loc="upper left", bbox_to_anchor=(1.01, 1.0), prop=cjk_font(8), frameon=False, title=band, title_fontproperties=cjk_font(8))
+    entries = _summary_handles(data, lang) if data.many else _legend_handles(data, lang)
+    ax.legend(handles=[h for h, _ in entries], labels=[label for _, label in entries], handler_map={tuple: HandlerTuple(ndivide=None, pad=0.0)}, loc="upper left", bbox_to_anchor=(1.01, 1.0), prop=cjk_font(8), frameon=False, title=band, title_fontproperties=cjk_font(8))
     _scale_bar(ax)
     ax.set_title(_map_title(data, lang), fontproperties=cjk_font(10), loc="left")
     ax.set_axis_off()
@@ -321,12 +331,33 @@ def _draw_layers(ax, data: MapData) -> None:
             used.plot(ax=ax, color=OFFICE_COLOUR, edgecolor="white", markersize=40, linewidth=1.0, zorder=5)
 
 
+def _outside(data: MapData) -> gpd.GeoDataFrame:
+    """The units outside the bounds."""
+    return data.units[~data.units["within_bounds"].astype(bool)]
+
+
+def _labelled(data: MapData) -> gpd.GeoDataFrame:
+    """The units that get a label: all of them; above MANY_UNITS only those outside the bounds,
+    and none when those are many too (the labels would cover the map)."""
+    if not data.many:
+        return data.units
+    outside = _outside(data)
+    return outside if len(outside) <= MANY_UNITS else outside.iloc[:0]
+
+
+def _outline_outside(ax, data: MapData) -> None:
+    """Units outside the bounds outlined red: the one thing a city-wide print map must show."""
+    outside = _outside(data)
+    if len(outside):
+        outside.boundary.plot(ax=ax, color=BAD_COLOUR, linewidth=1.6, zorder=3)
+
+
 def _label_units(ax, data: MapData, lang: str) -> None:
-    """Each unit's name and households, framed green within the bounds, red outside."""
+    """The name and households of each labelled unit, framed green within the bounds, red outside."""
     hh = TEXT[lang]["hh"] if lang == "zh" else "hh"
-    for _, row in data.units.iterrows():
-        members = data.blocks[data.blocks["unit_id"] == row["unit_id"]]
-        point = shapely.point_on_surface(closed_shape(members.geometry))
+    units = _labelled(data)
+    points = data.label_points(units["unit_id"])
+    for (_, row), point in zip(units.iterrows(), points, strict=True):
         edge = OK_COLOUR if row["within_bounds"] else BAD_COLOUR
         ax.annotate(
             f"{row['name']}\n{int(row['households']):,} {hh}", (point.x, point.y), ha="center", va="center", zorder=6,
@@ -334,16 +365,43 @@ def _label_units(ax, data: MapData, lang: str) -> None:
         )
 
 
-def _legend_handles(data: MapData, lang: str) -> list:
-    """A legend entry per unit (colour, id, name, households, bound mark) and per drawn layer."""
-    from matplotlib.lines import Line2D
+def _legend_handles(data: MapData, lang: str) -> list[tuple]:
+    """``(handle, label)`` per unit (colour, id, name, households, bound mark) and per drawn layer."""
+    from matplotlib.patches import Patch
+
+    entries = []
+    for _, row in data.units.iterrows():
+        mark = "✓" if row["within_bounds"] else f"× {int(row['violation']):,}"
+        entries.append((Patch(facecolor=data.colours[str(row["unit_id"])], edgecolor="#555555"), f"{row['unit_id']} {row['name']}  {int(row['households']):,}  {mark}"))
+    return entries + _layer_handles(data, lang)
+
+
+def _summary_handles(data: MapData, lang: str) -> list[tuple]:
+    """The legend for many units, as ``(handle, label)``: the fill colours in one entry (a tuple
+    of patches), the units within, below and above the bounds with their counts, what is
+    labelled, then the drawn layers."""
     from matplotlib.patches import Patch
 
     words = TEXT_MAP[lang]
+    colours = list(dict.fromkeys(data.colours[str(u)] for u in data.units["unit_id"]))
+    counts = data.bound_counts()
+    entries = [
+        (tuple(Patch(facecolor=c, edgecolor="#555555") for c in colours), words["many_colours"].format(k=len(data.units), colours=len(colours))),
+        (Patch(facecolor="white", edgecolor=OK_COLOUR, linewidth=1.4), f"✓ {words['within']}  {counts['within']:,}"),
+        (Patch(facecolor="white", edgecolor=BAD_COLOUR, linewidth=1.6), f"× {words['below']}  {counts['below']:,}"),
+        (Patch(facecolor="white", edgecolor=BAD_COLOUR, linewidth=1.6), f"× {words['above']}  {counts['above']:,}"),
+    ]
+    if len(_labelled(data)):
+        entries.append((Patch(facecolor="white", edgecolor=BAD_COLOUR, linewidth=1.4), words["labels_outside"]))
+    return entries + _layer_handles(data, lang)
+
+
+def _layer_handles(data: MapData, lang: str) -> list[tuple]:
+    """``(handle, label)`` per drawn layer besides the units: current communities, offices, barriers."""
+    from matplotlib.lines import Line2D
+
+    words = TEXT_MAP[lang]
     handles = []
-    for _, row in data.units.iterrows():
-        mark = "✓" if row["within_bounds"] else f"× {int(row['violation']):,}"
-        handles.append(Patch(facecolor=data.colours[str(row["unit_id"])], edgecolor="#555555", label=f"{row['unit_id']} {row['name']}  {int(row['households']):,}  {mark}"))
     if data.current is not None:
         handles.append(Line2D([], [], color="#1f1f1f", linestyle=(0, (5, 3)), label=words["current"]))
     if data.offices is not None:
@@ -351,7 +409,7 @@ def _legend_handles(data: MapData, lang: str) -> list:
         handles.append(Line2D([], [], marker="o", color="none", markerfacecolor="white", markeredgecolor="#555555", markersize=6, label=words["office_candidate"]))
     if data.barriers is not None:
         handles.append(Line2D([], [], color=BARRIER_COLOUR, linewidth=2.2, label=words["barriers"]))
-    return handles
+    return [(h, h.get_label()) for h in handles]
 
 
 def _map_title(data: MapData, lang: str) -> str:
@@ -383,7 +441,17 @@ def _scale_bar(ax) -> None:
 
 def households_chart(data: dict, lang: str = "zh", *, dpi: int = 130) -> bytes:
     """A bar per unit (households) over the bound band; bars below, within and above the band
-    in distinct colours, labelled with their deviation from the band.  PNG bytes."""
+    in distinct colours, labelled with their deviation from the band.  Above
+    :data:`~redistrict.options.MANY_UNITS` units a histogram instead (see
+    :func:`households_histogram`): 0.55 inch per bar made a 266,000-pixel-wide PNG for a city.
+    PNG bytes."""
+    if len(data["units"]) > MANY_UNITS:
+        return households_histogram(data, lang, dpi=dpi)
+    return _households_bars(data, lang, dpi=dpi)
+
+
+def _households_bars(data: dict, lang: str, *, dpi: int) -> bytes:
+    """The bar chart of :func:`households_chart`, one bar per unit."""
     from matplotlib.patches import Patch
     from matplotlib.ticker import FuncFormatter
 
@@ -417,6 +485,76 @@ def households_chart(data: dict, lang: str = "zh", *, dpi: int = 130) -> bytes:
     ax.legend(handles=keys, prop=cjk_font(7), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return png_bytes(fig, facecolor="white", bbox_inches="tight", pad_inches=0.1)
+
+
+def households_histogram(data: dict, lang: str = "zh", *, dpi: int = 130, names: int = 5) -> bytes:
+    """How many units have how many households: a histogram whose bins meet at the bounds,
+    split into below, within and above the band (stacked, in the bar chart's colours), the
+    bound lines dashed, and under it the number of units outside the bounds with the first
+    ``names`` of them (largest deviation first).  A fixed size whatever the number of units.  PNG bytes."""
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    t = TEXT[lang]
+    units = data["units"]
+    lower, upper = data["lower"], data["upper"]
+    hh = units["households"].astype(int).to_numpy()
+    sides = np.array([_side(h, lower, upper) for h in hh])
+    fig = new_figure((8.0, 3.4), dpi)
+    ax = fig.add_subplot()
+    if lower is not None and upper is not None:
+        ax.axvspan(lower, upper, color="#1a9641", alpha=0.12, zorder=0)
+    for bound in (lower, upper):
+        if bound is not None:
+            ax.axvline(bound, color="#1a9641", linewidth=1, linestyle="--", zorder=3)
+    keys = ("below", "within", "above")
+    ax.hist([hh[sides == k] for k in keys], bins=_bin_edges(hh, lower, upper), stacked=True, color=[_BAR_COLOURS[k] for k in keys], zorder=2)
+    ax.set_xlabel(t["households"], fontproperties=cjk_font(8))
+    ax.set_ylabel(t["hist_units"], fontproperties=cjk_font(8))
+    ax.set_title(f"{t['chart']} ({len(hh):,} {t['units']})", fontproperties=cjk_font(10), loc="left")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    legend = [Patch(color=_BAR_COLOURS[k], label=f"{t[f'chart_{k}']}  {int((sides == k).sum()):,}") for k in keys]
+    if lower is not None and upper is not None:
+        legend.append(Patch(color="#1a9641", alpha=0.12, label=t["chart_band"].format(lower=lower, upper=upper)))
+    ax.legend(handles=legend, prop=cjk_font(7), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.text(0.0, -0.22, _outside_text(units, lower, upper, lang, names), transform=ax.transAxes, va="top", ha="left", fontproperties=cjk_font(8), color=BAD_COLOUR if (sides != "within").any() else "#333333")
+    ax.spines[["top", "right"]].set_visible(False)
+    return png_bytes(fig, facecolor="white", bbox_inches="tight", pad_inches=0.1)
+
+
+#: most bins a histogram of unit households gets
+MAX_BINS = 60
+
+
+def _bin_edges(hh: np.ndarray, lower: int | None, upper: int | None) -> np.ndarray:
+    """Histogram bin edges: a tenth of the band wide (widened to at most :data:`MAX_BINS` bins),
+    one edge on the lower bound so the band's bins hold only units within it."""
+    low, high = int(hh.min()), int(hh.max())
+    if lower is None or upper is None or upper <= lower:
+        return np.histogram_bin_edges(hh, bins=min(MAX_BINS, max(1, len(hh) // 5)))
+    width = (upper - lower) / 10
+    width *= max(1, math.ceil((max(high, upper) - min(low, lower)) / width / MAX_BINS))
+    first = lower - width * math.ceil((lower - min(low, lower)) / width)
+    count = math.ceil((max(high, upper) + 1 - first) / width)
+    return first + width * np.arange(count + 1)
+
+
+def _outside_text(units: pd.DataFrame, lower: int | None, upper: int | None, lang: str, names: int) -> str:
+    """How many units lie outside the bounds, and the first ``names`` of them by deviation:
+    ``U12 阜新-3 (3,412 户, +412)`` one to a line."""
+    t = TEXT[lang]
+    hh = units["households"].astype(int)
+    deviation = (hh - upper).clip(lower=0) if upper is not None else hh * 0
+    if lower is not None:
+        deviation = deviation - (lower - hh).clip(lower=0)
+    outside = units.assign(_dev=deviation)[deviation != 0]
+    if outside.empty:
+        return t["hist_none"]
+    outside = outside.reindex(outside["_dev"].abs().sort_values(ascending=False, kind="stable").index)
+    lines = [f"{u} {n} ({int(h):,} {t['hh']}, {int(d):+,})" for u, n, h, d in zip(outside["unit_id"], outside["name"], outside["households"], outside["_dev"], strict=True)]
+    more = [t["hist_more"].format(n=len(lines) - names)] if len(lines) > names else []
+    return "\n".join([t["hist_outside"].format(n=len(lines)), *lines[:names], *more])
 
 
 _BAR_COLOURS = {"below": "#2c7bb6", "within": "#1a9641", "above": BAD_COLOUR}

@@ -397,3 +397,50 @@ def test_cli_export_tiles_a_study_area_the_user_gives(run, tmp_path, capsys):
     with pytest.raises(SystemExit) as done:
         main(["export", str(out), "--format", "gpkg", "--dest", str(tmp_path / "far.gpkg"), "--study-area", str(tmp_path / "far.geojson")])
     assert done.value.code == 2 and "covers none of the blocks" in capsys.readouterr().err
+
+
+# --- an export reuses the unit polygons of the run ------------------------------------------------
+
+
+def _no_tessellation(monkeypatch):
+    """Make tessellating units fail, so an export that does it shows."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("tessellated again")
+
+    monkeypatch.setattr(boundaries, "unit_boundaries", refuse)
+
+
+def test_export_of_a_run_reuses_its_unit_polygons(run, tmp_path, monkeypatch):
+    plan, layer, *_, out = run
+    assert json.loads((out / "report.json").read_text(encoding="utf-8"))["units_geojson"]["geometry"] == "tessellated"
+    _no_tessellation(monkeypatch)
+    gpkg = export.export_plan(out, "gpkg", dest=tmp_path / "p.gpkg")[0]
+    exported = gpd.read_file(gpkg, layer="units").set_index("unit_id")
+    written = gpd.read_file(out / "units.geojson").set_index("unit_id")
+    assert list(exported.columns) == list(written.columns)
+    for unit, shape in written.geometry.items():
+        assert exported.geometry.loc[unit].symmetric_difference(shape).area < 1e-12  # the same polygons, in EPSG:4326
+    with pytest.raises(AssertionError, match="tessellated again"):  # another boundary layer: drawn anew
+        export.export_plan(out, "gpkg", dest=tmp_path / "q.gpkg", limit=gpd.GeoDataFrame(geometry=[layer.blocks.union_all().buffer(100)], crs=layer.blocks.crs))
+
+
+def test_export_tessellates_again_when_the_assignment_was_edited(run, tmp_path, monkeypatch):
+    import shutil
+
+    *_, out = run
+    edited = tmp_path / "OUT"
+    shutil.copytree(out, edited)
+    table = pd.read_csv(edited / "assignment.csv", encoding="utf-8-sig", dtype=str)
+    units = table["unit_id"].unique()
+    table.loc[0, "unit_id"] = units[1] if table.loc[0, "unit_id"] == units[0] else units[0]
+    table.to_csv(edited / "assignment.csv", index=False, encoding="utf-8-sig")
+    _no_tessellation(monkeypatch)
+    with pytest.raises(AssertionError, match="tessellated again"):
+        export.export_plan(edited, "gpkg", dest=tmp_path / "p.gpkg")
+    report = json.loads((edited / "report.json").read_text(encoding="utf-8"))
+    del report["units_geojson"]  # a folder written before the digest was recorded
+    (edited / "report.json").write_text(json.dumps(report, ensure_ascii=False), encoding="utf-8")
+    shutil.copy(out / "assignment.csv", edited / "assignment.csv")
+    with pytest.raises(AssertionError, match="tessellated again"):
+        export.export_plan(edited, "gpkg", dest=tmp_path / "q.gpkg")

@@ -8,6 +8,7 @@ import re
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import make_grid
 from folium.plugins import DualMap
@@ -18,6 +19,7 @@ from redistrict.coords import wgs84_to_gcj02
 from redistrict.errors import InputError
 from redistrict.graph import build_graph
 from redistrict.io import from_geodataframe
+from redistrict.options import MANY_UNITS
 from redistrict.problem import Problem
 from redistrict.solve import solve
 
@@ -52,9 +54,31 @@ def grid_plan(rows: int = 4, cols: int = 4, *, offices: bool = True, lower: int 
     return plan, layer, graph, sites
 
 
+def many_unit_plan(rows: int = 20, cols: int = 20):
+    """A city-like plan drawn by hand: a rows×cols grid cut into units of two side-by-side blocks
+    (200 units for 20×20, above MANY_UNITS), bounds 190–210; unit U1 (260 households) is above
+    them and U3 (140) below, every other unit holds 200.  Returns (plan, layer)."""
+    from redistrict.export import plan_from_assignment
+
+    households = [100] * (rows * cols)
+    households[0], households[5] = 160, 40  # r0c0 in U1, r0c5 in U3
+    gdf = make_grid(rows, cols, households=households, community=["甲社区"] * (rows * cols // 2) + ["乙社区"] * (rows * cols - rows * cols // 2))
+    gdf.loc[1, "name"] = XSS
+    layer = from_geodataframe(gdf)
+    pairs = pd.DataFrame({"block_id": gdf["block_id"], "unit_id": [f"U{r * (cols // 2) + c // 2 + 1}" for r in range(rows) for c in range(cols)]})
+    plan = plan_from_assignment(layer.blocks, build_graph(layer.blocks), pairs, lower=190, upper=210)
+    assert plan.k == rows * cols // 2 > MANY_UNITS
+    return plan, layer
+
+
 @pytest.fixture(scope="module")
 def solved():
     return grid_plan()
+
+
+@pytest.fixture(scope="module")
+def many():
+    return many_unit_plan()
 
 
 def test_map_is_one_self_contained_file(solved, tmp_path):
@@ -230,7 +254,9 @@ def test_a_large_layer_gets_a_lighter_block_layer(solved, monkeypatch):
     light = maps.render_html(m)
     blocks = next(layer_ for layer_ in _layers(m) if layer_.pane == "rd-blocks")
     props = [f["properties"] for f in blocks.data["features"]]
-    assert len(props) == 16 and all(set(p) == {"_tip"} for p in props)
+    assert len(props) == 16 and all(set(p) <= {"i", "n", "h", "p", "c", "u"} and "_tip" not in p for p in props)
+    units = json.loads(blocks.tip_json)["units"]  # the tooltip is built in the page from the figures
+    assert [units[p["u"]][0] for p in props] == [str(u) for u in plan.assignment.reindex([p["i"] for p in props])]
     assert json.loads(blocks.style_json) == maps.BLOCK_STYLE
     assert len(light) < len(full)
     assert '"preferCanvas": true' in light and '"preferCanvas": false' in full  # drawn on a canvas
@@ -307,3 +333,52 @@ def test_map_command_draws_an_invalid_plan_and_exits_5(tmp_path, capsys):
     assert "Unit A is in 2 pieces" in text and "in no unit" in text and "600 households" in text
     page = target.read_text(encoding="utf-8")
     assert "the plan fails verification" in page and "Blocks cut off from the rest of their unit (1)" in page
+
+
+# --- many units: a summary legend, labels off --------------------------------------------------------
+
+
+def _label_group(m) -> folium.FeatureGroup:
+    return next(child for child in m._children.values() if isinstance(child, folium.FeatureGroup) and any(getattr(sub, "pane", None) == "rd-labels" for sub in child._children.values()))
+
+
+def _legend(m) -> str:
+    return next(child.content for child in m._children.values() if isinstance(child, maps._Control) and "rd-legend" in child.css_class)
+
+
+def test_many_units_get_a_summary_legend_and_labels_off_by_default(many):
+    plan, layer = many
+    m = maps.plan_map(plan, layer.blocks, lang="en")
+    legend = _legend(m)
+    assert legend.count("<tr>") == 3  # within, below, above: no row per unit
+    assert "U17<" not in legend and ">U1<" not in legend
+    counts = re.findall(r'class="num">([\d,]+)<', legend)
+    assert counts == ["198", "1", "1"]
+    assert "200 units in" in legend and "layer control" in legend
+    labels = _label_group(m)
+    assert labels.show is False  # hidden, but in the layer control
+    html = maps.render_html(m)
+    assert f'"Unit labels" : {labels.get_name()},' in html  # listed in the layer control
+    assert f"{labels.get_name()}.addTo(" not in html
+    assert maps.map_summary(m)["rd-labels"] == 200  # still every label, one click away
+
+
+def test_few_units_keep_a_legend_row_and_a_visible_label_each(solved):
+    plan, layer, _, sites = solved
+    m = maps.plan_map(plan, layer.blocks, offices=sites)
+    legend = _legend(m)
+    assert legend.count("<tr>") == plan.k == 4
+    for unit in plan.units["unit_id"]:
+        assert f"<td>{unit}</td>" in legend
+    labels = _label_group(m)
+    assert labels.show is True and f"{labels.get_name()}.addTo(" in maps.render_html(m)
+
+
+def test_label_points_lie_in_their_units_in_one_pass(many):
+    plan, layer = many
+    data = maps.MapData(plan, layer.blocks, None, None, "zh")
+    points = data.label_points()
+    assert list(points.index) == list(data.units["unit_id"])
+    shapes = data.units.set_index("unit_id").geometry.buffer(20)  # the blocks with their road gaps
+    assert all(shapes.loc[u].contains(p) for u, p in points.items())
+    assert list(data.label_points(["U3", "U1"]).index) == ["U1", "U3"]  # in the units' order

@@ -24,7 +24,7 @@ from conftest import CHROMIUM  # noqa: E402
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium, or set REDISTRICT_CHROMIUM)")
 
-from test_maps import XSS, grid_plan  # noqa: E402
+from test_maps import XSS, grid_plan, many_unit_plan  # noqa: E402
 
 from redistrict import maps  # noqa: E402
 
@@ -227,3 +227,47 @@ def test_compare_page_matches_colours_and_counts_moved_blocks(browser, tmp_path)
     assert visible, "the figures table is on the page, below the maps"
     visit.check_clean()
     visit.shot(tmp_path, "compare_page.png")
+
+
+def test_many_units_show_a_summary_legend_and_labels_on_demand(browser, tmp_path, monkeypatch):
+    """A city-like plan: the legend is a few lines that leave the title and layer control
+    visible, no label at the city view until the layer control turns them on, and block
+    tooltips (built in the page from compact figures on a large layer) show names as text."""
+    plan, layer = many_unit_plan()
+    monkeypatch.setattr(maps, "LARGE_LAYER", 100)  # as if these 400 blocks were a city
+    path = maps.write_map(plan, layer.blocks, tmp_path / "many.html", lang="en")
+    visit = Visit(browser, path, size=(1000, 700))
+    drawn = visit.page.evaluate(
+        """() => {  // a large layer is drawn on a canvas: count Leaflet's layers, not SVG paths
+          const m = window[Object.keys(window).find((k) => k.startsWith('map_'))];
+          let units = 0;
+          m.eachLayer((l) => { if (l.feature && l.options.pane === 'rd-units') { units += 1; } });
+          return units;
+        }"""
+    )
+    assert drawn == 200 and visit.page.evaluate(COUNT)["labels"] == 0
+    rows = visit.page.evaluate("() => document.querySelectorAll('.rd-legend tr').length")
+    assert rows == 3
+    boxes = visit.page.evaluate(
+        """() => ['.rd-legend', '.rd-title', '.leaflet-control-layers'].map((s) => {
+             const r = document.querySelector(s).getBoundingClientRect(); return [r.top, r.bottom, r.left, r.right]; })"""
+    )
+    legend, title, control = boxes
+    assert legend[1] <= 700 and legend[0] >= max(title[1], control[1]), "the legend fits and covers neither the title nor the layer control"
+    visit.shot(tmp_path, "many_units_map.png")
+    tip = visit.page.evaluate(
+        """() => {
+          const m = window[Object.keys(window).find((k) => k.startsWith('map_'))];
+          let block = null;
+          m.eachLayer((l) => { if (l.feature && l.feature.properties.i === 'r0c1') { block = l; } });
+          block.openTooltip(block.getBounds().getCenter());
+          const el = document.querySelector('.leaflet-tooltip');
+          return {text: el.textContent, images: el.querySelectorAll('img').length};
+        }"""
+    )
+    assert XSS in tip["text"] and tip["images"] == 0 and "U1 " not in tip["text"] and "(U1)" in tip["text"]
+    assert "Households100" in tip["text"].replace(" ", "")
+    visit.page.get_by_label("Unit labels").check()
+    visit.page.wait_for_timeout(200)
+    assert visit.page.evaluate(COUNT)["labels"] == 200
+    visit.check_clean()

@@ -8,9 +8,11 @@ import io
 import geopandas as gpd
 import pytest
 from matplotlib import image as mpimg
-from test_maps import XSS, grid_plan
+from test_maps import XSS, grid_plan, many_unit_plan
 
 from redistrict import report
+from redistrict.maps import MapData
+from redistrict.options import MANY_UNITS
 from redistrict.outputs import plan_layers
 
 
@@ -235,3 +237,64 @@ def test_a_relaxed_plan_states_whether_its_violation_is_proved_minimal_and_the_b
     proved = data | {"max_violation": 81, "status": "relaxed"}
     assert "proved minimal" in outcome_sentence(proved, "en") and "not proved" not in outcome_sentence(proved, "en")
     assert "gap" not in outcome_sentence(data, "en")  # no compactness gap is claimed for a relaxed plan
+
+
+# --- many units: a summary legend, labels for the units outside, a histogram -------------------------
+
+
+@pytest.fixture(scope="module")
+def many():
+    return many_unit_plan()
+
+
+def _size(png: bytes) -> tuple[int, int]:
+    """(height, width) in pixels."""
+    return _pixels(png).shape[:2]
+
+
+def test_print_map_of_many_units_stays_a_page_with_a_summary_legend(many, solved):
+    plan, layer = many
+    height, width = _size(report.static_map(plan, layer.blocks, lang="en"))
+    assert height < 1500 and width < 2500  # a legend row per unit made it 125,000 px high at 4,746 units
+    data = MapData(plan, layer.blocks, None, None, "en")
+    entries = report._summary_handles(data, "en")
+    labels = [label for _, label in entries]
+    assert len(entries) < 10 and not any("U17 " in label for label in labels)
+    assert labels[1:4] == ["✓ within bounds  198", "× below the minimum  1", "× above the maximum  1"]
+    assert sorted(report._labelled(data)["unit_id"]) == ["U1", "U3"]  # only the units outside the bounds
+    few, layer_few, _, sites = solved
+    few_data = MapData(few, layer_few.blocks, sites, None, "en")
+    assert len(report._labelled(few_data)) == few.k  # a small plan: every unit labelled, a row each
+    assert [label.split()[0] for _, label in report._legend_handles(few_data, "en")[: few.k]] == list(few.units["unit_id"])
+
+
+def test_households_chart_of_many_units_is_a_histogram_of_a_fixed_size(many):
+    plan, layer = many
+    data = report.report_data(plan, layer.blocks, lang="en")
+    height, width = _size(report.households_chart(data, "en"))
+    assert height < 800 and width < 1600  # the bar chart would be 0.55 inch per unit: 14,000 px wide
+    assert _size(report.households_chart(data | {"units": data["units"].head(MANY_UNITS + 1)}, "en"))[1] < 1600
+    few = data | {"units": data["units"].head(MANY_UNITS)}
+    assert 0.4 * MANY_UNITS * 130 < _size(report.households_chart(few, "en"))[1] < 5000  # up to MANY_UNITS: a bar per unit
+
+
+def test_histogram_names_the_units_outside_the_bounds_largest_deviation_first():
+    import pandas as pd
+
+    units = pd.DataFrame({"unit_id": [f"U{i}" for i in range(1, 201)], "name": [f"单元{i}" for i in range(1, 201)], "households": [2_800] * 200})
+    units.loc[[3, 7], "households"] = [3_100, 2_000]
+    text = report._outside_text(units, 2_500, 3_000, "en", 5)
+    assert text.splitlines() == ["2 units outside the bounds:", "U8 单元8 (2,000 households, -500)", "U4 单元4 (3,100 households, +100)"]
+    units.loc[10:29, "households"] = 3_050
+    text = report._outside_text(units, 2_500, 3_000, "zh", 5)
+    assert text.splitlines()[0] == "22 个单元超出范围：" and len(text.splitlines()) == 7 and text.endswith("另有 17 个")
+    assert report._outside_text(units.assign(households=2_800), 2_500, 3_000, "en", 5) == "every unit within the bounds"
+
+
+def test_histogram_bins_meet_at_the_bounds_and_stay_few():
+    import numpy as np
+
+    edges = report._bin_edges(np.array([2_400, 2_600, 2_900, 3_100]), 2_500, 3_000)
+    assert 2_500 in edges and 3_000 in edges and np.allclose(np.diff(edges), 50)
+    wide = report._bin_edges(np.array([100, 2_600, 40_000]), 2_500, 3_000)
+    assert len(wide) <= report.MAX_BINS + 2 and 2_500 in wide and wide[0] <= 100 and wide[-1] > 40_000
