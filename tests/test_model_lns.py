@@ -7,7 +7,7 @@ import time
 import numpy as np
 from test_model_construct import assert_valid, delaunay_input
 
-from redistrict.model import ModelInput, solve_model
+from redistrict.model import ModelInput, lns, solve_model
 from redistrict.model.backends import plan_objective
 from redistrict.model.construct import centres_of, construct_plan
 from redistrict.model.lns import improve, neighbourhoods, unit_graph
@@ -111,3 +111,36 @@ def test_batches_hold_disjoint_neighbourhoods_and_keep_the_rest_in_order():
     assert list(hoods) == [(1, 2), (3, 4), (5, 6)]
     assert _next_batch(hoods, {3}, 2) == [(1, 2), (5, 6)]  # (3, 4) has a redrawn unit: next pass
     assert list(hoods) == []
+
+
+def test_the_iterated_search_keeps_the_best_plan_and_every_rule(monkeypatch):
+    """Perturbations only ever replace the local optimum by a strictly better plan, keep locks and
+    candidate centres, and end after PATIENCE idle rounds instead of holding the deadline."""
+    monkeypatch.setattr(lns, "PATIENCE", 6)
+    cost = _SquaredDistance(5, 50)
+    data = delaunay_input(5, 50, 6, 0.25, assign_cost=cost, cut_weight=0.0, candidates=np.arange(0, 50, 2), same_unit=[(0, 48)])
+    start = centres_of(data, construct_plan(data, seed=1))
+    plain = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=time.perf_counter() + 600)
+    iterated = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=time.perf_counter() + 600, perturb=True, seed=3)
+    assert not iterated.stopped_by_time  # patience ended it, not the deadline
+    assert iterated.perturbations > 0
+    assert iterated.objective <= plain.objective + 1e-9
+    assert iterated.objective == plan_objective(data, iterated.centre_of)
+    assert iterated.local_optimum == [2, 3]  # the best plan is a local optimum for both sizes
+    plan = iterated.centre_of
+    assert set(np.unique(plan).tolist()) <= set(range(0, 50, 2)) and plan[0] == plan[48]
+    assert_valid(data, np.unique(plan, return_inverse=True)[1])
+
+
+def test_a_restored_plan_does_not_inherit_neighbourhoods_tried_on_a_discarded_one():
+    from redistrict.model.lns import _Search
+
+    data = delaunay_input(2, 60, 6, 0.25, assign_cost=_SquaredDistance(2, 60), cut_weight=0.0)
+    search = _Search(data, centres_of(data, construct_plan(data, seed=0)), solve=solve_model, objective_of=plan_objective, deadline=None, solver="highs", threads=None, progress=None)
+    best = search.snapshot()
+    rng = np.random.default_rng(0)
+    assert search.perturb(rng)
+    first = set(search.version.values())
+    search.restore(best)
+    assert search.perturb(rng)
+    assert not first & set(search.version.values())  # fresh versions: no key can repeat

@@ -10,6 +10,12 @@ the full objective and every side constraint (bounds, candidate centres, locks) 
 re-drawing of those units; it is accepted when strictly better.  Neighbourhoods of 2 units are
 tried until none improves (a local optimum for pairs), then those of 3.
 
+With ``perturb``, time left after a local optimum is not wasted: a few adjacent units are
+redrawn at random (a spanning-tree construction of their union, so the plan stays valid), the
+neighbourhoods touching them are searched again (the others are known not to improve), and the
+result is kept when it beats the best plan so far, else the best plan is restored — an iterated
+local search.
+
 This is how the exact engine reaches layers it cannot take whole.  It never worsens the plan and
 never returns an invalid one (every accepted sub-plan is verified by the engine), but it proves
 nothing: a plan where no 2- or 3-unit neighbourhood improves is a local optimum, not an optimum.
@@ -22,6 +28,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -36,6 +43,12 @@ SIZES = (2, 3)
 MAX_TRIPLES = 400
 #: candidate centres kept per unit in a neighbourhood when every node may be a centre
 CENTRES_PER_UNIT = 5
+#: units redrawn at random by one perturbation of the iterated search
+PERTURBED_UNITS = 3
+#: the iterated search ends after this many perturbations in a row that found nothing better, or
+#: when it has gone IDLE_FACTOR times as long as the first descent took without a better plan
+#: (a small piece does not hold its whole time limit for nothing)
+PATIENCE, IDLE_FACTOR = 30, 2.0
 
 
 @dataclass
@@ -51,6 +64,9 @@ class LnsResult:
     local_optimum: list[int] = field(default_factory=list)
     stopped_by_time: bool = False
     seconds: float = 0.0
+    #: iterated search: perturbations tried, and how many of them led to a better plan
+    perturbations: int = 0
+    perturbations_improved: int = 0
 
     def to_dict(self) -> dict:
         return {
@@ -61,6 +77,8 @@ class LnsResult:
             "local_optimum_for": self.local_optimum,
             "stopped_by_time": self.stopped_by_time,
             "seconds": round(self.seconds, 3),
+            "perturbations": self.perturbations,
+            "perturbations_improved": self.perturbations_improved,
         }
 
 
@@ -102,6 +120,8 @@ def improve(
     sizes: tuple[int, ...] = SIZES,
     progress: Callable[[dict], None] | None = None,
     workers: int = 1,
+    perturb: bool = False,
+    seed: int = 0,
 ) -> LnsResult:
     """Improve ``centre_of`` (centre node of every node) by exact neighbourhood re-solves.
 
@@ -109,15 +129,28 @@ def improve(
     :func:`solve_model`.  Stops at ``deadline`` (a ``time.perf_counter()`` value) or when no
     neighbourhood of the largest size improves.  With ``workers > 1``, batches of disjoint
     neighbourhoods are solved in that many worker processes (``solve_model`` there) and applied
-    in batch order, so the result does not depend on which worker finishes first.
+    in batch order, so the result does not depend on which worker finishes first.  With
+    ``perturb`` (and a ``deadline``) the time left after a local optimum goes to the iterated
+    search (random redraws of :data:`PERTURBED_UNITS` adjacent units, seeded by ``seed``).
     """
+    search = partial(_Search, data, centre_of, solve=solve, objective_of=objective_of, deadline=deadline, solver=solver, threads=threads, progress=progress)
     if workers > 1 and may_start_workers():
         with worker_pool(workers) as pool:
-            return _run(_Search(data, centre_of, solve=solve, objective_of=objective_of, deadline=deadline, solver=solver, threads=threads, progress=progress, pool=pool, workers=workers), sizes)
-    return _run(_Search(data, centre_of, solve=solve, objective_of=objective_of, deadline=deadline, solver=solver, threads=threads, progress=progress), sizes)
+            return _run(search(pool=pool, workers=workers), sizes, perturb and deadline is not None, seed)
+    return _run(search(), sizes, perturb and deadline is not None, seed)
 
 
-def _run(search: _Search, sizes: tuple[int, ...]) -> LnsResult:
+def _run(search: _Search, sizes: tuple[int, ...], perturb: bool = False, seed: int = 0) -> LnsResult:
+    """To a local optimum for each size in turn; then, with ``perturb``, iterated until the deadline."""
+    search.result.local_optimum = _descend(search, sizes)
+    if perturb and not search.result.stopped_by_time and search.data.k > PERTURBED_UNITS:
+        _iterate(search, sizes, np.random.default_rng(seed))
+    return search.finish()
+
+
+def _descend(search: _Search, sizes: tuple[int, ...]) -> list[int]:
+    """Sweeps until no neighbourhood of each size improves; the sizes finished before the deadline."""
+    done: list[int] = []
     for size in sizes:
         if search.data.k < size:
             break
@@ -125,8 +158,32 @@ def _run(search: _Search, sizes: tuple[int, ...]) -> LnsResult:
             pass
         if search.result.stopped_by_time:
             break
-        search.result.local_optimum.append(size)
-    return search.finish()
+        done.append(size)
+    return done
+
+
+def _iterate(search: _Search, sizes: tuple[int, ...], rng: np.random.Generator) -> None:
+    """Perturb the best plan, descend again, keep the result only when it is better; until the
+    deadline, :data:`PATIENCE` perturbations in a row without a better plan, or
+    :data:`IDLE_FACTOR` times the first descent's seconds without one.
+
+    The plan left in ``search`` is the best one found, with the sizes it is known to be a local
+    optimum for (a descent the deadline cut short counts only if its plan is better)."""
+    best, idle, since = search.snapshot(), 0, time.perf_counter()
+    patience_seconds = max(IDLE_FACTOR * (since - search.t0), 1.0)
+    while idle < PATIENCE and time.perf_counter() - since < patience_seconds and not search.out_of_time():
+        idle += 1
+        if not search.perturb(rng):
+            continue
+        search.result.perturbations += 1
+        reached = _descend(search, sizes)
+        value = search.objective_of(search.data, search.plan)
+        if value < best.objective - 1e-9 * max(1.0, abs(best.objective)):
+            search.result.perturbations_improved += 1
+            search.result.local_optimum = reached
+            best, idle, since = search.snapshot(), 0, time.perf_counter()
+        else:
+            search.restore(best)
 
 
 def fewer_centres(sub: ModelInput, local: np.ndarray) -> ModelInput:
@@ -161,6 +218,16 @@ def fewer_centres(sub: ModelInput, local: np.ndarray) -> ModelInput:
     return dataclasses.replace(sub, candidates=candidates, assign_cost=cost)
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """A plan of the iterated search to come back to."""
+
+    plan: np.ndarray
+    objective: float
+    version: dict
+    local_optimum: list
+
+
 class _Search:
     """The plan being improved, and which neighbourhoods were tried since their units last changed."""
 
@@ -172,8 +239,11 @@ class _Search:
         self.plan = np.asarray(centre_of, dtype=np.int64).copy()
         start = objective_of(data, self.plan)
         self.result = LnsResult(self.plan, start, start)
-        #: how often each unit (by centre) was redrawn; a neighbourhood is keyed by its units' versions
+        #: each unit's (by centre) version, a fresh number whenever it is redrawn (never reused, so a
+        #: plan restored after a perturbation cannot meet keys tried on the discarded one);
+        #: a neighbourhood is keyed by its units' versions
         self.version: dict[int, int] = {}
+        self.redraws = 0
         self.tried: set[tuple] = set()
 
     def _key(self, hood: tuple[int, ...]) -> tuple:
@@ -234,12 +304,48 @@ class _Search:
             return False
         old = set(plan[nodes].tolist())
         plan[nodes] = nodes[np.asarray(solution.centre_of)]
-        for u in set(plan[nodes].tolist()) | old:
-            self.version[u] = self.version.get(u, 0) + 1
+        self._redrawn(set(plan[nodes].tolist()) | old)
         self.result.improved += 1
         if self.progress is not None:
             self.progress({"phase": f"improve ({len(hood)}-unit neighbourhoods)", "round": self.result.tried, "elapsed": time.perf_counter() - self.t0, "incumbent": self.objective_of(self.data, plan), "bound": None})
         return True
+
+    def snapshot(self) -> _Snapshot:
+        """The current plan, its objective, unit versions and local-optimum sizes."""
+        return _Snapshot(self.plan.copy(), self.objective_of(self.data, self.plan), dict(self.version), list(self.result.local_optimum))
+
+    def restore(self, snap: _Snapshot) -> None:
+        """Back to a snapshot: its neighbourhoods' keys match again, so they are not retried."""
+        self.plan[:] = snap.plan
+        self.version = dict(snap.version)
+        self.result.local_optimum = list(snap.local_optimum)
+
+    def perturb(self, rng: np.random.Generator) -> bool:
+        """Redraw a random set of adjacent units by a one-attempt construction of their union.
+
+        The redrawn units keep every rule (the construction is made within the bounds, the
+        candidates and the locks); False when the construction found no plan this time."""
+        from .construct import centres_of, construct_plan
+
+        hoods = neighbourhoods(unit_graph(self.data, self.plan), PERTURBED_UNITS)
+        if not hoods:
+            return False
+        hood = hoods[int(rng.integers(len(hoods)))]
+        nodes = np.flatnonzero(np.isin(self.plan, hood))
+        sub = restrict(self.data, nodes, len(hood))
+        label = construct_plan(sub, seed=int(rng.integers(2**31)), deadline=self.deadline, restarts=1)
+        if label is None:
+            return False
+        old = set(self.plan[nodes].tolist())
+        self.plan[nodes] = nodes[centres_of(sub, label)]
+        self._redrawn(set(self.plan[nodes].tolist()) | old)
+        return True
+
+    def _redrawn(self, units: set[int]) -> None:
+        """New versions for units whose members changed."""
+        for u in units:
+            self.redraws += 1
+            self.version[u] = self.redraws
 
     def finish(self) -> LnsResult:
         self.result.centre_of = self.plan

@@ -1,8 +1,9 @@
 """One connected problem, solved by a method chosen for its size: construct, improve, prove.
 
 - **heuristic**: :func:`~redistrict.model.construct.construct_plan` gives a valid plan in
-  seconds, :func:`~redistrict.model.lns.improve` re-solves neighbourhoods of 2 and 3 units
-  exactly until none improves or the time is up; then a valid lower bound by Lagrangian
+  seconds (the most compact of many is kept), :func:`~redistrict.model.lns.improve` re-solves
+  neighbourhoods of 2 and 3 units exactly until none improves, then perturbs and re-solves
+  (iterated local search) until the time is up; then a valid lower bound by Lagrangian
   relaxation (:mod:`redistrict.model.lagrange`) in the time kept for it.  Never an optimality claim.
 - **exact**: the same construction gives the exact model its incumbent — improved first by the
   search above for up to :data:`EXACT_LNS_SHARE` of the time where the exact model is known to
@@ -307,8 +308,8 @@ def _proof(data: ModelInput, by: str, method: str, seconds: float, solution: Mod
     return PieceResult("infeasible", solution, None, None, bound, method, "", seconds, message=message)
 
 
-def _improve(task: PieceTask, data: ModelInput, start: np.ndarray, deadline: float | None, progress, sizes=(2, 3)) -> tuple[np.ndarray, dict]:
-    result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=deadline, solver=task.solver, threads=task.threads, sizes=sizes, progress=progress)
+def _improve(task: PieceTask, data: ModelInput, start: np.ndarray, deadline: float | None, progress, sizes=(2, 3), perturb: bool = False) -> tuple[np.ndarray, dict]:
+    result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=deadline, solver=task.solver, threads=task.threads, sizes=sizes, progress=progress, perturb=perturb, seed=task.seed)
     return result.centre_of, result.to_dict()
 
 
@@ -317,7 +318,7 @@ def _heuristic(task, data, start, t0, deadline, why, first, progress) -> PieceRe
     if start is None:
         return PieceResult("no_solution", None, None, None, None, "heuristic", why, time.perf_counter() - t0, message=_no_construction(data))
     kept = BOUND_MAX_SECONDS if deadline is None else min(BOUND_MAX_SECONDS, BOUND_SHARE * (deadline - time.perf_counter()))
-    plan, info = _improve(task, data, start, None if deadline is None else deadline - kept, progress)
+    plan, info = _improve(task, data, start, None if deadline is None else deadline - kept, progress, perturb=True)
     objective = plan_objective(data, plan)
     left = kept if deadline is None else min(BOUND_MAX_SECONDS, max(deadline - time.perf_counter(), 0.0))
     found = lagrangian_bound(data, target=objective, time_limit=left)
