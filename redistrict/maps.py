@@ -100,6 +100,8 @@ _CSS = """
 #: above this many blocks the map is lightened: no per-block popup or style, drawn on a canvas
 LARGE_LAYER = 5000
 BLOCK_STYLE = {"color": "#4d4d4d", "weight": 0.8, "opacity": 0.8, "fill": True, "fillColor": "#000000", "fillOpacity": 0.0}
+#: block outlines of a large layer: fainter, or 50,000 of them turn the city view grey and hide the units
+LARGE_BLOCK_STYLE = BLOCK_STYLE | {"weight": 0.4, "opacity": 0.4}
 
 
 def present(value: object) -> bool:
@@ -528,11 +530,12 @@ class MapData:
         return len(self.units) > MANY_UNITS
 
     def unit_features(self, gcj: bool) -> dict:
+        """A feature per unit in its colour with its tooltip; thinner outlines for many units."""
         props = []
         for _, row in self.units.iterrows():
             colour = self.colours[str(row["unit_id"])]
             props.append({
-                "_style": {"fillColor": colour, "color": "#333333", "weight": 1.2, "opacity": 0.9, "fillOpacity": 0.6},
+                "_style": {"fillColor": colour, "color": "#333333", "weight": 0.6 if self.many else 1.2, "opacity": 0.9, "fillOpacity": 0.6},
                 "_tip": _table(self.unit_rows(row), f'{self.t["unit"]} {self.unit_title(row)}'),
             })
         return _features(self._wgs(self.units, gcj), props, 1e-5 if self.large else 1e-6)
@@ -619,7 +622,7 @@ class MapData:
     def current_features(self, gcj: bool) -> dict:
         props = [
             {
-                "_style": {"color": "#1f1f1f", "weight": 2.6, "opacity": 0.95, "dashArray": "9 6", "fill": False, "interactive": False},
+                "_style": {"color": "#1f1f1f", "weight": 1.4 if self.many else 2.6, "opacity": 0.95, "dashArray": "9 6", "fill": False, "interactive": False},
             }
             for _ in range(len(self.current))
         ]
@@ -791,7 +794,7 @@ def _draw(m: folium.Map, data: MapData, *, current: bool, basemap: str, lang: st
         group(t["current"], data.current_features(gcj), "rd-current")
     if data.barriers is not None:
         group(t["barriers"], data.barrier_features(gcj), "rd-barriers")
-    group(t["blocks"], data.block_features(gcj), "rd-blocks", style=BLOCK_STYLE, tip=data.block_tip())
+    group(t["blocks"], data.block_features(gcj), "rd-blocks", style=LARGE_BLOCK_STYLE if data.large else BLOCK_STYLE, tip=data.block_tip())
     if data.offices is not None:
         group(t["offices"], data.office_features(gcj), "rd-offices")
     if data.moved:

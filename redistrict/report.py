@@ -317,9 +317,10 @@ def _draw_layers(ax, data: MapData) -> None:
     """Unit fills, block outlines, current communities, barriers and office sites."""
     units = data.units
     units.plot(ax=ax, color=[data.colours[str(u)] for u in units["unit_id"]], alpha=0.8, linewidth=0)
-    data.blocks.boundary.plot(ax=ax, color="#555555", linewidth=0.35)
+    thin = 0.3 if data.many else 1.0  # a city's outlines at full width would hide the unit colours
+    data.blocks.boundary.plot(ax=ax, color="#555555", linewidth=0.35 * thin)
     if data.current is not None:
-        data.current.boundary.plot(ax=ax, color="#1f1f1f", linewidth=1.3, linestyle=(0, (5, 3)))
+        data.current.boundary.plot(ax=ax, color="#1f1f1f", linewidth=1.3 * thin, linestyle=(0, (5, 3)))
     if data.barriers is not None:
         data.barriers.plot(ax=ax, color=BARRIER_COLOUR, linewidth=2.2, alpha=0.8)
     if data.offices is not None:
@@ -529,13 +530,14 @@ MAX_BINS = 60
 
 def _bin_edges(hh: np.ndarray, lower: int | None, upper: int | None) -> np.ndarray:
     """Histogram bin edges: a tenth of the band wide (widened to at most :data:`MAX_BINS` bins),
-    one edge on the lower bound so the band's bins hold only units within it."""
+    one edge half a household below the lower bound, so the band's bins hold only units within
+    it (a unit of exactly ``upper`` households too)."""
     low, high = int(hh.min()), int(hh.max())
     if lower is None or upper is None or upper <= lower:
         return np.histogram_bin_edges(hh, bins=min(MAX_BINS, max(1, len(hh) // 5)))
-    width = (upper - lower) / 10
+    width = (upper - lower + 1) / 10  # households are whole: the band's bins run from lower - ½ to upper + ½
     width *= max(1, math.ceil((max(high, upper) - min(low, lower)) / width / MAX_BINS))
-    first = lower - width * math.ceil((lower - min(low, lower)) / width)
+    first = lower - 0.5 - width * math.ceil((lower - min(low, lower)) / width)
     count = math.ceil((max(high, upper) + 1 - first) / width)
     return first + width * np.arange(count + 1)
 

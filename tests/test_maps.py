@@ -257,7 +257,7 @@ def test_a_large_layer_gets_a_lighter_block_layer(solved, monkeypatch):
     assert len(props) == 16 and all(set(p) <= {"i", "n", "h", "p", "c", "u"} and "_tip" not in p for p in props)
     units = json.loads(blocks.tip_json)["units"]  # the tooltip is built in the page from the figures
     assert [units[p["u"]][0] for p in props] == [str(u) for u in plan.assignment.reindex([p["i"] for p in props])]
-    assert json.loads(blocks.style_json) == maps.BLOCK_STYLE
+    assert json.loads(blocks.style_json) == maps.LARGE_BLOCK_STYLE
     assert len(light) < len(full)
     assert '"preferCanvas": true' in light and '"preferCanvas": false' in full  # drawn on a canvas
     assert XSS not in light  # still escaped

@@ -294,7 +294,10 @@ def test_histogram_names_the_units_outside_the_bounds_largest_deviation_first():
 def test_histogram_bins_meet_at_the_bounds_and_stay_few():
     import numpy as np
 
-    edges = report._bin_edges(np.array([2_400, 2_600, 2_900, 3_100]), 2_500, 3_000)
-    assert 2_500 in edges and 3_000 in edges and np.allclose(np.diff(edges), 50)
+    edges = report._bin_edges(np.array([2_400, 2_500, 2_900, 3_000, 3_100]), 2_500, 3_000)
+    assert 2_499.5 in edges and 3_000.5 in edges and np.allclose(np.diff(edges), 50.1)
+    counts, _ = np.histogram([2_500, 3_000], edges)  # units at the bounds fall in the band's bins
+    inside = (edges[:-1] >= 2_499.5) & (edges[1:] <= 3_000.5)
+    assert counts[inside].sum() == 2
     wide = report._bin_edges(np.array([100, 2_600, 40_000]), 2_500, 3_000)
-    assert len(wide) <= report.MAX_BINS + 2 and 2_500 in wide and wide[0] <= 100 and wide[-1] > 40_000
+    assert len(wide) <= report.MAX_BINS + 2 and 2_499.5 in wide and wide[0] <= 100 and wide[-1] > 40_000
