@@ -13,6 +13,7 @@ from test_model_bounds import SquaredDistance
 from test_model_construct import delaunay_input
 
 from redistrict.model import ModelInput, solve_model
+from redistrict.model._graph import Adjacency
 from redistrict.model.bounds import lp_bound
 from redistrict.model.lagrange import _centre_values, _pair_table, lagrangian_bound
 
@@ -40,7 +41,7 @@ def test_each_centre_value_is_its_knapsack_lp(seed, n, k):
     data = delaunay_input(seed, n, k, 0.3, assign_cost=SquaredDistance(seed, n))
     if (zeros := rng.random(n) < 0.15).any():  # blocks without households are items too
         data = dataclasses.replace(data, weights=np.where(zeros, 0, data.weights))
-    table = _pair_table(data)
+    table = _pair_table(data, Adjacency.from_edges(data.n, data.edges))
     if table is None:
         return
     lam = rng.uniform(0, 60, n)

@@ -36,10 +36,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from ._graph import Adjacency
+from ._graph import Adjacency, components
 from .data import ModelInput, implied_bounds
 from .fixing import hess_fixing
 from .hess import assignment_costs
@@ -87,10 +85,11 @@ def lagrangian_bound(data: ModelInput, *, target: float, time_limit: float) -> L
     t0 = time.perf_counter()
     if time_limit <= 0 or data.relax:
         return None
-    table = _pair_table(data)
+    adj = Adjacency.from_edges(data.n, data.edges)
+    table = _pair_table(data, adj)
     if table is None:
         return None
-    cut_part = _cut_edge_bound(data)
+    cut_part = _cut_edge_bound(data, adj)
     assignment_target = max(target - cut_part, 0.0)
     value, iterations = _subgradient(table, data.n, data.k, assignment_target, t0 + time_limit)
     if value is None:
@@ -98,23 +97,21 @@ def lagrangian_bound(data: ModelInput, *, target: float, time_limit: float) -> L
     return LagrangeBound(value + cut_part, value, cut_part, iterations, time.perf_counter() - t0)
 
 
-def _cut_edge_bound(data: ModelInput) -> float:
+def _cut_edge_bound(data: ModelInput, adj: Adjacency) -> float:
     """cut_weight x the k - c cheapest edges: k units on c connected parts cut at least k - c edges
     (each part holds at least one unit, and a part with u units has u - 1 cut edges at least)."""
     if data.cut_weight <= 0 or not data.m:
         return 0.0
-    adjacency = coo_matrix((np.ones(data.m), (data.edges[:, 0], data.edges[:, 1])), shape=(data.n, data.n))
-    parts, _ = connected_components(adjacency, directed=False)
+    parts = len(np.unique(components(adj, np.zeros(data.n, dtype=np.int64))))
     cheapest = np.sort(np.asarray(data.edge_cost, dtype=float))[: max(data.k - parts, 0)]
     return float(data.cut_weight * cheapest.sum())
 
 
-def _pair_table(data: ModelInput) -> _Table | None:
+def _pair_table(data: ModelInput, adj: Adjacency) -> _Table | None:
     """The pairs that survive the upper and lower fixing rules, one padded row per centre."""
     lower, upper = implied_bounds(data)
     if lower > upper:
         return None
-    adj = Adjacency.from_edges(data.n, data.edges)
     fixing = hess_fixing(adj, data.weights, np.asarray(data.candidates), float(lower), float(upper), None, data.k)
     centres, starts, sizes = np.unique(fixing.centre, return_index=True, return_counts=True)
     if len(centres) < data.k:
