@@ -374,6 +374,21 @@ def _problem_kind(kind: str) -> str:
     return "no_office" if "office" in kind else "other"
 
 
+#: where a unit's households lie against the bounds
+SIDES = ("below", "within", "above")
+
+
+def bound_sides(households, lower: int | None, upper: int | None) -> np.ndarray:
+    """For each unit's households, "below", "within" or "above" the bounds (None: no such bound)."""
+    hh = np.asarray(households, dtype=float)
+    sides = np.full(len(hh), "within", dtype=object)
+    if lower is not None:
+        sides[hh < lower] = "below"
+    if upper is not None:
+        sides[hh > upper] = "above"
+    return sides
+
+
 def _swatch(style: dict) -> str:
     fill = style.get("fillColor", "transparent") if style.get("fill", True) else "transparent"
     dash = "dashed" if style.get("dashArray") else "solid"
@@ -707,10 +722,8 @@ class MapData:
 
     def bound_counts(self) -> dict[str, int]:
         """How many units lie below, within and above the bounds."""
-        hh = self.units["households"].astype(float)
-        below = int((hh < self.lower).sum()) if self.lower is not None else 0
-        above = int((hh > self.upper).sum()) if self.upper is not None else 0
-        return {"below": below, "within": len(hh) - below - above, "above": above}
+        sides = bound_sides(self.units["households"], self.lower, self.upper)
+        return {side: int((sides == side).sum()) for side in SIDES}
 
     def _summary_key(self) -> str:
         """The legend's units section for many units: the colours used and the counts within,

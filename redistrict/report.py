@@ -25,7 +25,9 @@ from .maps import (
     BARRIER_COLOUR,
     OFFICE_COLOUR,
     OK_COLOUR,
+    SIDES,
     MapData,
+    bound_sides,
     present,
 )
 from .maps import TEXT as TEXT_MAP
@@ -460,7 +462,8 @@ def _households_bars(data: dict, lang: str, *, dpi: int) -> bytes:
     units = data["units"]
     lower, upper = data["lower"], data["upper"]
     hh = units["households"].astype(int).to_numpy()
-    colours = [_BAR_COLOURS[_side(h, lower, upper)] for h in hh]
+    sides = bound_sides(hh, lower, upper)
+    colours = [_BAR_COLOURS[side] for side in sides]
     fig = new_figure((1.8 + 0.55 * max(3, len(hh)), 3.4), dpi)
     ax = fig.add_subplot()
     if lower is not None and upper is not None:
@@ -469,10 +472,10 @@ def _households_bars(data: dict, lang: str, *, dpi: int) -> bytes:
         ax.axhline(upper, color="#1a9641", linewidth=1, linestyle="--")
     xs = range(len(hh))
     ax.bar(xs, hh, color=colours, zorder=2)
-    for x, h in zip(xs, hh, strict=True):
-        off = h - upper if upper is not None and h > upper else (h - lower if lower is not None and h < lower else 0)
+    for x, h, side in zip(xs, hh, sides, strict=True):
+        off = h - upper if side == "above" else (h - lower if side == "below" else 0)
         if off:
-            ax.text(x, h, f"{off:+,}", ha="center", va="bottom", fontproperties=cjk_font(7), color=_BAR_COLOURS[_side(h, lower, upper)])
+            ax.text(x, h, f"{off:+,}", ha="center", va="bottom", fontproperties=cjk_font(7), color=_BAR_COLOURS[side])
     names = [f"{u}\n{n}" for u, n in zip(units["unit_id"], units["name"], strict=True)]
     ax.set_xticks(list(xs), names, fontproperties=cjk_font(7))
     ax.set_ylabel(t["households"], fontproperties=cjk_font(8))
@@ -480,7 +483,7 @@ def _households_bars(data: dict, lang: str, *, dpi: int) -> bytes:
     top = max([*hh, upper or 0]) * 1.12
     ax.set_ylim(0, top)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
-    keys = [Patch(color=_BAR_COLOURS[k], label=t[f"chart_{k}"]) for k in ("below", "within", "above")]
+    keys = [Patch(color=_BAR_COLOURS[k], label=t[f"chart_{k}"]) for k in SIDES]
     if lower is not None and upper is not None:
         keys.append(Patch(color="#1a9641", alpha=0.12, label=t["chart_band"].format(lower=lower, upper=upper)))
     ax.legend(handles=keys, prop=cjk_font(7), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
@@ -500,7 +503,7 @@ def households_histogram(data: dict, lang: str = "zh", *, dpi: int = 130, names:
     units = data["units"]
     lower, upper = data["lower"], data["upper"]
     hh = units["households"].astype(int).to_numpy()
-    sides = np.array([_side(h, lower, upper) for h in hh])
+    sides = bound_sides(hh, lower, upper)
     fig = new_figure((8.0, 3.4), dpi)
     ax = fig.add_subplot()
     if lower is not None and upper is not None:
@@ -508,14 +511,13 @@ def households_histogram(data: dict, lang: str = "zh", *, dpi: int = 130, names:
     for bound in (lower, upper):
         if bound is not None:
             ax.axvline(bound, color="#1a9641", linewidth=1, linestyle="--", zorder=3)
-    keys = ("below", "within", "above")
-    ax.hist([hh[sides == k] for k in keys], bins=_bin_edges(hh, lower, upper), stacked=True, color=[_BAR_COLOURS[k] for k in keys], zorder=2)
+    ax.hist([hh[sides == k] for k in SIDES], bins=_bin_edges(hh, lower, upper), stacked=True, color=[_BAR_COLOURS[k] for k in SIDES], zorder=2)
     ax.set_xlabel(t["households"], fontproperties=cjk_font(8))
     ax.set_ylabel(t["hist_units"], fontproperties=cjk_font(8))
     ax.set_title(f"{t['chart']} ({len(hh):,} {t['units']})", fontproperties=cjk_font(10), loc="left")
     ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    legend = [Patch(color=_BAR_COLOURS[k], label=f"{t[f'chart_{k}']}  {int((sides == k).sum()):,}") for k in keys]
+    legend = [Patch(color=_BAR_COLOURS[k], label=f"{t[f'chart_{k}']}  {int((sides == k).sum()):,}") for k in SIDES]
     if lower is not None and upper is not None:
         legend.append(Patch(color="#1a9641", alpha=0.12, label=t["chart_band"].format(lower=lower, upper=upper)))
     ax.legend(handles=legend, prop=cjk_font(7), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
@@ -560,14 +562,6 @@ def _outside_text(units: pd.DataFrame, lower: int | None, upper: int | None, lan
 
 
 _BAR_COLOURS = {"below": "#2c7bb6", "within": "#1a9641", "above": BAD_COLOUR}
-
-
-def _side(households: int, lower: int | None, upper: int | None) -> str:
-    if lower is not None and households < lower:
-        return "below"
-    if upper is not None and households > upper:
-        return "above"
-    return "within"
 
 
 # --- writers ---------------------------------------------------------------------------------------

@@ -382,3 +382,11 @@ def test_label_points_lie_in_their_units_in_one_pass(many):
     shapes = data.units.set_index("unit_id").geometry.buffer(20)  # the blocks with their road gaps
     assert all(shapes.loc[u].contains(p) for u, p in points.items())
     assert list(data.label_points(["U3", "U1"]).index) == ["U1", "U3"]  # in the units' order
+
+
+@pytest.mark.parametrize("lower, upper", [(2500, 3000), (None, 3000), (2500, None), (None, None)])
+def test_bound_sides_agree_with_a_direct_comparison(lower, upper):
+    households = [0, 2499, 2500, 2750, 3000, 3001, 9999]
+    expected = ["below" if lower is not None and h < lower else "above" if upper is not None and h > upper else "within" for h in households]
+    assert maps.bound_sides(households, lower, upper).tolist() == expected
+    assert set(maps.bound_sides(households, lower, upper)) <= set(maps.SIDES)

@@ -181,7 +181,7 @@ def _iterate(search: _Search, sizes: tuple[int, ...], rng: np.random.Generator) 
         if value < best.objective - 1e-9 * max(1.0, abs(best.objective)):
             search.result.perturbations_improved += 1
             search.result.local_optimum = reached
-            best, idle, since = search.snapshot(), 0, time.perf_counter()
+            best, idle, since = search.snapshot(value), 0, time.perf_counter()
         else:
             search.restore(best)
 
@@ -310,9 +310,11 @@ class _Search:
             self.progress({"phase": f"improve ({len(hood)}-unit neighbourhoods)", "round": self.result.tried, "elapsed": time.perf_counter() - self.t0, "incumbent": self.objective_of(self.data, plan), "bound": None})
         return True
 
-    def snapshot(self) -> _Snapshot:
-        """The current plan, its objective, unit versions and local-optimum sizes."""
-        return _Snapshot(self.plan.copy(), self.objective_of(self.data, self.plan), dict(self.version), list(self.result.local_optimum))
+    def snapshot(self, objective: float | None = None) -> _Snapshot:
+        """The current plan, its objective (``objective`` when the caller has it), unit versions
+        and local-optimum sizes."""
+        value = self.objective_of(self.data, self.plan) if objective is None else objective
+        return _Snapshot(self.plan.copy(), value, dict(self.version), list(self.result.local_optimum))
 
     def restore(self, snap: _Snapshot) -> None:
         """Back to a snapshot: its neighbourhoods' keys match again, so they are not retried."""
