@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import warnings
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -339,29 +340,56 @@ def _interrupted(out: Path) -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
+#: the terminal lists at most this many units or pieces of a large plan (the files have them all)
+TERMINAL_ROWS = 40
+#: how a piece's status ranks when a long list is cut: those needing a look first
+_PIECE_ORDER = {"infeasible": 0, "no_solution": 0, "relaxed_unproved": 1, "relaxed": 2}
+
+
 def _print_plan(plan) -> None:
     colour = {"optimal": "green", "feasible": "yellow", "heuristic": "yellow", "timed_out": "yellow", "relaxed": "yellow", "relaxed_unproved": "yellow"}.get(plan.status, "red")
     console.print(f"[bold {colour}]{plan.status}[/bold {colour}] · {plan.message} · {plan.seconds:.2f} s")
-    table = Table(show_lines=False)
-    for col in ("unit", "name", "households", "blocks", "office", "mean dist (m)", "max dist (m)", "moved in", "bounds"):
-        table.add_column(col, justify="right" if col not in ("unit", "name", "office") else "left", overflow="fold")
-    for row in plan.units.itertuples(index=False):
-        ok = "[green]ok[/green]" if row.within_bounds else f"[red]off by {row.violation:,}[/red]"
-        moved = "" if row.households_moved_in is None or row.households_moved_in != row.households_moved_in else f"{int(row.households_moved_in):,}"
-        table.add_row(row.unit_id, str(row.name), f"{row.households:,}", str(row.blocks), str(row.office_name or row.centre_block), f"{row.mean_distance_m:,.0f}", f"{row.max_distance_m:,.0f}", moved, ok)
-    console.print(table)
+    _print_units(plan.units)
     if len(plan.pieces) > 1:
         _print_pieces(plan.pieces)
     obj = plan.objective
     console.print(f"compactness {obj['compactness_hh_km2']:,.1f} hh·km² · boundary {obj['boundary_km']:,.2f} km ({obj['cut_edges']} cut edges) · households moved {obj['households_moved']:,}")
 
 
+def _print_units(units) -> None:
+    """A row per unit; above MANY_UNITS units only those outside the bounds (largest violation
+    first, at most TERMINAL_ROWS) under a count of all — a city's thousands of rows are in the files."""
+    shown, title = units, None
+    if len(units) > opts.MANY_UNITS:
+        outside = units[~units["within_bounds"].astype(bool)].sort_values("violation", ascending=False, kind="stable")
+        console.print(f"{len(units):,} units: {len(units) - len(outside):,} within the bounds, {len(outside):,} outside (every unit: report.html, assignment.csv, units.geojson)")
+        if outside.empty:
+            return
+        shown = outside.head(TERMINAL_ROWS)
+        title = f"units outside the bounds ({len(shown)} of {len(outside):,}, largest violation first)"
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for col in ("unit", "name", "households", "blocks", "office", "mean dist (m)", "max dist (m)", "moved in", "bounds"):
+        table.add_column(col, justify="right" if col not in ("unit", "name", "office") else "left", overflow="fold")
+    for row in shown.itertuples(index=False):
+        ok = "[green]ok[/green]" if row.within_bounds else f"[red]off by {row.violation:,}[/red]"
+        moved = "" if row.households_moved_in is None or row.households_moved_in != row.households_moved_in else f"{int(row.households_moved_in):,}"
+        table.add_row(row.unit_id, str(row.name), f"{row.households:,}", str(row.blocks), str(row.office_name or row.centre_block), f"{row.mean_distance_m:,.0f}", f"{row.max_distance_m:,.0f}", moved, ok)
+    console.print(table)
+
+
 def _print_pieces(rows: list[dict]) -> None:
-    """The per-piece table: how each separate piece was solved."""
-    table = Table(title="pieces (solved independently)", show_lines=False)
+    """The per-piece table: how each separate piece was solved.  Above TERMINAL_ROWS pieces, a
+    count per status and the pieces needing a look first (no plan, relaxed, then largest gap)."""
+    title, shown = "pieces (solved independently)", rows
+    if len(rows) > TERMINAL_ROWS:
+        statuses = Counter(r["status"] for r in rows)
+        console.print(f"{len(rows):,} pieces: " + ", ".join(f"{n:,} {status}" for status, n in statuses.most_common()) + " (every piece: report.html, report.json)")
+        shown = sorted(rows, key=lambda r: (_PIECE_ORDER.get(r["status"], 3), -(1.0 if r["gap"] is None else r["gap"])))[:TERMINAL_ROWS]
+        title = f"pieces (solved independently; {len(shown)} of {len(rows):,}: no plan or relaxed first, then the largest gap)"
+    table = Table(title=title, show_lines=False)
     for col in ("piece", "blocks", "k", "method", "status", "objective", "bound", "gap", "seconds"):
         table.add_column(col, justify="left" if col in ("piece", "method", "status") else "right", overflow="fold")
-    for r in rows:
+    for r in shown:
         fmt = lambda v: "-" if v is None else f"{v:,.1f}"  # noqa: E731
         gap = "-" if r["gap"] is None else f"{r['gap']:.1%}"
         table.add_row(str(r["piece"]), str(r["blocks"]), str(r["k"]), r["method"], r["status"], fmt(r["objective"]), fmt(r["bound"]), gap, f"{r['seconds']:.1f}")

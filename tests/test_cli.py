@@ -281,3 +281,72 @@ def test_the_tianditu_key_message_names_the_option(tmp_path, capsys, monkeypatch
     blocks[["block_id"]].assign(unit_id="U1").to_csv(tmp_path / "a.csv", index=False)
     code, _, err = run(["map", BLOCKS, tmp_path / "a.csv", "--basemap", "tianditu", "--dest", tmp_path / "m.html", "--min", "1"], capsys)
     assert code == 2 and "--tianditu-key" in err
+
+
+def _units_frame(n: int, outside: dict[int, int]):
+    """n units of 2,800 households; ``outside`` maps a unit index to its violation (above 3,000)."""
+    import pandas as pd
+
+    rows = []
+    for i in range(n):
+        over = outside.get(i, 0)
+        rows.append({"unit_id": f"U{i + 1}", "name": f"社区{i + 1}", "households": 3000 + over if over else 2800, "blocks": 9,
+                     "office_name": None, "centre_block": f"B{i}", "mean_distance_m": 250.0, "max_distance_m": 600.0,
+                     "households_moved_in": None, "within_bounds": not over, "violation": over})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def printed(monkeypatch):
+    """What the CLI's console prints, as text."""
+    import io
+
+    from rich.console import Console
+
+    from redistrict import cli
+
+    buffer = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=buffer, width=250, color_system=None))
+    return buffer
+
+
+def test_a_city_plan_prints_a_count_and_only_the_units_outside_the_bounds(printed):
+    from redistrict import cli
+    from redistrict.options import MANY_UNITS
+
+    cli._print_units(_units_frame(MANY_UNITS + 40, {7: 12, 55: 300}))
+    text = printed.getvalue()
+    assert f"{MANY_UNITS + 40} units: {MANY_UNITS + 38} within the bounds, 2 outside" in text
+    assert text.index("U56") < text.index("U8 ")  # largest violation first
+    assert "U9 " not in text and "U1 " not in text
+
+
+def test_a_city_plan_within_the_bounds_prints_no_unit_table(printed):
+    from redistrict import cli
+    from redistrict.options import MANY_UNITS
+
+    cli._print_units(_units_frame(MANY_UNITS + 1, {}))
+    text = printed.getvalue()
+    assert f"{MANY_UNITS + 1} units: {MANY_UNITS + 1} within the bounds, 0 outside" in text
+    assert "U1 " not in text and "office" not in text
+
+
+def test_a_small_plan_prints_every_unit(printed):
+    from redistrict import cli
+
+    cli._print_units(_units_frame(5, {2: 4}))
+    text = printed.getvalue()
+    assert all(f"U{i} " in text for i in range(1, 6)) and "within the bounds" not in text
+
+
+def test_many_pieces_print_counts_and_the_pieces_needing_a_look_first(printed):
+    from redistrict import cli
+
+    rows = [{"piece": f"subdistrict 街道{i:03d}", "blocks": 100, "k": 5, "method": "heuristic", "status": "heuristic", "objective": 10.0, "bound": 9.0, "gap": 0.01 * (i % 7), "seconds": 1.0} for i in range(cli.TERMINAL_ROWS + 20)]
+    rows[-1] |= {"status": "relaxed", "gap": None}
+    cli._print_pieces(rows)
+    text = printed.getvalue()
+    assert f"{cli.TERMINAL_ROWS + 20} pieces: {cli.TERMINAL_ROWS + 19} heuristic, 1 relaxed" in text
+    listed = [line for line in text.splitlines() if "subdistrict 街道" in line]
+    assert len(listed) == cli.TERMINAL_ROWS and f"街道{cli.TERMINAL_ROWS + 19:03d}" in listed[0]
+    assert "街道000" not in text  # gap 0: not among the pieces shown
