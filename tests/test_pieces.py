@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import make_grid
 
-from redistrict import Problem, build_graph, from_geodataframe, solve, verify_plan
+from redistrict import Problem, Weights, build_graph, from_geodataframe, solve, verify_plan
 from redistrict.errors import InputError
 from redistrict.pieces import find_pieces, piece_budgets
 from redistrict.problem import allocate_units, unit_count_range, unit_room
@@ -133,6 +133,21 @@ def test_the_heuristic_gives_a_verified_plan_never_called_optimal():
     assert done["starts"]["constructed"] > 1
     assert done["start_objective"] == done["starts"]["best_objective"] <= done["starts"]["first_objective"]
     assert verify_plan(problem.graph, plan.assignment, lower=350, upper=450, k=problem.unit_count).ok
+
+
+def test_interchangeable_units_get_a_short_pair_improvement_before_the_exact_search(monkeypatch):
+    from redistrict.model import strategy
+
+    layer = from_geodataframe(make_grid(4, 4, households=[100] * 16))
+    problem = Problem.from_layer(layer, build_graph(layer.blocks), lower=400, upper=400, k=4, weights=Weights(compactness=0, boundary=1, unit_edges=True))
+    full = solve(problem, method="exact", time_limit=30, workers=1)
+    monkeypatch.setattr(strategy, "SYMMETRIC_LNS_SECONDS", 0.0)
+    capped = solve(problem, method="exact", time_limit=30, workers=1)
+    assert full.status == capped.status == "optimal"
+    assert full.objective["model_objective"] == capped.objective["model_objective"]
+    assert full.solver["pieces"][0]["improvement"]["local_optimum_for"] == [2]
+    before = capped.solver["pieces"][0]["improvement"]
+    assert before["stopped_by_time"] and before["neighbourhoods_tried"] == 0
 
 
 def test_auto_says_why_it_chose_each_method():

@@ -41,6 +41,11 @@ EXACT_LNS_SHARE = 0.3
 #: the same where the search by centres per group follows: its LPs close most of the gap, so a
 #: rough incumbent is enough (昱东: 18 s of improvement took 5,241 to 4,221; the search found 3,536)
 COUNTS_LNS_SHARE = 0.1
+#: interchangeable units (the cut-edge objective): at most this many seconds of pair improvement
+#: before the exact search — a short one takes out the constructed plan's worst cut edges, a full
+#: descent costs the search more than it saves (HiGHS seeds 0/1/2, whole solve: county40 38.0/33.2/28.5 s
+#: against 76–90/64.2/45.8 s after a full descent of ~20 s; county20 105.8/95.5/78.3 s against 119/242/– s)
+SYMMETRIC_LNS_SECONDS = 5.0
 #: heuristic: further constructions for this share of the time (at most this many seconds and
 #: plans), the most compact one is improved (NH tracts, k = 10, 60 s: 2.280e8 after improvement
 #: from the best of 200 plans in 2.8 s, against 2.375e8 from the first)
@@ -336,9 +341,9 @@ def _exact(task, data, start, t0, deadline, why, first, progress) -> PieceResult
 
     Where the exact model finds good plans slowly (every node a candidate centre and an
     assignment cost) the constructed plan is improved and handed over as the incumbent; so it is
-    for interchangeable units (the cut-edge objective), improved by pairs only — county20 is
-    proved 2.2x sooner warm (119 s against 286 s; 242 s against 536 s at another HiGHS seed),
-    county40 somewhat later (46–90 s against 27–66 s over three seeds).  Elsewhere the model
+    for interchangeable units (the cut-edge objective), improved by pairs for at most
+    :data:`SYMMETRIC_LNS_SECONDS` — warm, county20 is proved 2–3x sooner than cold (78–106 s over
+    three HiGHS seeds against 286–536 s), county40 as soon (28–38 s against 27–66 s).  Elsewhere the model
     starts cold — a warm start made HiGHS twice as slow on the sample with office sites (4.5 s
     against 10 s) — and the constructed plan is only used if the search ends without one.
     """
@@ -348,6 +353,9 @@ def _exact(task, data, start, t0, deadline, why, first, progress) -> PieceResult
     if warm and data.k >= 2:
         fraction = COUNTS_LNS_SHARE if by_counts else EXACT_LNS_SHARE
         share = None if deadline is None else time.perf_counter() + fraction * (deadline - t0)
+        if data.symmetric:
+            cap = time.perf_counter() + SYMMETRIC_LNS_SECONDS
+            share = cap if share is None else min(share, cap)
         start, info = _improve(task, data, start, share, progress, sizes=(2,) if data.symmetric else (2, 3))
     left = None if deadline is None else deadline - time.perf_counter()
     if left is not None and left < MIN_EXACT_SECONDS and start is not None:
