@@ -263,6 +263,20 @@ def test_a_large_layer_gets_a_lighter_block_layer(solved, monkeypatch):
     assert XSS not in light  # still escaped
 
 
+def test_a_large_layer_builds_unit_tooltips_in_the_page_with_the_same_table(solved, monkeypatch):
+    plan, layer, _, sites = solved
+    small = next(layer_ for layer_ in _layers(maps.plan_map(plan, layer.blocks, offices=sites)) if layer_.pane == "rd-units")
+    monkeypatch.setattr(maps, "LARGE_LAYER", 3)  # as if this 16-block layer were a city
+    large = next(layer_ for layer_ in _layers(maps.plan_map(plan, layer.blocks, offices=sites)) if layer_.pane == "rd-units")
+    labels = json.loads(large.labels_json)
+    assert small.labels_json == "" and "rd_labels" not in large.data and len(labels) == len(set(labels))
+    for before, after in zip(small.data["features"], large.data["features"], strict=True):
+        tip, props = before["properties"]["_tip"], after["properties"]
+        assert "_tip" not in props
+        assert maps._table([(labels[i], value) for i, value in props["_tr"]], props["_tt"]) == tip  # what the page builds
+    assert len(large.data_json) + len(large.labels_json) < len(small.data_json)
+
+
 def _layers(m):
     for child in m._children.values():
         for sub in getattr(child, "_children", {}).values():

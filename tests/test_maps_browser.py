@@ -267,6 +267,17 @@ def test_many_units_show_a_summary_legend_and_labels_on_demand(browser, tmp_path
     )
     assert XSS in tip["text"] and tip["images"] == 0 and "U1 " not in tip["text"] and "(U1)" in tip["text"]
     assert "Households100" in tip["text"].replace(" ", "")
+    unit_tip = visit.page.evaluate(
+        """() => {  // a unit's tooltip is built in the page too, from its rows and the layer's labels
+          const m = window[Object.keys(window).find((k) => k.startsWith('map_'))];
+          let unit = null;
+          m.eachLayer((l) => { if (l.feature && l.options.pane === 'rd-units' && (l.feature.properties._tt || '').includes('(U1)')) { unit = l; } });
+          unit.openTooltip(unit.getBounds().getCenter());
+          const tips = document.querySelectorAll('.leaflet-tooltip');
+          return tips[tips.length - 1].textContent;
+        }"""
+    )
+    assert "(U1)" in unit_tip and "Households" in unit_tip and "Bounds" in unit_tip
     visit.page.get_by_label("Unit labels").check()
     visit.page.wait_for_timeout(200)
     assert visit.page.evaluate(COUNT)["labels"] == 200
