@@ -105,8 +105,10 @@ def test_map_draws_units_blocks_labels_offices_and_current_boundaries(solved):
     assert counts["rd-blocks"] == 16
     assert counts["rd-offices"] == 6
     assert counts["rd-current"] == 2  # 甲社区 and 乙社区, dashed
+    current = next(layer_ for layer_ in _layers(m) if layer_.pane == "rd-current")
+    assert json.loads(current.style_json)["dashArray"] == "9 6"  # one style for the layer, none per feature
+    assert all(f["properties"] == {} for f in current.data["features"])
     text = maps.render_html(m)
-    assert '"dashArray":"9 6"' in text
     assert "新社区单元" in text and "现状社区边界" in text and "办公用房" in text
     in_use = set(plan.units["office_site"])
     assert len(in_use) == 4 and in_use <= {"S1", "S2", "S3", "S4", "S5"}
