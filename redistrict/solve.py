@@ -598,7 +598,8 @@ def _message(ctx: _Context, status: str, units: pd.DataFrame, gap: float | None,
     bounds = f"{p.lower:,}–{p.upper:,}"
     if status in RELAXED:
         tail = "" if status == "relaxed" else " A proof may take long: --relax-tolerance 0 and a longer --time-limit search for it (a time-limited exact search is not reproducible)."
-        return f"Bounds relaxed: the largest violation is {int(units['violation'].max()):,} households ({(~units['within_bounds']).sum()} unit(s) outside {bounds}); {relax_note}.{tail}"
+        worst, outside = int(units["violation"].max()), int((~units["within_bounds"]).sum())
+        return f"Bounds relaxed: the largest violation is {worst:,} household{'' if worst == 1 else 's'} ({outside:,} unit{'' if outside == 1 else 's'} outside {bounds}); {relax_note}.{tail}"
     gap_text = f" (gap {gap:.2%})" if gap is not None else ""
     if status == "optimal":
         return f"Optimal plan of {k} contiguous units within {bounds} households."

@@ -73,6 +73,7 @@ def test_relax_returns_the_plan_with_smallest_largest_violation():
     # any 4-unit plan has a 2-block unit (2,054: violation 446); so k=3 and 81 is optimal.
     assert len(plan.units) == 3
     assert plan.units["violation"].max() == 81
+    assert "the largest violation is 81 households (3 units outside 2,500–3,000)" in plan.message
 
 
 def test_contiguity_infeasibility_is_proved_by_the_solver():
