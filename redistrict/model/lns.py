@@ -296,18 +296,15 @@ class _Search:
         return nodes, fewer_centres(restrict(self.data, nodes, len(hood)), local), local
 
     def _apply(self, hood, nodes, sub, local, solution) -> bool:
-        plan = self.plan
         self.result.tried += 1
         self.tried.add(self._key(hood))
         before = self.objective_of(sub, local)
         if not solution.has_plan or solution.objective >= before - 1e-9 * max(1.0, abs(before)):
             return False
-        old = set(plan[nodes].tolist())
-        plan[nodes] = nodes[np.asarray(solution.centre_of)]
-        self._redrawn(set(plan[nodes].tolist()) | old)
+        self._place(nodes, np.asarray(solution.centre_of))
         self.result.improved += 1
         if self.progress is not None:
-            self.progress({"phase": f"improve ({len(hood)}-unit neighbourhoods)", "round": self.result.tried, "elapsed": time.perf_counter() - self.t0, "incumbent": self.objective_of(self.data, plan), "bound": None})
+            self.progress({"phase": f"improve ({len(hood)}-unit neighbourhoods)", "round": self.result.tried, "elapsed": time.perf_counter() - self.t0, "incumbent": self.objective_of(self.data, self.plan), "bound": None})
         return True
 
     def snapshot(self, objective: float | None = None) -> _Snapshot:
@@ -338,14 +335,15 @@ class _Search:
         label = construct_plan(sub, seed=int(rng.integers(2**31)), deadline=self.deadline, restarts=1)
         if label is None:
             return False
-        old = set(self.plan[nodes].tolist())
-        self.plan[nodes] = nodes[centres_of(sub, label)]
-        self._redrawn(set(self.plan[nodes].tolist()) | old)
+        self._place(nodes, centres_of(sub, label))
         return True
 
-    def _redrawn(self, units: set[int]) -> None:
-        """New versions for units whose members changed."""
-        for u in units:
+    def _place(self, nodes: np.ndarray, local_centres: np.ndarray) -> None:
+        """Redraw ``nodes`` (a neighbourhood's, sorted) with the sub-plan ``local_centres`` (local
+        ids); every unit they left or joined gets a fresh version, never one used before."""
+        changed = set(self.plan[nodes].tolist())
+        self.plan[nodes] = nodes[local_centres]
+        for u in changed | set(self.plan[nodes].tolist()):
             self.redraws += 1
             self.version[u] = self.redraws
 
