@@ -390,15 +390,19 @@ def _problem_kind(kind: str) -> str:
 SIDES = ("below", "within", "above")
 
 
+def bound_deviations(households, lower: int | None, upper: int | None) -> np.ndarray:
+    """For each unit's households, how far it lies above the upper bound (positive) or below the
+    lower one (negative); 0 within the bounds (None: no such bound)."""
+    hh = np.asarray(households)
+    over = np.maximum(hh - upper, 0) if upper is not None else np.zeros_like(hh)
+    under = np.maximum(lower - hh, 0) if lower is not None else np.zeros_like(hh)
+    return over - under
+
+
 def bound_sides(households, lower: int | None, upper: int | None) -> np.ndarray:
     """For each unit's households, "below", "within" or "above" the bounds (None: no such bound)."""
-    hh = np.asarray(households, dtype=float)
-    sides = np.full(len(hh), "within", dtype=object)
-    if lower is not None:
-        sides[hh < lower] = "below"
-    if upper is not None:
-        sides[hh > upper] = "above"
-    return sides
+    deviation = bound_deviations(households, lower, upper)
+    return np.where(deviation > 0, "above", np.where(deviation < 0, "below", "within")).astype(object)
 
 
 def _swatch(style: dict) -> str:

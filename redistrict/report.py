@@ -27,6 +27,7 @@ from .maps import (
     OK_COLOUR,
     SIDES,
     MapData,
+    bound_deviations,
     bound_sides,
     present,
 )
@@ -472,8 +473,7 @@ def _households_bars(data: dict, lang: str, *, dpi: int) -> bytes:
         ax.axhline(upper, color="#1a9641", linewidth=1, linestyle="--")
     xs = range(len(hh))
     ax.bar(xs, hh, color=colours, zorder=2)
-    for x, h, side in zip(xs, hh, sides, strict=True):
-        off = h - upper if side == "above" else (h - lower if side == "below" else 0)
+    for x, h, side, off in zip(xs, hh, sides, bound_deviations(hh, lower, upper), strict=True):
         if off:
             ax.text(x, h, f"{off:+,}", ha="center", va="bottom", fontproperties=cjk_font(7), color=_BAR_COLOURS[side])
     names = [f"{u}\n{n}" for u, n in zip(units["unit_id"], units["name"], strict=True)]
@@ -548,10 +548,7 @@ def _outside_text(units: pd.DataFrame, lower: int | None, upper: int | None, lan
     """How many units lie outside the bounds, and the first ``names`` of them by deviation:
     ``U12 阜新-3 (3,412 户, +412)`` one to a line."""
     t = TEXT[lang]
-    hh = units["households"].astype(int)
-    deviation = (hh - upper).clip(lower=0) if upper is not None else hh * 0
-    if lower is not None:
-        deviation = deviation - (lower - hh).clip(lower=0)
+    deviation = bound_deviations(units["households"].astype(int), lower, upper)
     outside = units.assign(_dev=deviation)[deviation != 0]
     if outside.empty:
         return t["hist_none"]
