@@ -144,3 +144,15 @@ def test_a_restored_plan_does_not_inherit_neighbourhoods_tried_on_a_discarded_on
     search.restore(best)
     assert search.perturb(rng)
     assert not first & set(search.version.values())  # fresh versions: no key can repeat
+
+
+def test_alternative_starts_are_descended_and_the_best_local_optimum_is_kept():
+    data = delaunay_input(6, 50, 5, 0.2, cut_weight=1.0)
+    # from seed 2 the descent ends at 39 cut edges, from seed 1 at 36: the alternative must win
+    first, second = (centres_of(data, construct_plan(data, seed=s)) for s in (2, 1))
+    alone = [improve(data, plan, solve=solve_model, objective_of=plan_objective, deadline=None, sizes=(2,)).objective for plan in (first, second)]
+    both = improve(data, first, solve=solve_model, objective_of=plan_objective, deadline=None, sizes=(2,), alternatives=[second])
+    assert both.objective <= min(alone) + 1e-9
+    assert both.objective == plan_objective(data, both.centre_of)
+    assert both.local_optimum == [2]
+    assert_valid(data, np.unique(both.centre_of, return_inverse=True)[1])

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
@@ -122,6 +122,7 @@ def improve(
     workers: int = 1,
     perturb: bool = False,
     seed: int = 0,
+    alternatives: Sequence[np.ndarray] = (),
 ) -> LnsResult:
     """Improve ``centre_of`` (centre node of every node) by exact neighbourhood re-solves.
 
@@ -132,17 +133,31 @@ def improve(
     in batch order, so the result does not depend on which worker finishes first.  With
     ``perturb`` (and a ``deadline``) the time left after a local optimum goes to the iterated
     search (random redraws of :data:`PERTURBED_UNITS` adjacent units, seeded by ``seed``).
+    ``alternatives`` are further valid plans (``centre_of`` arrays) descended from in turn after
+    ``centre_of``, while time lasts; the best local optimum is kept and iterated on.
     """
     search = partial(_Search, data, centre_of, solve=solve, objective_of=objective_of, deadline=deadline, solver=solver, threads=threads, progress=progress)
     if workers > 1 and may_start_workers():
         with worker_pool(workers) as pool:
-            return _run(search(pool=pool, workers=workers), sizes, perturb and deadline is not None, seed)
-    return _run(search(), sizes, perturb and deadline is not None, seed)
+            return _run(search(pool=pool, workers=workers), sizes, perturb and deadline is not None, seed, alternatives)
+    return _run(search(), sizes, perturb and deadline is not None, seed, alternatives)
 
 
-def _run(search: _Search, sizes: tuple[int, ...], perturb: bool = False, seed: int = 0) -> LnsResult:
-    """To a local optimum for each size in turn; then, with ``perturb``, iterated until the deadline."""
+def _run(search: _Search, sizes: tuple[int, ...], perturb: bool = False, seed: int = 0, alternatives: Sequence[np.ndarray] = ()) -> LnsResult:
+    """To a local optimum for each size in turn, from the plan and from each alternative; then,
+    with ``perturb``, iterated from the best until the deadline."""
     search.result.local_optimum = _descend(search, sizes)
+    best = search.snapshot()
+    for plan in alternatives:
+        if search.out_of_time():
+            break
+        search.result.local_optimum = []
+        search._place(np.arange(search.data.n), np.asarray(plan, dtype=np.int64))
+        search.result.local_optimum = _descend(search, sizes)
+        value = search.objective_of(search.data, search.plan)
+        if value < best.objective - 1e-9 * max(1.0, abs(best.objective)):
+            best = search.snapshot(value)
+    search.restore(best)
     if perturb and not search.result.stopped_by_time and search.data.k > PERTURBED_UNITS:
         _iterate(search, sizes, np.random.default_rng(seed))
     return search.finish()

@@ -6,9 +6,9 @@ This heuristic gives it one early:
 
 1. choose k centres greedily, each the node that most lowers the total assignment cost
    (the classical greedy p-median "add" step, on the model's own cost);
-2. assign nodes to those centres within the household bounds but without contiguity (a small,
-   fast model), move each centre to its unit's medoid (the member with the lowest cost to the
-   unit), and repeat until the centres stay put (balanced Lloyd iterations);
+2. assign nodes to those centres within the household bounds but without contiguity (a
+   transportation LP, milliseconds), move each centre to its unit's medoid (the member with the
+   lowest cost to the unit), and repeat until the centres stay put (balanced Lloyd iterations);
 3. do the same with contiguity enforced — the *restricted* exact problem whose only candidate
    centres are the current k — while the plan improves and the budget lasts.
 
@@ -24,12 +24,16 @@ import time
 from collections.abc import Callable
 
 import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix, vstack
 
 from ._graph import Adjacency
 from .data import ModelInput, ModelSolution
 
 #: at most this many nodes are scored as possible centres in the greedy step (evenly spaced)
 MAX_SCORED = 1500
+#: balanced Lloyd iterations stop after this many rounds if the centres still move
+LLOYD_ROUNDS = 30
 
 
 def worth_a_start(data: ModelInput) -> bool:
@@ -77,6 +81,44 @@ def medoids(data: ModelInput, centre_of: np.ndarray) -> np.ndarray:
     return np.array(sorted(set(out)), dtype=np.int64)
 
 
+def balanced_assignment(data: ModelInput, centres: np.ndarray) -> np.ndarray | None:
+    """The centre of every node in the cheapest assignment to ``centres`` whose units hold
+    ``[L, U]`` households, contiguity ignored; None when no assignment fits the bounds.
+
+    The transportation LP ``min Σ c_ij x_ij`` s.t. ``Σ_j x_ij = 1``, ``L ≤ Σ_i w_i x_ij ≤ U``,
+    ``0 ≤ x ≤ 1``: a basic optimum splits at most k − 1 nodes between centres, each given to
+    the centre holding most of it, so the rounded units can miss the bounds by those nodes.
+    It only places centres; a caller needing a plan within the bounds mends it.
+    """
+    n, k = data.n, len(centres)
+    node, centre = np.repeat(np.arange(n), k), np.tile(np.asarray(centres), n)
+    column = np.arange(n * k)
+    one_unit = coo_matrix((np.ones(n * k), (node, column)), shape=(n, n * k))
+    held = coo_matrix((np.asarray(data.weights, dtype=float)[node], (np.tile(np.arange(k), n), column)), shape=(k, n * k))
+    bounds = np.r_[np.full(k, float(data.upper)), np.full(k, -float(data.lower))]
+    result = linprog(data.assign_cost(node, centre), A_ub=vstack([held, -held]), b_ub=bounds, A_eq=one_unit, b_eq=np.ones(n), bounds=(0, 1), method="highs")
+    if result.status != 0:
+        return None
+    return np.asarray(centres)[np.argmax(result.x.reshape(n, k), axis=1)]
+
+
+def lloyd_centres(data: ModelInput, centres: np.ndarray, *, deadline: float | None = None) -> np.ndarray:
+    """``centres`` moved to their units' medoids under :func:`balanced_assignment` until they
+    stay put (at most :data:`LLOYD_ROUNDS` rounds, or the deadline)."""
+    centres = np.asarray(centres, dtype=np.int64)
+    for _ in range(LLOYD_ROUNDS):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        assigned = balanced_assignment(data, centres)
+        if assigned is None:
+            break
+        moved = medoids(data, assigned)
+        if set(moved.tolist()) == set(centres.tolist()):
+            break
+        centres = moved
+    return centres
+
+
 def heuristic_start(
     data: ModelInput,
     adj: Adjacency,
@@ -89,35 +131,21 @@ def heuristic_start(
     """(centre of every node, objective) of the best contiguous plan found within ``budget`` s.
 
     Centres start greedy, are moved to their units' medoids while the bounds but not contiguity
-    are enforced (a cheap model), then once more while contiguity is too; each model has only
-    the k current centres as candidates, so it is small.
+    are enforced (:func:`lloyd_centres`), then once more while contiguity is too (the exact
+    model with only the k current centres as candidates, so it is small).
     """
     deadline = time.perf_counter() + budget
-    centres = greedy_centres(data)
-
-    def restricted(centres: np.ndarray, formulation: str, share: float) -> ModelSolution | None:
-        left = deadline - time.perf_counter()
-        if left <= 0.05:
-            return None
-        sub = dataclasses.replace(data, candidates=np.array(sorted(set(int(c) for c in centres)), dtype=np.int64))
-        return solve(sub, solver=solver, threads=threads, time_limit=max(min(left, share * budget), 0.05), formulation=formulation, start_heuristic=False)
-
-    for _ in range(10):  # balanced Lloyd iterations without contiguity
-        solution = restricted(centres, "none", 0.1)
-        if solution is None or not solution.has_plan:
-            break
-        moved = medoids(data, np.asarray(solution.centre_of))
-        if set(moved.tolist()) == set(centres.tolist()):
-            break
-        centres = moved
+    centres = lloyd_centres(data, greedy_centres(data), deadline=deadline)
     best: tuple[np.ndarray | None, float | None] = (None, None)
     seen: set[tuple[int, ...]] = set()
     while tuple(sorted(centres.tolist())) not in seen:
         seen.add(tuple(sorted(centres.tolist())))
-        solution = restricted(centres, "cuts", 0.5)
-        if solution is None or not solution.has_plan:
+        left = deadline - time.perf_counter()
+        if left <= 0.05:
             break
-        if best[1] is not None and solution.objective >= best[1] - 1e-9:
+        sub = dataclasses.replace(data, candidates=np.array(sorted(set(centres.tolist())), dtype=np.int64))
+        solution = solve(sub, solver=solver, threads=threads, time_limit=max(min(left, 0.5 * budget), 0.05), formulation="cuts", start_heuristic=False)
+        if not solution.has_plan or (best[1] is not None and solution.objective >= best[1] - 1e-9):
             break
         best = (np.array(solution.centre_of), float(solution.objective))
         centres = medoids(data, best[0])

@@ -1,9 +1,11 @@
 """One connected problem, solved by a method chosen for its size: construct, improve, prove.
 
 - **heuristic**: :func:`~redistrict.model.construct.construct_plan` gives a valid plan in
-  seconds (the most compact of many is kept), :func:`~redistrict.model.lns.improve` re-solves
-  neighbourhoods of 2 and 3 units exactly until none improves, then perturbs and re-solves
-  (iterated local search) until the time is up; then a valid lower bound by Lagrangian
+  seconds (the most compact of many is kept) and, for an assignment-cost objective,
+  :mod:`~redistrict.model.allocate` a second one by location–allocation;
+  :func:`~redistrict.model.lns.improve` re-solves neighbourhoods of 2 and 3 units exactly until
+  none improves, from each start, then perturbs the best and re-solves (iterated local search)
+  until the time is up; then a valid lower bound by Lagrangian
   relaxation (:mod:`redistrict.model.lagrange`) in the time kept for it.  Never an optimality claim.
 - **exact**: the same construction gives the exact model its incumbent — improved first by the
   search above for up to :data:`EXACT_LNS_SHARE` of the time where the exact model is known to
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import counts, enumeration
+from . import allocate, counts, enumeration
 from .backends import plan_objective, solve_model
 from .construct import RESTARTS, centres_of, construct_plan, constructions
 from .data import ModelInput, ModelSolution
@@ -50,6 +52,10 @@ SYMMETRIC_LNS_SECONDS = 5.0
 #: plans), the most compact one is improved (NH tracts, k = 10, 60 s: 2.280e8 after improvement
 #: from the best of 200 plans in 2.8 s, against 2.375e8 from the first)
 STARTS_SHARE, STARTS_MAX_SECONDS, MAX_STARTS = 0.05, 15.0, 200
+#: heuristic: the location–allocation start (:mod:`redistrict.model.allocate`) may use this share
+#: of the time, and at most this many seconds (NH tracts, k = 10: 1.3 s; the whole sample, whose
+#: tight bounds need mending: 14 s)
+ALLOCATION_SHARE, ALLOCATION_MAX_SECONDS = 0.15, 30.0
 #: heuristic: the Lagrangian bound keeps this share of the time, and at most this many seconds
 #: (it needs 3–10 s on 295 tracts with k = 10, where the LP relaxation needed 76 s)
 BOUND_SHARE, BOUND_MAX_SECONDS = 0.1, 30.0
@@ -177,12 +183,11 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
     if start is not None and progress is not None:
         progress({"phase": "construction", "round": 0, "elapsed": first, "incumbent": plan_objective(data, start), "bound": None})
     if method == "heuristic":
+        starts: list[np.ndarray] = []
         if start is not None:
-            start, starts = _most_compact_start(task, data, start, budget)
-            extra = extra | {"starts": starts}
-            if progress is not None:
-                progress({"phase": f"construction (most compact of {starts['constructed']})", "round": 0, "elapsed": time.perf_counter() - t0, "incumbent": starts["best_objective"], "bound": None})
-        result = _heuristic(task, data, start, t0, deadline, why, first, progress)
+            starts, info = _heuristic_starts(task, data, start, budget, t0, progress)
+            extra = extra | info
+        result = _heuristic(task, data, starts, t0, deadline, why, first, progress)
     else:
         result = _exact(task, data, start, t0, deadline, why, first, progress)
     return dataclasses.replace(result, improvement=result.improvement | extra, k=data.k)
@@ -287,6 +292,28 @@ def _most_compact_start(task: PieceTask, data: ModelInput, start: np.ndarray, bu
     return best, {"constructed": made + 1, "first_objective": first_value, "best_objective": best_value}
 
 
+def _heuristic_starts(task: PieceTask, data: ModelInput, start: np.ndarray, budget: float | None, t0: float, progress) -> tuple[list[np.ndarray], dict]:
+    """The plans the improvement descends from, the lower objective first: the most compact
+    construction and, where it applies, the location–allocation plan made in
+    :data:`ALLOCATION_SHARE` of the piece's time (:mod:`redistrict.model.allocate`)."""
+    start, starts = _most_compact_start(task, data, start, budget)
+    info: dict = {"starts": starts}
+    if progress is not None:
+        progress({"phase": f"construction (most compact of {starts['constructed']})", "round": 0, "elapsed": time.perf_counter() - t0, "incumbent": starts["best_objective"], "bound": None})
+    if not allocate.applies(data):
+        return [start], info
+    seconds = ALLOCATION_MAX_SECONDS if budget is None else min(ALLOCATION_MAX_SECONDS, ALLOCATION_SHARE * budget)
+    found = allocate.allocation_plan(data, solve=solve_model, deadline=time.perf_counter() + seconds, solver=task.solver, threads=task.threads)
+    info["allocation"] = found.to_dict()
+    if found.centre_of is None:
+        return [start], info
+    value = plan_objective(data, found.centre_of)
+    info["allocation"]["objective"] = value
+    if progress is not None:
+        progress({"phase": "location–allocation", "round": 0, "elapsed": time.perf_counter() - t0, "incumbent": min(value, starts["best_objective"]), "bound": None})
+    return ([found.centre_of, start] if value < starts["best_objective"] else [start, found.centre_of]), info
+
+
 def construct_piece(task: PieceTask) -> PieceResult:
     """The piece's constructed plan only (status "heuristic", or "no_solution" when the bounded
     attempts found none): every piece of a large layer gets a verified plan in seconds, before
@@ -313,17 +340,18 @@ def _proof(data: ModelInput, by: str, method: str, seconds: float, solution: Mod
     return PieceResult("infeasible", solution, None, None, bound, method, "", seconds, message=message)
 
 
-def _improve(task: PieceTask, data: ModelInput, start: np.ndarray, deadline: float | None, progress, sizes=(2, 3), perturb: bool = False) -> tuple[np.ndarray, dict]:
-    result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=deadline, solver=task.solver, threads=task.threads, sizes=sizes, progress=progress, perturb=perturb, seed=task.seed)
+def _improve(task: PieceTask, data: ModelInput, start: np.ndarray, deadline: float | None, progress, sizes=(2, 3), perturb: bool = False, alternatives=()) -> tuple[np.ndarray, dict]:
+    result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=deadline, solver=task.solver, threads=task.threads, sizes=sizes, progress=progress, perturb=perturb, seed=task.seed, alternatives=alternatives)
     return result.centre_of, result.to_dict()
 
 
-def _heuristic(task, data, start, t0, deadline, why, first, progress) -> PieceResult:
-    """Construction, improvement, then a valid lower bound (the Lagrangian, in the time kept for it)."""
-    if start is None:
+def _heuristic(task, data, starts: list[np.ndarray], t0, deadline, why, first, progress) -> PieceResult:
+    """Improvement from each start (the best local optimum iterated on), then a valid lower
+    bound (the Lagrangian, in the time kept for it)."""
+    if not starts:
         return PieceResult("no_solution", None, None, None, None, "heuristic", why, time.perf_counter() - t0, message=_no_construction(data))
     kept = BOUND_MAX_SECONDS if deadline is None else min(BOUND_MAX_SECONDS, BOUND_SHARE * (deadline - time.perf_counter()))
-    plan, info = _improve(task, data, start, None if deadline is None else deadline - kept, progress, perturb=True)
+    plan, info = _improve(task, data, starts[0], None if deadline is None else deadline - kept, progress, perturb=True, alternatives=starts[1:])
     objective = plan_objective(data, plan)
     left = kept if deadline is None else min(BOUND_MAX_SECONDS, max(deadline - time.perf_counter(), 0.0))
     found = lagrangian_bound(data, target=objective, time_limit=left)
