@@ -59,9 +59,10 @@ class Allocation:
 
 
 def applies(data: ModelInput) -> bool:
-    """True for pieces with an assignment cost (a callable one), bounds to keep and at most
+    """True for pieces with an assignment cost (a callable one), bounds to keep, no fixed centres
+    per group and at most
     :data:`MAX_PAIRS` (node, centre) pairs."""
-    return callable(data.assign_cost) and not data.relax and data.k >= 2 and data.n * data.k <= MAX_PAIRS
+    return callable(data.assign_cost) and not data.relax and data.group_counts is None and data.k >= 2 and data.n * data.k <= MAX_PAIRS
 
 
 def allocation_plan(data: ModelInput, *, solve: Callable[..., ModelSolution], deadline: float, solver: str = "highs", threads: int | None = None) -> Allocation:

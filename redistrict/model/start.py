@@ -6,9 +6,12 @@ This heuristic gives it one early:
 
 1. choose k centres greedily, each the node that most lowers the total assignment cost
    (the classical greedy p-median "add" step, on the model's own cost);
-2. assign nodes to those centres within the household bounds but without contiguity (a
-   transportation LP, milliseconds), move each centre to its unit's medoid (the member with the
-   lowest cost to the unit), and repeat until the centres stay put (balanced Lloyd iterations);
+2. assign nodes to those centres within the household bounds but without contiguity (the exact
+   model with those centres only, which also keeps locks and centres per group; the
+   location–allocation start of :mod:`redistrict.model.allocate` uses the transportation LP of
+   :func:`balanced_assignment` instead, milliseconds), move each centre to its unit's medoid (the
+   member with the lowest cost to the unit), and repeat until the centres stay put (balanced
+   Lloyd iterations);
 3. do the same with contiguity enforced — the *restricted* exact problem whose only candidate
    centres are the current k — while the plan improves and the budget lasts.
 
@@ -34,6 +37,8 @@ from .data import ModelInput, ModelSolution
 MAX_SCORED = 1500
 #: balanced Lloyd iterations stop after this many rounds if the centres still move
 LLOYD_ROUNDS = 30
+#: the same for the start heuristic, whose rounds are integer programs
+START_LLOYD_ROUNDS = 10
 
 
 def worth_a_start(data: ModelInput) -> bool:
@@ -102,14 +107,21 @@ def balanced_assignment(data: ModelInput, centres: np.ndarray) -> np.ndarray | N
     return np.asarray(centres)[np.argmax(result.x.reshape(n, k), axis=1)]
 
 
-def lloyd_centres(data: ModelInput, centres: np.ndarray, *, deadline: float | None = None) -> np.ndarray:
-    """``centres`` moved to their units' medoids under :func:`balanced_assignment` until they
-    stay put (at most :data:`LLOYD_ROUNDS` rounds, or the deadline)."""
+def lloyd_centres(
+    data: ModelInput,
+    centres: np.ndarray,
+    *,
+    assign: Callable[[ModelInput, np.ndarray], np.ndarray | None] = balanced_assignment,
+    deadline: float | None = None,
+    rounds: int = LLOYD_ROUNDS,
+) -> np.ndarray:
+    """``centres`` moved to their units' medoids under ``assign`` (the centre of every node, or
+    None when it finds none) until they stay put, for at most ``rounds`` rounds or the deadline."""
     centres = np.asarray(centres, dtype=np.int64)
-    for _ in range(LLOYD_ROUNDS):
+    for _ in range(rounds):
         if deadline is not None and time.perf_counter() > deadline:
             break
-        assigned = balanced_assignment(data, centres)
+        assigned = assign(data, centres)
         if assigned is None:
             break
         moved = medoids(data, assigned)
@@ -131,21 +143,29 @@ def heuristic_start(
     """(centre of every node, objective) of the best contiguous plan found within ``budget`` s.
 
     Centres start greedy, are moved to their units' medoids while the bounds but not contiguity
-    are enforced (:func:`lloyd_centres`), then once more while contiguity is too (the exact
-    model with only the k current centres as candidates, so it is small).
+    are enforced (:func:`lloyd_centres`), then once more while contiguity is too; each model has
+    only the k current centres as candidates, so it is small.
     """
     deadline = time.perf_counter() + budget
-    centres = lloyd_centres(data, greedy_centres(data), deadline=deadline)
+
+    def restricted(data: ModelInput, centres: np.ndarray, formulation: str = "none", share: float = 0.1) -> ModelSolution | None:
+        left = deadline - time.perf_counter()
+        if left <= 0.05:
+            return None
+        sub = dataclasses.replace(data, candidates=np.array(sorted(set(centres.tolist())), dtype=np.int64))
+        return solve(sub, solver=solver, threads=threads, time_limit=max(min(left, share * budget), 0.05), formulation=formulation, start_heuristic=False)
+
+    def assign(data: ModelInput, centres: np.ndarray) -> np.ndarray | None:
+        solution = restricted(data, centres)
+        return None if solution is None or not solution.has_plan else np.asarray(solution.centre_of)
+
+    centres = lloyd_centres(data, greedy_centres(data), assign=assign, deadline=deadline, rounds=START_LLOYD_ROUNDS)
     best: tuple[np.ndarray | None, float | None] = (None, None)
     seen: set[tuple[int, ...]] = set()
     while tuple(sorted(centres.tolist())) not in seen:
         seen.add(tuple(sorted(centres.tolist())))
-        left = deadline - time.perf_counter()
-        if left <= 0.05:
-            break
-        sub = dataclasses.replace(data, candidates=np.array(sorted(set(centres.tolist())), dtype=np.int64))
-        solution = solve(sub, solver=solver, threads=threads, time_limit=max(min(left, 0.5 * budget), 0.05), formulation="cuts", start_heuristic=False)
-        if not solution.has_plan or (best[1] is not None and solution.objective >= best[1] - 1e-9):
+        solution = restricted(data, centres, "cuts", 0.5)
+        if solution is None or not solution.has_plan or (best[1] is not None and solution.objective >= best[1] - 1e-9):
             break
         best = (np.array(solution.centre_of), float(solution.objective))
         centres = medoids(data, best[0])
