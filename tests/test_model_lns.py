@@ -163,13 +163,15 @@ def test_recentring_re_solves_the_whole_plan_and_never_worsens_it():
 
     data = compact_input(7, 60, 4, 0.15)
     start = centres_of(data, construct_plan(data, seed=0))
-    search = lns._Search(data, start, solve=solve_model, objective_of=plan_objective, deadline=time.perf_counter() + 30, solver="highs", threads=1, progress=None)
+    events: list[dict] = []
+    search = lns._Search(data, start, solve=solve_model, objective_of=plan_objective, deadline=time.perf_counter() + 30, solver="highs", threads=1, progress=events.append)
     lns._descend(search, (2,))
     before = plan_objective(data, search.plan)
     lns._recentre(search, (2,))
     # on this layer the pair local optimum (522.0) is improved by the whole re-solve (489.3)
     assert search.result.recentre_improved >= 1
     assert plan_objective(data, search.plan) < before - 1.0
+    assert any(e["phase"] == "improve (re-centring)" for e in events)  # the live line says so
     assert_valid(data, np.unique(search.plan, return_inverse=True)[1])
     # a plan that no re-solve improved is left as it was
     again = search.plan.copy()

@@ -59,9 +59,8 @@ class Allocation:
 
 
 def applies(data: ModelInput) -> bool:
-    """True for pieces with an assignment cost (a callable one), bounds to keep, no fixed centres
-    per group and at most
-    :data:`MAX_PAIRS` (node, centre) pairs."""
+    """True for pieces with an assignment cost (a callable one), bounds to keep, no fixed
+    centres per group and at most :data:`MAX_PAIRS` (node, centre) pairs."""
     return callable(data.assign_cost) and not data.relax and data.group_counts is None and data.k >= 2 and data.n * data.k <= MAX_PAIRS
 
 
@@ -74,7 +73,7 @@ def allocation_plan(data: ModelInput, *, solve: Callable[..., ModelSolution], de
         return Allocation(centre_of, note, time.perf_counter() - t0, mended)
 
     if not applies(data):
-        return done(None, "not applicable (no assignment cost, relaxed bounds, or too many node–centre pairs)")
+        return done(None, "not applicable (no assignment cost, relaxed bounds, centres fixed per group, or too many node–centre pairs)")
     centres = lloyd_centres(data, greedy_centres(data), deadline=deadline)
     assigned = _assigned(data, centres, solve, deadline, solver, threads)
     if assigned is None:

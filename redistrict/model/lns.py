@@ -162,7 +162,6 @@ def _run(search: _Search, sizes: tuple[int, ...], perturb: bool = False, seed: i
     for plan in alternatives:
         if search.out_of_time():
             break
-        search.result.local_optimum = []
         search._place(np.arange(search.data.n), np.asarray(plan, dtype=np.int64))
         search.result.local_optimum = _descend(search, sizes)
         value = search.objective_of(search.data, search.plan)
@@ -213,6 +212,8 @@ def _recentre(search: _Search, sizes: tuple[int, ...]) -> None:
             return
         search._place(np.arange(data.n), np.asarray(solution.centre_of))
         search.result.recentre_improved += 1
+        if search.progress is not None:
+            search.progress({"phase": "improve (re-centring)", "round": search.result.recentred, "elapsed": time.perf_counter() - search.t0, "incumbent": solution.objective, "bound": None})
         search.result.local_optimum = _descend(search, sizes)
 
 
