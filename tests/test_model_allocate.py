@@ -91,3 +91,11 @@ def test_only_pieces_with_an_assignment_cost_and_few_pairs_apply():
     assert applies(data)
     assert not applies(ModelInput(n=data.n, weights=data.weights, edges=data.edges, k=3, lower=data.lower, upper=data.upper))
     assert not applies(ModelInput(n=data.n, weights=data.weights, edges=data.edges, k=3, lower=data.lower, upper=data.upper, assign_cost=data.assign_cost, relax=True))
+
+
+def test_the_allocation_returns_by_its_deadline_with_a_reason():
+    data = compact_input(1, 1000, 100, 0.1)  # the greedy step alone takes ~4 s here
+    started = time.perf_counter()
+    found = allocation_plan(data, solve=solve_model, deadline=started + 0.5, threads=1)
+    assert time.perf_counter() - started < 1.5
+    assert found.centre_of is None and "time ran out" in found.note

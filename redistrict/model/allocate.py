@@ -74,7 +74,10 @@ def allocation_plan(data: ModelInput, *, solve: Callable[..., ModelSolution], de
 
     if not applies(data):
         return done(None, "not applicable (no assignment cost, relaxed bounds, centres fixed per group, or too many node–centre pairs)")
-    centres = lloyd_centres(data, greedy_centres(data), deadline=deadline)
+    greedy = greedy_centres(data, deadline)
+    if greedy is None:
+        return done(None, "the time ran out while choosing the first centres")
+    centres = lloyd_centres(data, greedy, deadline=deadline)
     assigned = _assigned(data, centres, solve, deadline, solver, threads)
     if assigned is None:
         return done(None, "no assignment of the nodes to the centres fits the bounds")

