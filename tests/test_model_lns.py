@@ -158,7 +158,7 @@ def test_alternative_starts_are_descended_and_the_best_local_optimum_is_kept():
     assert_valid(data, np.unique(both.centre_of, return_inverse=True)[1])
 
 
-def test_recentring_re_solves_the_whole_plan_and_never_worsens_it():
+def test_recentring_re_solves_the_whole_plan_and_never_worsens_it(monkeypatch):
     from test_model_allocate import compact_input
 
     data = compact_input(7, 60, 4, 0.15)
@@ -177,3 +177,8 @@ def test_recentring_re_solves_the_whole_plan_and_never_worsens_it():
     again = search.plan.copy()
     lns._recentre(search, (2,))
     assert np.array_equal(search.plan, again)
+    # a piece above the size where the exact model keeps its time limit is not re-centred
+    tried = search.result.recentred
+    monkeypatch.setattr(lns, "RECENTRE_MAX_NODES", data.n - 1)
+    lns._recentre(search, (2,))
+    assert search.result.recentred == tried

@@ -45,9 +45,10 @@ SIZES = (2, 3)
 MAX_TRIPLES = 400
 #: candidate centres kept per unit in a neighbourhood when every node may be a centre
 CENTRES_PER_UNIT = 5
-#: the whole plan is re-solved with fixed centres only where nodes × units is at most this, each
-#: solve for at most this many seconds
-RECENTRE_MAX_PAIRS, RECENTRE_SECONDS = 100_000, 20.0
+#: the whole plan is re-solved with fixed centres only on pieces of at most this many nodes and
+#: node–centre pairs, each solve for at most this many seconds (300 nodes and 80 candidates kept a
+#: 10 s limit; 600 nodes and 40 candidates took 57 s: the exact model overruns its limit there)
+RECENTRE_MAX_NODES, RECENTRE_MAX_PAIRS, RECENTRE_SECONDS = 300, 25_000, 20.0
 #: units redrawn at random by one perturbation of the iterated search
 PERTURBED_UNITS = 3
 #: the iterated search ends after this many perturbations in a row that found nothing better, or
@@ -195,16 +196,18 @@ def _recentre(search: _Search, sizes: tuple[int, ...]) -> None:
 
     A move no small neighbourhood makes: every boundary at once, for the centres the units now
     have (NH tracts, k = 10: 2.2555e8 → 2.2520e8 in 13 s).  Only where centres carry a cost and
-    the restricted model stays small (:data:`RECENTRE_MAX_PAIRS`); each solve gets at most
-    :data:`RECENTRE_SECONDS`."""
+    the restricted model stays small (:data:`RECENTRE_MAX_NODES`, :data:`RECENTRE_MAX_PAIRS`);
+    each solve gets at most :data:`RECENTRE_SECONDS`."""
     data = search.data
-    if not callable(data.assign_cost) or data.relax or data.n * data.k > RECENTRE_MAX_PAIRS:
+    if not callable(data.assign_cost) or data.relax or data.n > RECENTRE_MAX_NODES:
         return
     from .start import medoids
 
     while not search.out_of_time():
         before = search.objective_of(data, search.plan)
         centres = np.union1d(medoids(data, search.plan), np.unique(search.plan))
+        if data.n * len(centres) > RECENTRE_MAX_PAIRS:
+            return
         limit = RECENTRE_SECONDS if search.deadline is None else min(RECENTRE_SECONDS, search.deadline - time.perf_counter())
         solution = search.solve(dataclasses.replace(data, candidates=centres), solver=search.solver, threads=search.threads, time_limit=max(limit, 0.05), start=search.plan, start_heuristic=False)
         search.result.recentred += 1
