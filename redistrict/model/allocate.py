@@ -10,8 +10,8 @@ classical way to a good plan is location–allocation:
 2. every node assigned to one of those centres within the bounds: the engine's own model with the
    k centres as the only candidates and contiguity left out (a small integer program, capped at
    :data:`ASSIGN_SECONDS`; the LP's rounding where it finds nothing);
-3. each unit's parts cut off from its centre given, node by node, to the cheapest adjacent unit
-   (:func:`attached`);
+3. each unit's parts cut off from its centre given, in rounds, to the adjacent unit whose centre
+   serves them most cheaply (:func:`attached`);
 4. the units that step 3 (or the cap of step 2) left outside the bounds mended by exact
    neighbourhood re-solves (:func:`redistrict.model.mend.mend`).
 
@@ -26,7 +26,6 @@ better (:func:`redistrict.model.lns.improve`'s ``alternatives``).
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ import numpy as np
 from ._graph import Adjacency, components
 from .data import ModelInput, ModelSolution
 from .mend import mend
-from .start import balanced_assignment, greedy_centres, lloyd_centres
+from .start import balanced_assignment, greedy_centres, lloyd_centres, with_centres
 
 #: seconds the restricted assignment model may take (step 2)
 ASSIGN_SECONDS = 2.0
@@ -96,8 +95,7 @@ def _assigned(data: ModelInput, centres: np.ndarray, solve, deadline: float, sol
     """Every node's centre among ``centres`` within the bounds (step 2), contiguity ignored."""
     left = deadline - time.perf_counter()
     if left > 0.1:
-        sub = dataclasses.replace(data, candidates=np.array(sorted(set(centres.tolist())), dtype=np.int64))
-        solution = solve(sub, solver=solver, threads=threads, time_limit=min(ASSIGN_SECONDS, left), formulation="none", start_heuristic=False)
+        solution = solve(with_centres(data, centres), solver=solver, threads=threads, time_limit=min(ASSIGN_SECONDS, left), formulation="none", start_heuristic=False)
         if solution.has_plan:
             return np.asarray(solution.centre_of, dtype=np.int64)
     return balanced_assignment(data, centres)

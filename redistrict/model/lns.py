@@ -36,6 +36,7 @@ import numpy as np
 
 from .data import ModelInput, ModelSolution, restrict
 from .parallel import may_start_workers, worker_pool
+from .start import medoids, with_centres
 
 #: seconds one neighbourhood's exact solve may take
 NEIGHBOURHOOD_SECONDS = 5.0
@@ -201,15 +202,13 @@ def _recentre(search: _Search, sizes: tuple[int, ...]) -> None:
     data = search.data
     if not callable(data.assign_cost) or data.relax or data.n > RECENTRE_MAX_NODES:
         return
-    from .start import medoids
-
     while not search.out_of_time():
         before = search.objective_of(data, search.plan)
         centres = np.union1d(medoids(data, search.plan), np.unique(search.plan))
         if data.n * len(centres) > RECENTRE_MAX_PAIRS:
             return
         limit = RECENTRE_SECONDS if search.deadline is None else min(RECENTRE_SECONDS, search.deadline - time.perf_counter())
-        solution = search.solve(dataclasses.replace(data, candidates=centres), solver=search.solver, threads=search.threads, time_limit=max(limit, 0.05), start=search.plan, start_heuristic=False)
+        solution = search.solve(with_centres(data, centres), solver=search.solver, threads=search.threads, time_limit=max(limit, 0.05), start=search.plan, start_heuristic=False)
         search.result.recentred += 1
         if not solution.has_plan or solution.objective >= before - 1e-9 * max(1.0, abs(before)):
             return

@@ -89,6 +89,12 @@ def medoids(data: ModelInput, centre_of: np.ndarray) -> np.ndarray:
     return np.array(sorted(set(out)), dtype=np.int64)
 
 
+def with_centres(data: ModelInput, centres: np.ndarray) -> ModelInput:
+    """``data`` with only ``centres`` as candidate centres: the small restricted model whose
+    plans are still plans of the full problem."""
+    return dataclasses.replace(data, candidates=np.unique(np.asarray(centres, dtype=np.int64)))
+
+
 def balanced_assignment(data: ModelInput, centres: np.ndarray) -> np.ndarray | None:
     """The centre of every node in the cheapest assignment to ``centres`` whose units hold
     ``[L, U]`` households, contiguity ignored; None when no assignment fits the bounds.
@@ -155,8 +161,7 @@ def heuristic_start(
         left = deadline - time.perf_counter()
         if left <= 0.05:
             return None
-        sub = dataclasses.replace(data, candidates=np.array(sorted(set(centres.tolist())), dtype=np.int64))
-        return solve(sub, solver=solver, threads=threads, time_limit=max(min(left, share * budget), 0.05), formulation=formulation, start_heuristic=False)
+        return solve(with_centres(data, centres), solver=solver, threads=threads, time_limit=max(min(left, share * budget), 0.05), formulation=formulation, start_heuristic=False)
 
     def assign(data: ModelInput, centres: np.ndarray) -> np.ndarray | None:
         solution = restricted(data, centres)
