@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -403,3 +404,30 @@ def test_deterministic_and_progress_reports() -> None:
     assert seen and {"round", "elapsed", "incumbent", "bound", "cuts_added"} <= set(seen[0])
     assert a.to_dict()["status"] == "optimal"
     assert "optimal" in repr(a)
+
+
+def test_time_limit_holds_with_a_cut_edge_term_beside_assignment_costs() -> None:
+    """With HiGHS's presolve this model spends ~9 s in a MIP setup step that never looks at the
+    clock (see ``presolve_keeps_time``); the solve must stop near its 1 s limit with a plan."""
+    from test_model_allocate import compact_input  # random layer: compactness cost and cut_weight 1
+
+    data = compact_input(1, 91, 6, 0.1)
+    assert data.cut_weight > 0 and callable(data.assign_cost)
+    started = time.perf_counter()
+    solution = solve_model(data, time_limit=1.0)
+    assert time.perf_counter() - started < 4.0
+    assert solution.has_plan
+
+
+def test_presolve_is_off_only_for_the_hess_model_with_a_cut_edge_term() -> None:
+    from redistrict.model._graph import Adjacency
+    from redistrict.model.backends import _build, presolve_keeps_time
+
+    edges = grid_edges(3, 4)
+    data = ModelInput(n=12, weights=np.ones(12, dtype=np.int64), edges=edges, k=3, lower=4, upper=4)
+    adj = Adjacency.from_edges(12, edges)
+    built = {form: _build(data, adj, form, lower=4, upper=4, elastic=False)[0] for form in ("cuts", "labeling_cuts")}
+    assert not presolve_keeps_time(built["cuts"])  # Hess with the cut-edge objective
+    assert presolve_keeps_time(built["labeling_cuts"])  # the county proofs keep presolve
+    no_cut = ModelInput(n=12, weights=np.ones(12, dtype=np.int64), edges=edges, k=3, lower=4, upper=4, cut_weight=0.0)
+    assert presolve_keeps_time(_build(no_cut, adj, "cuts", lower=4, upper=4, elastic=False)[0])

@@ -361,3 +361,16 @@ def test_a_tight_unit_count_gets_a_roomier_suggestion():
     hint = _roomier_k(problem, 4)
     assert "4 units average 400 households, only 0 from a bound" in hint and "try --k 5" in hint
     assert _roomier_k(problem, 5) == "", "5 units (average 320) already have the most room"
+
+
+def test_a_negative_piece_bound_is_raised_to_zero_and_a_valid_one_kept() -> None:
+    """Every objective term is ≥ 0; a solver stopped before its first LP reports a negative
+    bound, which would show as a gap of thousands of per cent."""
+    from redistrict.model.strategy import PieceResult
+    from redistrict.solve import _at_least_zero
+
+    stopped = PieceResult("feasible", None, None, 524.0, -23_040.0, "exact", "", 1.0)
+    assert _at_least_zero(stopped).bound == 0.0
+    proved = PieceResult("feasible", None, None, 524.0, 512.5, "exact", "", 1.0)
+    assert _at_least_zero(proved).bound == 512.5
+    assert _at_least_zero(PieceResult("heuristic", None, None, 524.0, None, "heuristic", "", 1.0)).bound is None

@@ -47,8 +47,10 @@ MAX_TRIPLES = 400
 #: candidate centres kept per unit in a neighbourhood when every node may be a centre
 CENTRES_PER_UNIT = 5
 #: the whole plan is re-solved with fixed centres only on pieces of at most this many nodes and
-#: node–centre pairs, each solve for at most this many seconds (300 nodes and 80 candidates kept a
-#: 10 s limit; 600 nodes and 40 candidates took 57 s: the exact model overruns its limit there)
+#: node–centre pairs, each solve for at most this many seconds (random layers with a cut-edge term,
+#: 10 s: 300 nodes / 40 units improved in 10.2 s; 600 nodes / 40 units and 1,000 / 100 keep the
+#: limit since presolve is off there (:func:`~redistrict.model.backends.presolve_keeps_time`) but
+#: find nothing better in it)
 RECENTRE_MAX_NODES, RECENTRE_MAX_PAIRS, RECENTRE_SECONDS = 300, 25_000, 20.0
 #: units redrawn at random by one perturbation of the iterated search
 PERTURBED_UNITS = 3
