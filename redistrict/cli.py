@@ -267,6 +267,7 @@ SolverOpt = Annotated[str, typer.Option("--solver", help="highs (default) or cbc
 TimeOpt = Annotated[float | None, typer.Option("--time-limit", help="Seconds before the search stops with its best verified plan (status timed_out, gap stated; 'inf': no limit).")]
 GapOpt = Annotated[float | None, typer.Option("--gap", help="Relative MIP gap at which to stop (e.g. 0.01).")]
 RelaxOpt = Annotated[bool, typer.Option("--relax", help="If the bounds cannot hold, return the plan with the smallest largest violation.")]
+SmoothOpt = Annotated[bool, typer.Option("--smooth/--no-smooth", help="End the heuristic by trading up to 1 % of the objective for shorter unit boundaries (default); --no-smooth keeps the best plan found for the objective.")]
 RelaxToleranceOpt = Annotated[int | None, typer.Option("--relax-tolerance", help="With --relax: households the violation may lie above the proved bound before the search stops (default 0.1 % of --max; 0: search for a proof).")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (written atomically).")]
 MethodOpt = Annotated[str, typer.Option("--method", help="auto (exact for pieces of at most 150 blocks, heuristic above), exact, or heuristic (construction + exact re-solves of 2-3 neighbouring units; no optimality claim).")]
@@ -421,6 +422,7 @@ def split(
     relax: RelaxOpt = False,
     relax_tolerance: RelaxToleranceOpt = None,
     method: MethodOpt = opts.METHOD,
+    smooth: SmoothOpt = True,
     workers: WorkersOpt = None,
     scheduler: PieceSchedulerOpt = None,
     force: ForceOpt = False,
@@ -487,6 +489,7 @@ def plan(
     relax: RelaxOpt = False,
     relax_tolerance: RelaxToleranceOpt = None,
     method: MethodOpt = opts.METHOD,
+    smooth: SmoothOpt = True,
     workers: WorkersOpt = None,
     scheduler: PieceSchedulerOpt = None,
     force: ForceOpt = False,

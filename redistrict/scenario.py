@@ -77,6 +77,8 @@ class Scenario:
     threads: int | None = None
     #: auto | exact | heuristic (see redistrict.solve)
     method: str = opts.METHOD
+    #: smooth the boundaries of heuristic pieces at the end (see redistrict.model.smooth)
+    smooth: bool = True
     #: worker processes for the separate pieces (None: one per core; 1: in this process)
     workers: int | None = None
     #: a Dask scheduler address (tcp://…) to solve the pieces on, instead of local processes
@@ -184,7 +186,7 @@ class Scenario:
         inputs = self.inputs()
         problem = problem if problem is not None else self.problem(inputs)
         with _progress_display(progress, self.name) as report:
-            plan = solve(problem, solver=self.solver, time_limit=self.time_limit, mip_gap=self.gap, relax=self.relax, threads=self.threads, progress=report, method=self.method, workers=self.workers, scheduler=self.scheduler, relax_tolerance=self.relax_tolerance)
+            plan = solve(problem, solver=self.solver, time_limit=self.time_limit, mip_gap=self.gap, relax=self.relax, threads=self.threads, progress=report, method=self.method, workers=self.workers, scheduler=self.scheduler, relax_tolerance=self.relax_tolerance, smooth=self.smooth)
         plan.provenance = self.provenance()
         return ScenarioResult(self, plan, inputs.layer.blocks, inputs.offices, inputs.barriers, seconds=time.perf_counter() - started)
 
@@ -601,7 +603,7 @@ def _check_types(kwargs: dict, where: str) -> None:
             shown = _TOML_NAME.get(key, key)
             raise InputError(f"{where} ('{kwargs.get('name')}'): '{shown}' must be {'a whole number' if kind is int else 'a number'}, got {value!r}.")
         kwargs[key] = kind(value)
-    for key in ("cross_subdistricts", "relax"):
+    for key in ("cross_subdistricts", "relax", "smooth"):
         if key in kwargs and not isinstance(kwargs[key], bool):
             raise InputError(f"{where} ('{kwargs.get('name')}'): '{key}' must be true or false, got {kwargs[key]!r}.")
     communities = kwargs.get("communities")

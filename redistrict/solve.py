@@ -200,6 +200,8 @@ class SolveOptions:
     seed: int = 0
     #: households a relaxed plan's violation may lie above the proved bound (None: 0.1 % of the maximum)
     relax_tolerance: int | None = None
+    #: smooth the boundaries of heuristic pieces at the end (:mod:`redistrict.model.smooth`)
+    smooth: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "time_limit", defaults.no_limit(self.time_limit))
@@ -221,6 +223,7 @@ def solve(
     scheduler: str | None = None,
     seed: int = 0,
     relax_tolerance: int | None = None,
+    smooth: bool = True,
 ) -> Plan:
     """Solve ``problem`` and return a verified :class:`Plan`.
 
@@ -230,6 +233,9 @@ def solve(
     neighbourhoods; no optimality claim) or ``"auto"`` (exact for pieces of at most
     :data:`~redistrict.model.strategy.EXACT_MAX_NODES` blocks, heuristic above).  Pieces run
     in ``workers`` processes (default: one per core) or on the Dask cluster at ``scheduler``.
+    With ``smooth`` (default) the heuristic ends by trading up to 1 % of a piece's objective for
+    shorter unit boundaries where the objective has no boundary term
+    (:mod:`redistrict.model.smooth`); ``smooth=False`` keeps the best plan found for the objective.
 
     The plan's ``status`` is ``optimal``, ``feasible`` (stopped at the asked-for ``mip_gap``),
     ``heuristic`` (a valid plan from the heuristic, not proved optimal), ``timed_out`` (the time
@@ -238,7 +244,7 @@ def solve(
     ``no_solution`` (no plan found).  Raises :class:`VerificationError` if the engine ever
     returned a plan the verifier rejects.
     """
-    options = SolveOptions(solver, time_limit, mip_gap, relax, threads, formulation, method, workers, scheduler, seed, relax_tolerance)
+    options = SolveOptions(solver, time_limit, mip_gap, relax, threads, formulation, method, workers, scheduler, seed, relax_tolerance, smooth)
     started = time.perf_counter()
     diagnosis = diagnose_problem(problem)
     k, k_reason = problem.unit_count, problem.k_reason
@@ -412,7 +418,7 @@ def _solve_pieces(ctx: _Context, data, progress, relaxed=None) -> Plan:
     ends_at = None if o.time_limit is None else began + o.time_limit
     names = [p.name for p in pieces]
     tasks = [
-        PieceTask(restrict(data, piece.nodes, piece.k), o.method, budget, o.solver, o.mip_gap, o.threads, o.formulation, o.seed, ends_at)
+        PieceTask(restrict(data, piece.nodes, piece.k), o.method, budget, o.solver, o.mip_gap, o.threads, o.formulation, o.seed, ends_at, smooth=o.smooth)
         for piece, budget in zip(pieces, piece_budgets(pieces, o.time_limit, slots), strict=True)
     ]
     if relaxed is not None and len(pieces) > 1:
@@ -636,8 +642,17 @@ def _what_helps(ctx: _Context, results) -> str:
 
 
 def _local_optimum_text(results) -> str:
-    """What the improvement established, in words: no bound, and which neighbourhoods were exhausted."""
+    """What the improvement established, in words: which neighbourhoods were exhausted, or that
+    boundaries were smoothed at a small cost in the objective."""
     heuristic = [r for r in results or [] if r.method == "heuristic"]
+    smoothed = [r.improvement["smoothing"] for r in heuristic if r.improvement.get("smoothing", {}).get("kept")]
+    if smoothed:
+        cost = sum(s["objective_after"] - s["objective_before"] for s in smoothed) / max(sum(s["objective_before"] for s in smoothed), 1e-9)
+        before, after = sum(s["cut_edges_before"] for s in smoothed), sum(s["cut_edges_after"] for s in smoothed)
+        return (
+            f"boundaries smoothed after the search in {len(smoothed):,} of {len(heuristic):,} heuristic piece(s): "
+            f"{before:,} → {after:,} cut edges for {cost:+.2%} of their objective (--no-smooth keeps the most compact plan found)"
+        )
     sizes = [set(r.improvement.get("local_optimum_for", [])) for r in heuristic]
     common = set.intersection(*sizes) if sizes else set()
     if not common:

@@ -350,3 +350,17 @@ def test_many_pieces_print_counts_and_the_pieces_needing_a_look_first(printed):
     listed = [line for line in text.splitlines() if "subdistrict 街道" in line]
     assert len(listed) == cli.TERMINAL_ROWS and f"街道{cli.TERMINAL_ROWS + 19:03d}" in listed[0]
     assert "街道000" not in text  # gap 0: not among the pieces shown
+
+
+@pytest.mark.parametrize(("flag", "wanted"), [([], True), (["--no-smooth"], False), (["--smooth"], True)])
+def test_smooth_flag_reaches_the_scenario(flag, wanted, tmp_path, capsys, monkeypatch):
+    import redistrict.cli as cli
+
+    seen = []
+    monkeypatch.setattr(cli, "_run", lambda scenario, **kwargs: seen.append(scenario))
+    for command in (["split", BLOCKS], ["plan", BLOCKS, "--subdistrict", "昱东"]):
+        try:
+            main([*command, "--out", str(tmp_path / "x"), *flag])
+        except SystemExit as stop:
+            assert stop.code == 0, capsys.readouterr().err
+    assert [s.smooth for s in seen] == [wanted, wanted]

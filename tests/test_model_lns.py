@@ -132,6 +132,30 @@ def test_the_iterated_search_keeps_the_best_plan_and_every_rule(monkeypatch):
     assert_valid(data, np.unique(plan, return_inverse=True)[1])
 
 
+def test_iterate_until_ends_the_iterated_search_early_and_leaves_the_local_optimum():
+    """The time after ``iterate_until`` is the caller's (boundary smoothing): no perturbation
+    starts after it, while the descent before it is not cut short."""
+    data = delaunay_input(5, 50, 6, 0.25, assign_cost=_SquaredDistance(5, 50), cut_weight=0.0)
+    start = centres_of(data, construct_plan(data, seed=1))
+    deadline = time.perf_counter() + 600
+    early = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=deadline, perturb=True, seed=3, iterate_until=time.perf_counter())
+    assert early.perturbations == 0 and early.local_optimum == [2, 3]
+    assert time.perf_counter() < deadline - 500
+
+
+def test_an_alternative_start_far_behind_after_pairs_is_not_descended_by_triples(monkeypatch):
+    data = delaunay_input(5, 50, 6, 0.25, assign_cost=_SquaredDistance(5, 50), cut_weight=0.0)
+    good = improve(data, centres_of(data, construct_plan(data, seed=1)), solve=solve_model, objective_of=plan_objective, deadline=None).centre_of
+    poor = centres_of(data, construct_plan(data, seed=2))
+    tried = []
+    real = lns._descend
+    monkeypatch.setattr(lns, "_descend", lambda search, sizes: tried.append(tuple(sizes)) or real(search, sizes))
+    monkeypatch.setattr(lns, "ALTERNATIVE_MARGIN", -1.0)  # every alternative counts as far behind
+    result = improve(data, good, solve=solve_model, objective_of=plan_objective, deadline=None, alternatives=[poor])
+    assert tried == [(2, 3), (2,)]
+    assert result.objective <= plan_objective(data, good) + 1e-9
+
+
 def test_a_restored_plan_does_not_inherit_neighbourhoods_tried_on_a_discarded_one():
     from redistrict.model.lns import _Search
 

@@ -120,6 +120,7 @@ def test_paths_are_relative_to_the_toml_file(tmp_path, grid_file):
         ('[[scenario]]\nname = "a"\nblocks = "b.geojson"\nw_compactnes = 2\n', "Did you mean w_compactness"),
         ('[[scenario]]\nname = "a"\nblocks = "b.geojson"\nmin = "2500"\n', "'min' must be a whole number"),
         ('[[scenario]]\nname = "a"\nblocks = "b.geojson"\nrelax = "yes"\n', "'relax' must be true or false"),
+        ('[[scenario]]\nname = "a"\nblocks = "b.geojson"\nsmooth = 0\n', "'smooth' must be true or false"),
         ('[[scenario]]\nblocks = "b.geojson"\n', "needs a name"),
         ('[[scenario]]\nname = "a"\n', "no block layer"),
         ('[[scenario]]\nname = "A"\nblocks = "b.geojson"\n[[scenario]]\nname = "a"\nblocks = "b.geojson"\n', "must be unique"),

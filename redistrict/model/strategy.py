@@ -5,8 +5,10 @@
   :mod:`~redistrict.model.allocate` a second one by location–allocation;
   :func:`~redistrict.model.lns.improve` re-solves neighbourhoods of 2 and 3 units exactly until
   none improves, from each start, then perturbs the best and re-solves (iterated local search)
-  until the time is up; then a valid lower bound by Lagrangian
-  relaxation (:mod:`redistrict.model.lagrange`) in the time kept for it.  Never an optimality claim.
+  until the time is up; smooths the boundaries of the result where the objective has no boundary
+  term (:mod:`redistrict.model.smooth`, :data:`~redistrict.model.smooth.SMOOTH_SHARE` of the
+  time); then a valid lower bound by Lagrangian relaxation (:mod:`redistrict.model.lagrange`) in
+  the time kept for it.  Never an optimality claim.
 - **exact**: the same construction gives the exact model its incumbent — improved first by the
   search above for up to :data:`EXACT_LNS_SHARE` of the time where the exact model is known to
   find good plans slowly (every node a candidate centre and an assignment cost); :func:`~redistrict.model.backends.solve_model` then proves optimality or reports
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import allocate, counts, enumeration
+from . import allocate, counts, enumeration, smooth
 from .backends import plan_objective, solve_model
 from .construct import RESTARTS, centres_of, construct_plan, constructions
 from .data import ModelInput, ModelSolution
@@ -115,6 +117,8 @@ class PieceTask:
     #: the piece's result within the bounds from an earlier phase, which found no plan: only
     #: the relaxation is run (``relaxed`` must be given)
     failed: PieceResult | None = None
+    #: smooth a heuristic plan's boundaries at the end (:mod:`redistrict.model.smooth`)
+    smooth: bool = True
 
     def budget(self) -> float | None:
         """Seconds this piece may use from now."""
@@ -340,8 +344,8 @@ def _proof(data: ModelInput, by: str, method: str, seconds: float, solution: Mod
     return PieceResult("infeasible", solution, None, None, bound, method, "", seconds, message=message)
 
 
-def _improve(task: PieceTask, data: ModelInput, start: np.ndarray, deadline: float | None, progress, sizes=(2, 3), perturb: bool = False, alternatives=()) -> tuple[np.ndarray, dict]:
-    result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=deadline, solver=task.solver, threads=task.threads, sizes=sizes, progress=progress, perturb=perturb, seed=task.seed, alternatives=alternatives)
+def _improve(task: PieceTask, data: ModelInput, start: np.ndarray, deadline: float | None, progress, sizes=(2, 3), perturb: bool = False, alternatives=(), iterate_until: float | None = None) -> tuple[np.ndarray, dict]:
+    result = improve(data, start, solve=solve_model, objective_of=plan_objective, deadline=deadline, solver=task.solver, threads=task.threads, sizes=sizes, progress=progress, perturb=perturb, seed=task.seed, alternatives=alternatives, iterate_until=iterate_until)
     return result.centre_of, result.to_dict()
 
 
@@ -351,7 +355,12 @@ def _heuristic(task, data, starts: list[np.ndarray], t0, deadline, why, first, p
     if not starts:
         return PieceResult("no_solution", None, None, None, None, "heuristic", why, time.perf_counter() - t0, message=_no_construction(data))
     kept = BOUND_MAX_SECONDS if deadline is None else min(BOUND_MAX_SECONDS, BOUND_SHARE * (deadline - time.perf_counter()))
-    plan, info = _improve(task, data, starts[0], None if deadline is None else deadline - kept, progress, perturb=True, alternatives=starts[1:])
+    smoothing = task.smooth and smooth.applies(data)
+    search_ends = None if deadline is None else deadline - kept
+    iterate_until = None if search_ends is None or not smoothing else search_ends - smooth.SMOOTH_SHARE * max(search_ends - time.perf_counter(), 0.0)
+    plan, info = _improve(task, data, starts[0], search_ends, progress, perturb=True, alternatives=starts[1:], iterate_until=iterate_until)
+    if smoothing:
+        plan = _smoothed(task, data, plan, None if deadline is None else deadline - kept, progress, info)
     objective = plan_objective(data, plan)
     left = kept if deadline is None else min(BOUND_MAX_SECONDS, max(deadline - time.perf_counter(), 0.0))
     found = lagrangian_bound(data, target=objective, time_limit=left)
@@ -362,6 +371,18 @@ def _heuristic(task, data, starts: list[np.ndarray], t0, deadline, why, first, p
         if progress is not None:
             progress({"phase": "bound (Lagrangian)", "round": found.iterations, "elapsed": time.perf_counter() - t0, "incumbent": objective, "bound": bound})
     return PieceResult("heuristic", None, plan, objective, bound, "heuristic", why, time.perf_counter() - t0, first, info)
+
+
+def _smoothed(task: PieceTask, data: ModelInput, plan: np.ndarray, deadline: float | None, progress, info: dict) -> np.ndarray:
+    """The plan with its boundaries smoothed, recorded in ``info``; a smoothed plan is no longer
+    a local optimum of the objective alone, so that claim is dropped."""
+    done = smooth.smooth_boundaries(data, plan, solve=solve_model, objective_of=plan_objective, deadline=deadline, solver=task.solver, threads=task.threads, progress=progress)
+    if done is None:
+        return plan
+    info["smoothing"] = done.to_dict()
+    if done.kept:
+        info["local_optimum_for"] = []
+    return done.centre_of
 
 
 def _exact(task, data, start, t0, deadline, why, first, progress) -> PieceResult:
