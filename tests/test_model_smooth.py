@@ -10,7 +10,7 @@ from test_model_allocate import compact_input
 from test_model_construct import assert_valid
 
 from redistrict.model import smooth, solve_model
-from redistrict.model.backends import plan_objective
+from redistrict.model.backends import plan_boundary, plan_objective
 from redistrict.model.construct import centres_of, construct_plan
 from redistrict.model.lns import improve
 from redistrict.model.strategy import PieceTask, solve_piece
@@ -35,7 +35,7 @@ def test_smoothing_shortens_the_boundary_of_a_compact_plan_for_a_small_cost():
     assert done.objective_before == pytest.approx(plan_objective(data, plan))
     assert done.objective_after == pytest.approx(plan_objective(data, done.centre_of))
     assert done.objective_before <= done.objective_after <= done.objective_before * (1 + smooth.SMOOTH_MAX_COST)
-    assert smooth.boundary(data, done.centre_of) == (done.boundary_after, done.cut_edges_after)
+    assert plan_boundary(data, done.centre_of) == (done.boundary_after, done.cut_edges_after)
     assert_valid(data, np.unique(done.centre_of, return_inverse=True)[1])
 
 

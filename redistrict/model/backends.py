@@ -439,9 +439,14 @@ def plan_objective(data: ModelInput, centre_of: np.ndarray) -> float:
     if data.assign_cost is not None:
         total += float(assignment_costs(data, np.arange(data.n), centre_of).sum())
     if data.cut_weight > 0 and data.m:
-        cut = centre_of[data.edges[:, 0]] != centre_of[data.edges[:, 1]]
-        total += data.cut_weight * float(data.edge_cost[cut].sum())
+        total += data.cut_weight * plan_boundary(data, centre_of)[0]
     return total
+
+
+def plan_boundary(data: ModelInput, centre_of: np.ndarray) -> tuple[float, int]:
+    """The plan's boundary: the summed ``edge_cost`` of its cut edges, and how many there are."""
+    cut = centre_of[data.edges[:, 0]] != centre_of[data.edges[:, 1]]
+    return float(data.edge_cost[cut].sum()), int(cut.sum())
 
 
 def plan_violation(data: ModelInput, centre_of: np.ndarray) -> int:

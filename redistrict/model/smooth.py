@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .backends import plan_boundary
 from .data import ModelInput, ModelSolution
 from .lns import improve
 
@@ -83,12 +84,6 @@ def applies(data: ModelInput) -> bool:
     return data.assign_cost is not None and data.cut_weight == 0 and not data.relax and data.m > 0 and float(data.edge_cost.max()) > 0
 
 
-def boundary(data: ModelInput, centre_of: np.ndarray) -> tuple[float, int]:
-    """The plan's boundary: the summed ``edge_cost`` of its cut edges, and how many there are."""
-    cut = centre_of[data.edges[:, 0]] != centre_of[data.edges[:, 1]]
-    return float(data.edge_cost[cut].sum()), int(cut.sum())
-
-
 def smooth_boundaries(
     data: ModelInput,
     centre_of: np.ndarray,
@@ -106,7 +101,7 @@ def smooth_boundaries(
     started = time.perf_counter()
     centre_of = np.asarray(centre_of, dtype=np.int64)
     objective = objective_of(data, centre_of)
-    length, cut = boundary(data, centre_of)
+    length, cut = plan_boundary(data, centre_of)
     if not applies(data) or length <= 0 or objective <= 0:
         return None
     price = SMOOTH_WEIGHT * objective / length
@@ -114,7 +109,7 @@ def smooth_boundaries(
     relabelled = None if progress is None else (lambda event: progress(event | {"phase": "improve (smoothing boundaries)"}))
     found = improve(priced, centre_of, solve=solve, objective_of=objective_of, deadline=deadline, solver=solver, threads=threads, sizes=sizes, progress=relabelled)
     after = objective_of(data, found.centre_of)
-    length_after, cut_after = boundary(data, found.centre_of)
+    length_after, cut_after = plan_boundary(data, found.centre_of)
     kept = length_after < length and after <= objective * (1 + SMOOTH_MAX_COST)
     plan = found.centre_of if kept else centre_of
     return Smoothing(
