@@ -143,6 +143,7 @@ def improve(
     seed: int = 0,
     alternatives: Sequence[np.ndarray] = (),
     iterate_until: float | None = None,
+    centres_per_unit: int = CENTRES_PER_UNIT,
 ) -> LnsResult:
     """Improve ``centre_of`` (centre node of every node) by exact neighbourhood re-solves.
 
@@ -158,8 +159,9 @@ def improve(
     ``centre_of``, while time lasts; the best local optimum is kept and iterated on.
     ``iterate_until`` (a ``time.perf_counter()`` value before ``deadline``) ends the iterated
     search early, leaving the rest of the time to the caller (boundary smoothing).
+    ``centres_per_unit`` narrows each neighbourhood's candidate centres (:func:`fewer_centres`).
     """
-    search = partial(_Search, data, centre_of, solve=solve, objective_of=objective_of, deadline=deadline, solver=solver, threads=threads, progress=progress)
+    search = partial(_Search, data, centre_of, solve=solve, objective_of=objective_of, deadline=deadline, solver=solver, threads=threads, progress=progress, centres_per_unit=centres_per_unit)
     if workers > 1 and may_start_workers():
         with worker_pool(workers) as pool:
             return _run(search(pool=pool, workers=workers), sizes, perturb and deadline is not None, seed, alternatives, iterate_until)
@@ -257,16 +259,16 @@ def _iterate(search: _Search, sizes: tuple[int, ...], rng: np.random.Generator, 
             search.restore(best)
 
 
-def fewer_centres(sub: ModelInput, local: np.ndarray) -> ModelInput:
-    """The neighbourhood with at most :data:`CENTRES_PER_UNIT` candidate centres per current unit:
-    the members that serve their unit most cheaply (the current centre among them).
+def fewer_centres(sub: ModelInput, local: np.ndarray, per_unit: int = CENTRES_PER_UNIT) -> ModelInput:
+    """The neighbourhood with at most ``per_unit`` candidate centres per current unit (plus the
+    current centre): the members that serve their unit most cheaply.
 
     With every node a candidate a neighbourhood of 30 blocks is a 900-column Hess model that
     takes about a second; a few well-placed centres per unit keep almost every improving move
     and make it a few dozen milliseconds.  The result stays a valid plan of the full problem
     (its centres are candidates there), so only the search is narrowed, not the rules.
     """
-    if sub.assign_cost is None or len(sub.candidates) <= CENTRES_PER_UNIT * sub.k:
+    if sub.assign_cost is None or len(sub.candidates) <= per_unit * sub.k:
         return sub
     from .hess import assignment_costs
 
@@ -278,7 +280,7 @@ def fewer_centres(sub: ModelInput, local: np.ndarray) -> ModelInput:
         options = members[allowed[members]]
         node, centre = np.repeat(members, len(options)), np.tile(options, len(members))
         totals = assignment_costs(sub, node, centre).reshape(len(members), len(options)).sum(axis=0)
-        keep += options[np.argsort(totals, kind="stable")[:CENTRES_PER_UNIT]].tolist()
+        keep += options[np.argsort(totals, kind="stable")[:per_unit]].tolist()
         keep.append(int(unit))
     candidates = np.unique(np.array(keep, dtype=np.int64))
     cost = sub.assign_cost
@@ -302,8 +304,9 @@ class _Snapshot:
 class _Search:
     """The plan being improved, and which neighbourhoods were tried since their units last changed."""
 
-    def __init__(self, data, centre_of, *, solve, objective_of, deadline, solver, threads, progress, pool=None, workers: int = 1) -> None:
+    def __init__(self, data, centre_of, *, solve, objective_of, deadline, solver, threads, progress, pool=None, workers: int = 1, centres_per_unit: int = CENTRES_PER_UNIT) -> None:
         self.data, self.solve, self.objective_of = data, solve, objective_of
+        self.centres_per_unit = centres_per_unit
         self.pool, self.workers = pool, workers
         self.deadline, self.solver, self.threads, self.progress = deadline, solver, threads, progress
         self.t0 = time.perf_counter()
@@ -364,7 +367,7 @@ class _Search:
     def _sub(self, hood: tuple[int, ...]) -> tuple[np.ndarray, ModelInput, np.ndarray]:
         nodes = np.flatnonzero(np.isin(self.plan, hood))
         local = np.searchsorted(nodes, self.plan[nodes])
-        return nodes, fewer_centres(restrict(self.data, nodes, len(hood)), local), local
+        return nodes, fewer_centres(restrict(self.data, nodes, len(hood)), local, self.centres_per_unit), local
 
     def _apply(self, hood, nodes, sub, local, solution) -> bool:
         self.result.tried += 1
