@@ -480,7 +480,7 @@ def _pieces_relax_note(pieces, results) -> str:
 
 def _bound_method(results) -> str:
     """How the plan's bound was obtained, in words."""
-    kinds = {"the exact model's dual bound" if r.method == "exact" else r.improvement["bound_method"] for r in results}
+    kinds = {r.improvement.get("bound_method") or "the exact model's dual bound" for r in results}
     return ("the sum over the pieces of " if len(results) > 1 else "") + " and ".join(sorted(kinds))
 
 

@@ -329,3 +329,20 @@ def test_an_exact_piece_keeps_its_fewest_units_when_only_the_exact_model_finds_t
     result = strategy.solve_piece(strategy.PieceTask(data, method="exact", time_limit=30, spare_k=3))
     assert result.centre_of is not None and result.k == 2 and len(set(result.centre_of.tolist())) == 2
     assert result.improvement["exact_at_own_count"] == "optimal" and "spare_k" not in result.improvement
+
+
+def test_an_exact_piece_with_a_boundary_term_gets_a_lagrangian_bound_within_its_time():
+    """A boundary term beside a compactness cost: HiGHS (run without presolve there) does not
+    finish its root LP in 3 s and its own bound is the trivial, negative one; the time kept for
+    the Lagrangian bound gives a real one, and the piece still returns near its limit."""
+    from test_model_allocate import compact_input
+
+    from redistrict.model.strategy import LAGRANGIAN_METHOD, PieceTask, solve_piece
+
+    data = compact_input(1, 91, 6, 0.1)  # cut_weight 1 and a compactness cost
+    started = time.perf_counter()
+    result = solve_piece(PieceTask(data, method="exact", time_limit=3.0))
+    assert time.perf_counter() - started < 5.0
+    assert result.centre_of is not None
+    assert 0 < result.bound <= result.objective
+    assert result.improvement["bound_method"] == LAGRANGIAN_METHOD

@@ -399,6 +399,8 @@ def _exact(task, data, start, t0, deadline, why, first, progress) -> PieceResult
     info: dict = {}
     warm = start is not None and (worth_a_start(data) or data.symmetric)
     by_counts = _by_counts(task, data)
+    kept = _kept_for_a_bound(data, deadline)
+    deadline = None if deadline is None else deadline - kept
     if warm and data.k >= 2:
         fraction = COUNTS_LNS_SHARE if by_counts else EXACT_LNS_SHARE
         share = None if deadline is None else time.perf_counter() + fraction * (deadline - t0)
@@ -409,16 +411,41 @@ def _exact(task, data, start, t0, deadline, why, first, progress) -> PieceResult
     left = None if deadline is None else deadline - time.perf_counter()
     if left is not None and left < MIN_EXACT_SECONDS and start is not None:
         info["fallback"] = f"no time left for the exact search ({max(left, 0):.1f} s); the constructed plan is returned"
-        return PieceResult("feasible", None, start, plan_objective(data, start), None, "exact", why, time.perf_counter() - t0, first, info)
+        objective = plan_objective(data, start)
+        return PieceResult("feasible", None, start, objective, _better_bound(data, None, "feasible", objective, kept, info), "exact", why, time.perf_counter() - t0, first, info)
     left = None if left is None else max(left, MIN_EXACT_SECONDS)
     # the search by counts prunes with any plan it is given, so it always gets the constructed one
     solution = _exact_search(task, data, start if warm or by_counts else None, left, progress, info, by_counts)
     if solution.has_plan or start is None or solution.status == "infeasible":
         plan = solution.centre_of if solution.has_plan else None
         first = first if first is not None else (solution.seconds if plan is not None else None)
-        return PieceResult(solution.status, solution, plan, solution.objective, solution.best_bound, "exact", why, time.perf_counter() - t0, first, info)
+        bound = _better_bound(data, solution.best_bound, solution.status, solution.objective, kept, info)
+        return PieceResult(solution.status, solution, plan, solution.objective, bound, "exact", why, time.perf_counter() - t0, first, info)
     info["fallback"] = "the exact search found no plan in its time; the constructed plan is returned"
-    return PieceResult("feasible", solution, start, plan_objective(data, start), solution.best_bound, "exact", why, time.perf_counter() - t0, first, info)
+    objective = plan_objective(data, start)
+    return PieceResult("feasible", solution, start, objective, _better_bound(data, solution.best_bound, "feasible", objective, kept, info), "exact", why, time.perf_counter() - t0, first, info)
+
+
+def _kept_for_a_bound(data: ModelInput, deadline: float | None) -> float:
+    """Seconds the exact search leaves for a Lagrangian bound: only for the model with a boundary
+    term beside an assignment cost, which HiGHS solves without presolve
+    (:func:`~redistrict.model.backends.presolve_keeps_time`) and whose root LP it rarely finishes
+    in a piece's seconds (city2000 with ``--w-boundary``: bound 0 on every exact piece at T = 30)."""
+    if deadline is None or data.cut_weight <= 0 or data.assign_cost is None or data.relax:
+        return 0.0
+    return min(BOUND_MAX_SECONDS, BOUND_SHARE * max(deadline - time.perf_counter(), 0.0))
+
+
+def _better_bound(data: ModelInput, bound: float | None, status: str, objective: float | None, kept: float, info: dict) -> float | None:
+    """The exact search's ``bound``, or the Lagrangian one where that is higher (in the ``kept`` seconds)."""
+    if kept <= 0 or objective is None or status in ("optimal", "infeasible"):
+        return bound
+    found = lagrangian_bound(data, target=objective, time_limit=kept)
+    if found is None or (bound is not None and found.value <= bound):
+        return bound
+    info["bound_method"] = LAGRANGIAN_METHOD
+    info["lagrangian"] = {"iterations": found.iterations, "seconds": round(found.seconds, 3), "cut_edge_part": found.cut_part}
+    return min(found.value, objective)
 
 
 def _exact_search(task: PieceTask, data: ModelInput, start, left: float | None, progress, info: dict, by_counts: bool) -> ModelSolution:
