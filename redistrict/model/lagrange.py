@@ -61,6 +61,10 @@ class LagrangeBound:
     iterations: int
     seconds: float
 
+    def to_dict(self) -> dict:
+        """How the search went, for a piece's report."""
+        return {"iterations": self.iterations, "seconds": round(self.seconds, 3), "cut_edge_part": self.cut_part}
+
 
 @dataclass(frozen=True, eq=False)
 class _Table:

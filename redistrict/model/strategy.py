@@ -367,7 +367,7 @@ def _heuristic(task, data, starts: list[np.ndarray], t0, deadline, why, first, p
     info["bound_method"] = LAGRANGIAN_METHOD if found is not None else None
     bound = None if found is None else min(found.value, objective)
     if found is not None:
-        info["lagrangian"] = {"iterations": found.iterations, "seconds": round(found.seconds, 3), "cut_edge_part": found.cut_part}
+        info["lagrangian"] = found.to_dict()
         if progress is not None:
             progress({"phase": "bound (Lagrangian)", "round": found.iterations, "elapsed": time.perf_counter() - t0, "incumbent": objective, "bound": bound})
     return PieceResult("heuristic", None, plan, objective, bound, "heuristic", why, time.perf_counter() - t0, first, info)
@@ -444,7 +444,7 @@ def _better_bound(data: ModelInput, bound: float | None, status: str, objective:
     if found is None or (bound is not None and found.value <= bound):
         return bound
     info["bound_method"] = LAGRANGIAN_METHOD
-    info["lagrangian"] = {"iterations": found.iterations, "seconds": round(found.seconds, 3), "cut_edge_part": found.cut_part}
+    info["lagrangian"] = found.to_dict()
     return min(found.value, objective)
 
 
