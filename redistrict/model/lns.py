@@ -183,7 +183,7 @@ def _run(search: _Search, sizes: tuple[int, ...], perturb: bool = False, seed: i
         if len(sizes) > 1 and value <= best.objective + ALTERNATIVE_MARGIN * abs(best.objective):
             search.result.local_optimum = _descend(search, sizes)
             value = search.objective_of(search.data, search.plan)
-        if value < best.objective - 1e-9 * max(1.0, abs(best.objective)):
+        if _better(value, best.objective):
             best = search.snapshot(value)
     search.restore(best)
     if perturb:
@@ -191,6 +191,12 @@ def _run(search: _Search, sizes: tuple[int, ...], perturb: bool = False, seed: i
     if perturb and not search.result.stopped_by_time and search.data.k > PERTURBED_UNITS:
         _iterate(search, sizes, np.random.default_rng(seed), iterate_until)
     return search.finish()
+
+
+def _better(value: float, than: float) -> bool:
+    """``value`` strictly below ``than``, beyond rounding (relative 1e-9): what every move and
+    every kept plan of the search must be."""
+    return value < than - 1e-9 * max(1.0, abs(than))
 
 
 def _descend(search: _Search, sizes: tuple[int, ...]) -> list[int]:
@@ -226,7 +232,7 @@ def _recentre(search: _Search, sizes: tuple[int, ...]) -> None:
         limit = RECENTRE_SECONDS if search.deadline is None else min(RECENTRE_SECONDS, search.deadline - time.perf_counter())
         solution = search.solve(with_centres(data, centres), solver=search.solver, threads=search.threads, time_limit=max(limit, 0.05), start=search.plan, start_heuristic=False)
         search.result.recentred += 1
-        if not solution.has_plan or solution.objective >= before - 1e-9 * max(1.0, abs(before)):
+        if not solution.has_plan or not _better(solution.objective, before):
             return
         search._place(np.arange(data.n), np.asarray(solution.centre_of))
         search.result.recentre_improved += 1
@@ -251,7 +257,7 @@ def _iterate(search: _Search, sizes: tuple[int, ...], rng: np.random.Generator, 
         search.result.perturbations += 1
         reached = _descend(search, sizes)
         value = search.objective_of(search.data, search.plan)
-        if value < best.objective - 1e-9 * max(1.0, abs(best.objective)):
+        if _better(value, best.objective):
             search.result.perturbations_improved += 1
             search.result.local_optimum = reached
             best, idle, since = search.snapshot(value), 0, time.perf_counter()
@@ -373,7 +379,7 @@ class _Search:
         self.result.tried += 1
         self.tried.add(self._key(hood))
         before = self.objective_of(sub, local)
-        if not solution.has_plan or solution.objective >= before - 1e-9 * max(1.0, abs(before)):
+        if not solution.has_plan or not _better(solution.objective, before):
             return False
         self._place(nodes, np.asarray(solution.centre_of))
         self.result.improved += 1

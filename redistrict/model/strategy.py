@@ -31,7 +31,7 @@ from . import allocate, counts, enumeration, smooth
 from .backends import plan_objective, solve_model
 from .construct import RESTARTS, centres_of, construct_plan, constructions
 from .data import ModelInput, ModelSolution
-from .lagrange import lagrangian_bound
+from .lagrange import LagrangeBound, lagrangian_bound
 from .lns import improve
 from .mend import construct_and_mend
 from .relax import relaxed_plan
@@ -354,20 +354,19 @@ def _heuristic(task, data, starts: list[np.ndarray], t0, deadline, why, first, p
     bound (the Lagrangian, in the time kept for it)."""
     if not starts:
         return PieceResult("no_solution", None, None, None, None, "heuristic", why, time.perf_counter() - t0, message=_no_construction(data))
-    kept = BOUND_MAX_SECONDS if deadline is None else min(BOUND_MAX_SECONDS, BOUND_SHARE * (deadline - time.perf_counter()))
+    kept = _bound_reserve(deadline)
     smoothing = task.smooth and smooth.applies(data)
     search_ends = None if deadline is None else deadline - kept
     iterate_until = None if search_ends is None or not smoothing else search_ends - smooth.SMOOTH_SHARE * max(search_ends - time.perf_counter(), 0.0)
     plan, info = _improve(task, data, starts[0], search_ends, progress, perturb=True, alternatives=starts[1:], iterate_until=iterate_until)
     if smoothing:
-        plan = _smoothed(task, data, plan, None if deadline is None else deadline - kept, progress, info)
+        plan = _smoothed(task, data, plan, search_ends, progress, info)
     objective = plan_objective(data, plan)
     left = kept if deadline is None else min(BOUND_MAX_SECONDS, max(deadline - time.perf_counter(), 0.0))
     found = lagrangian_bound(data, target=objective, time_limit=left)
-    info["bound_method"] = LAGRANGIAN_METHOD if found is not None else None
-    bound = None if found is None else min(found.value, objective)
+    info["bound_method"], bound = None, None
     if found is not None:
-        info["lagrangian"] = found.to_dict()
+        bound = _lagrangian_recorded(found, objective, info)
         if progress is not None:
             progress({"phase": "bound (Lagrangian)", "round": found.iterations, "elapsed": time.perf_counter() - t0, "incumbent": objective, "bound": bound})
     return PieceResult("heuristic", None, plan, objective, bound, "heuristic", why, time.perf_counter() - t0, first, info)
@@ -433,7 +432,22 @@ def _kept_for_a_bound(data: ModelInput, deadline: float | None) -> float:
     in a piece's seconds (city2000 with ``--w-boundary``: bound 0 on every exact piece at T = 30)."""
     if deadline is None or data.cut_weight <= 0 or data.assign_cost is None or data.relax:
         return 0.0
+    return _bound_reserve(deadline)
+
+
+def _bound_reserve(deadline: float | None) -> float:
+    """Seconds kept at the end of a piece for its Lagrangian bound (:data:`BOUND_SHARE` of what is
+    left, at most :data:`BOUND_MAX_SECONDS`)."""
+    if deadline is None:
+        return BOUND_MAX_SECONDS
     return min(BOUND_MAX_SECONDS, BOUND_SHARE * max(deadline - time.perf_counter(), 0.0))
+
+
+def _lagrangian_recorded(found: LagrangeBound, objective: float, info: dict) -> float:
+    """The bound ``found`` gives a plan of ``objective`` (never above it), recorded in ``info``."""
+    info["bound_method"] = LAGRANGIAN_METHOD
+    info["lagrangian"] = found.to_dict()
+    return min(found.value, objective)
 
 
 def _better_bound(data: ModelInput, bound: float | None, status: str, objective: float | None, kept: float, info: dict) -> float | None:
@@ -443,9 +457,7 @@ def _better_bound(data: ModelInput, bound: float | None, status: str, objective:
     found = lagrangian_bound(data, target=objective, time_limit=kept)
     if found is None or (bound is not None and found.value <= bound):
         return bound
-    info["bound_method"] = LAGRANGIAN_METHOD
-    info["lagrangian"] = found.to_dict()
-    return min(found.value, objective)
+    return _lagrangian_recorded(found, objective, info)
 
 
 def _exact_search(task: PieceTask, data: ModelInput, start, left: float | None, progress, info: dict, by_counts: bool) -> ModelSolution:
