@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import as_completed
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -95,15 +95,46 @@ def piece_budgets(pieces: list[Piece], time_limit: float | None, workers: int) -
     return [min(time_limit, time_limit * min(workers, len(pieces)) * len(p.nodes) / total) for p in pieces]
 
 
-def rescue_budgets(pieces: list[Piece], left: float, slots: int) -> list[float]:
-    """Seconds for each piece whose construction failed: an even floor of at most
-    :data:`RESCUE_MIN_SECONDS` (a tight piece needs seconds for the exhaustive search or
-    mending, whatever its size), plus a share of the rest of the workers' time by size."""
-    total = left * min(slots, len(pieces))
-    floor = min(RESCUE_MIN_SECONDS, total / len(pieces))
-    rest = total - floor * len(pieces)
-    nodes = sum(len(p.nodes) for p in pieces)
-    return [min(left, floor + rest * len(p.nodes) / nodes) for p in pieces]
+class TimeShare:
+    """A phase's seconds, shared out as its pieces start.
+
+    When a worker takes piece ``i`` it gets its share of the workers' time left (``slots`` ×
+    seconds to the phase's end, less what the running pieces still hold): each tight piece (no plan
+    yet) an even floor of at most :data:`RESCUE_MIN_SECONDS` — a tight piece needs seconds for the
+    exhaustive search or mending, whatever its size — then every waiting piece a share of the rest
+    by size; never beyond its own end (``ends[i]``, ``time.time()``).  Time a piece leaves unused
+    (an exact piece proved early) goes to the pieces still waiting, and a piece that starts late
+    still gets its share — a budget fixed before the run would leave both to chance.
+    """
+
+    def __init__(self, sizes: list[int], ends: list[float | None], slots: int, tight: frozenset[int] = frozenset()) -> None:
+        self.sizes, self.ends, self.slots, self.tight = sizes, ends, max(slots, 1), tight
+        self.waiting = set(range(len(sizes)))
+        self.holds: dict[int, float] = {}  # running piece -> the time its budget ends
+
+    def start(self, i: int) -> tuple[float | None, float | None]:
+        """Seconds for piece ``i``, which starts now (None: no time limit), and for a tight piece
+        the seconds it may use once it has a plan (its share by size, without the floor)."""
+        self.waiting.discard(i)
+        if self.ends[i] is None:
+            return None, None
+        now = time.time()
+        left = max(max(e for e in self.ends if e is not None) - now, 0.0)
+        held = sum(max(end - now, 0.0) for end in self.holds.values())
+        capacity = max(self.slots * left - held, 0.0)
+        contenders = self.waiting | {i}
+        size = self.sizes[i] / sum(self.sizes[j] for j in contenders)
+        tight = len(contenders & self.tight)
+        floor = min(RESCUE_MIN_SECONDS, capacity / tight) if tight else 0.0
+        budget = (floor if i in self.tight else 0.0) + (capacity - floor * tight) * size
+        budget = min(budget, max(self.ends[i] - now, 0.0))
+        self.holds[i] = now + budget
+        # once it has a plan, a tight piece improves it for what it would get without the floor
+        return budget, (min(capacity * size, budget) if i in self.tight else None)
+
+    def done(self, i: int) -> None:
+        """Piece ``i`` has finished: what it held is free."""
+        self.holds.pop(i, None)
 
 
 def default_workers() -> int:
@@ -118,12 +149,13 @@ def solve_in_phases(pieces: list[Piece], tasks: list[PieceTask], *, slots: int, 
     """Several pieces in phases (one piece: solved at once):
 
     1. every piece constructed (:func:`construct_pieces`);
-    2. the pieces whose construction failed, smallest first (the exhaustive search decides small
-       ones in seconds), with :data:`RESCUE_SHARE` of the time left (:func:`rescue_budgets`);
+    2. the pieces whose construction failed first, smallest first (the exhaustive search decides
+       small ones in seconds), each within :data:`RESCUE_SHARE` of the time left, and the others
+       from their constructed plans as workers free up, with the rest (:class:`TimeShare`);
        without relaxation a proof that one has no plan ends the run (the layer has none);
-    3. with relaxation (tasks with ``relaxed``): the pieces still without a plan relaxed, with
-       :data:`RELAX_SHARE` of the time left;
-    4. the others solved from their constructed plans with the rest.
+    3. with relaxation (tasks with ``relaxed``) the pieces that failed are solved in a phase of
+       their own, those still without a plan relaxed with :data:`RELAX_SHARE` of the time left,
+       and only then the others.
 
     ``run`` as for :func:`run_pieces`; results in the tasks' order."""
     if len(tasks) == 1:
@@ -131,39 +163,54 @@ def solve_in_phases(pieces: list[Piece], tasks: list[PieceTask], *, slots: int, 
     constructed = construct_pieces(tasks, **run)
     missing = sorted((i for i, c in enumerate(constructed) if c.centre_of is None), key=lambda i: (len(pieces[i].nodes), i))
     built = [i for i, c in enumerate(constructed) if c.centre_of is not None]
-    relax = tasks[0].relaxed is not None
     phase = _Phases(pieces, constructed, slots, ends_at, run)
-    phase.run(missing, RESCUE_SHARE if built else 1.0, lambda i, budget: replace(tasks[i], time_limit=budget, construction_failed=True, relaxed=None), tight=True, stop=None if relax else _proved_infeasible)
-    unplanned = [i for i in missing if phase.results[i].centre_of is None]
-    if relax and unplanned:
-        phase.run(unplanned, RELAX_SHARE if built else 1.0, lambda i, budget: replace(tasks[i], time_limit=budget, failed=phase.results[i]), tight=True)
-    if not relax and any(_proved_infeasible(phase.results[i]) for i in missing):
-        for i in built:  # no plan of the layer can exist: the constructed plans stand as they are
-            phase.results[i] = constructed[i]
+    rescue = _Group(missing, RESCUE_SHARE if built else 1.0, lambda i: replace(tasks[i], construction_failed=True, relaxed=None), tight=True)
+    improve = _Group(built, 1.0, lambda i: replace(tasks[i], start=constructed[i].centre_of), tight=False)
+    if tasks[0].relaxed is None:
+        phase.run([rescue, improve], stop=_proved_infeasible)
+        for i in built:  # a proof stopped the run: the layer has no plan, the constructed plans stand
+            if phase.results[i].method == "not run":
+                phase.results[i] = constructed[i]
         return phase.results  # type: ignore[return-value]
-    phase.run(built, 1.0, lambda i, budget: replace(tasks[i], time_limit=budget, start=constructed[i].centre_of), tight=False)
+    phase.run([rescue])
+    unplanned = [i for i in missing if phase.results[i].centre_of is None]
+    phase.run([_Group(unplanned, RELAX_SHARE if built else 1.0, lambda i: replace(tasks[i], failed=phase.results[i]), tight=True)])
+    phase.run([improve])
     return phase.results  # type: ignore[return-value]
 
 
+@dataclass(frozen=True)
+class _Group:
+    """Pieces of one phase: their indices, the share of the time left they may use, their task
+    (:class:`PieceTask` without a budget, given one when it starts) and whether they are tight."""
+
+    indices: list[int]
+    share: float
+    task_for: Callable[[int], PieceTask]
+    tight: bool
+
+
 class _Phases:
-    """The results of :func:`solve_in_phases` so far, and how one phase runs a group of pieces."""
+    """The results of :func:`solve_in_phases` so far, and how one phase runs its groups of pieces."""
 
     def __init__(self, pieces, constructed, slots, ends_at, run) -> None:
         self.pieces, self.constructed = pieces, constructed
         self.slots, self.ends_at, self.run_options = slots, ends_at, run
         self.results: list[PieceResult | None] = [None] * len(pieces)
 
-    def run(self, group: list[int], share: float, task_for, *, tight: bool, stop=None) -> None:
-        """Run ``task_for(i, budget)`` for the pieces ``group`` with ``share`` of the time left,
-        shared by :func:`rescue_budgets` when they are ``tight`` (no constructed plan), else by size."""
-        if not group:
+    def run(self, groups: list[_Group], stop=None) -> None:
+        """Run the groups' pieces in one queue, in order, their time shared as they start
+        (:class:`TimeShare`): each group's pieces end by ``share`` of the time left."""
+        order = [(i, group) for group in groups for i in group.indices]
+        if not order:
             return
-        left = None if self.ends_at is None else share * max(self.ends_at - time.time(), 0.0)
-        chosen = [self.pieces[i] for i in group]
-        budgets = rescue_budgets(chosen, left, self.slots) if tight and left is not None else piece_budgets(chosen, left, self.slots)
-        batch = [task_for(i, budget) for i, budget in zip(group, budgets, strict=True)]
-        names = [self.run_options["names"][i] for i in group]
-        for i, result in zip(group, run_pieces(batch, **(self.run_options | {"names": names, "stop": stop})), strict=True):
+        now = time.time()
+        ends = [None if self.ends_at is None else now + g.share * max(self.ends_at - now, 0.0) for _, g in order]
+        tight = frozenset(n for n, (_, g) in enumerate(order) if g.tight)
+        share = TimeShare([len(self.pieces[i].nodes) for i, _ in order], ends, self.slots, tight)
+        batch = [g.task_for(i) for i, g in order]
+        names = [self.run_options["names"][i] for i, _ in order]
+        for (i, _), result in zip(order, run_pieces(batch, **(self.run_options | {"names": names, "stop": stop, "share": share})), strict=True):
             first = self.constructed[i].first_plan_at
             self.results[i] = result if first is None else replace(result, first_plan_at=first)
 
@@ -195,28 +242,60 @@ def run_pieces(
     progress: Callable[[dict], None] | None = None,
     work: Callable[[PieceTask], PieceResult] = solve_piece,
     stop: Callable[[PieceResult], bool] | None = None,
+    share: TimeShare | None = None,
 ) -> list[PieceResult]:
     """Run ``work`` (the whole solve, or :func:`~redistrict.model.strategy.construct_piece`) on
     every piece: in this process (one worker or one piece), in worker processes, or on the Dask
-    cluster at ``scheduler`` (``tcp://…``).  Results come back in the tasks' order.  When
-    ``stop`` holds for a result the pieces not yet done are dropped (:func:`_not_run`)."""
+    cluster at ``scheduler`` (``tcp://…``).  Pieces start in the tasks' order as workers free up,
+    each with its time limit from ``share`` when given (else the task's own).  Results come back
+    in the tasks' order.  When ``stop`` holds for a result the pieces not yet done are dropped
+    (:func:`_not_run`)."""
     workers = default_workers() if workers is None else workers
     if not may_start_workers():
         workers = 1  # inside a worker process (a sweep's Dask worker): it may not start children
+    queue = _Queue(tasks, share)
     phase = "construction" if work is construct_piece else "pieces"
     if scheduler:
-        results = _run_dask(tasks, scheduler, names, progress, work, phase, stop)
+        results = _run_dask(queue, scheduler, names, progress, work, phase, stop)
     elif workers <= 1 or len(tasks) == 1:
-        results = _run_in_turn(tasks, names, progress, work, stop)
+        results = _run_in_turn(queue, names, progress, work, stop)
     else:
-        results = _run_processes(tasks, workers, names, progress, work, phase, stop)
+        results = _run_processes(queue, workers, names, progress, work, phase, stop)
     return [_not_run() if r is None else r for r in results]
 
 
-def _run_in_turn(tasks, names, progress, work, stop) -> list[PieceResult | None]:
-    results: list[PieceResult | None] = [None] * len(tasks)
-    for i, task in enumerate(tasks):
+class _Queue:
+    """The tasks in order, each given its time limit from a :class:`TimeShare` as it starts."""
+
+    def __init__(self, tasks: list[PieceTask], share: TimeShare | None) -> None:
+        self.tasks, self.share, self.next = tasks, share, 0
+
+    def __len__(self) -> int:
+        return len(self.tasks)
+
+    def waiting(self) -> bool:
+        return self.next < len(self.tasks)
+
+    def take(self) -> tuple[int, PieceTask]:
+        """The next piece's index and task, with its budget from now."""
+        i, task = self.next, self.tasks[self.next]
+        self.next += 1
+        if self.share is None:
+            return i, task
+        budget, improve_limit = self.share.start(i)
+        return i, replace(task, time_limit=budget, improve_limit=improve_limit)
+
+    def done(self, i: int) -> None:
+        if self.share is not None:
+            self.share.done(i)
+
+
+def _run_in_turn(queue: _Queue, names, progress, work, stop) -> list[PieceResult | None]:
+    results: list[PieceResult | None] = [None] * len(queue)
+    while queue.waiting():
+        i, task = queue.take()
         results[i] = _run_here(task, i, names, progress, work)
+        queue.done(i)
         if stop is not None and stop(results[i]):
             break
     return results
@@ -242,15 +321,20 @@ class _Stopped(Exception):
     """Raised inside the worker pool to stop every worker at once (``stop`` held)."""
 
 
-def _run_processes(tasks, workers, names, progress, work, phase, stop) -> list[PieceResult | None]:
+def _run_processes(queue: _Queue, workers, names, progress, work, phase, stop) -> list[PieceResult | None]:
     started = time.perf_counter()
-    results: list[PieceResult | None] = [None] * len(tasks)
+    results: list[PieceResult | None] = [None] * len(queue)
+    running: dict = {}
     try:
-        with worker_pool(min(workers, len(tasks))) as pool:  # Ctrl-C, a failed piece or a stop ends every worker
-            futures = {pool.submit(work, task): i for i, task in enumerate(tasks)}
-            for done, future in enumerate(as_completed(futures), start=1):
-                i = futures[future]
+        with worker_pool(min(workers, len(queue))) as pool:  # Ctrl-C, a failed piece or a stop ends every worker
+            for done in range(1, len(queue) + 1):
+                while queue.waiting() and len(running) < workers:
+                    i, task = queue.take()
+                    running[pool.submit(work, task)] = i
+                future = next(iter(wait(running, return_when=FIRST_COMPLETED).done))
+                i = running.pop(future)
                 results[i] = future.result()
+                queue.done(i)
                 _report_done(progress, done, names, i, started, phase)
                 if stop is not None and stop(results[i]):
                     raise _Stopped
@@ -259,9 +343,9 @@ def _run_processes(tasks, workers, names, progress, work, phase, stop) -> list[P
     return results
 
 
-def _run_dask(tasks, scheduler: str, names, progress, work, phase, stop) -> list[PieceResult | None]:
+def _run_dask(queue: _Queue, scheduler: str, names, progress, work, phase, stop) -> list[PieceResult | None]:
     from distributed import Client
-    from distributed import as_completed as dask_completed
+    from distributed import wait as dask_wait
 
     if "://" not in scheduler:
         raise InputError(f"--scheduler must be an address like tcp://HOST:8786, not '{scheduler}'.")
@@ -270,16 +354,21 @@ def _run_dask(tasks, scheduler: str, names, progress, work, phase, stop) -> list
         client = Client(scheduler, timeout=10)
     except OSError as exc:
         raise InputError(f"Cannot reach the Dask scheduler at {scheduler} ({exc}). Start one with `dask scheduler` and workers with `dask worker {scheduler}`.") from exc
-    results: list[PieceResult | None] = [None] * len(tasks)
+    results: list[PieceResult | None] = [None] * len(queue)
+    running: dict = {}
     try:
-        futures = [client.submit(work, task, pure=False) for task in tasks]
-        index = {f.key: i for i, f in enumerate(futures)}
-        for done, future in enumerate(dask_completed(futures), start=1):
-            i = index[future.key]
+        slots = max(1, sum(client.nthreads().values()))
+        for done in range(1, len(queue) + 1):
+            while queue.waiting() and len(running) < slots:
+                i, task = queue.take()
+                running[client.submit(work, task, pure=False)] = i
+            future = next(iter(dask_wait(list(running), return_when="FIRST_COMPLETED").done))
+            i = running.pop(future)
             results[i] = future.result()
+            queue.done(i)
             _report_done(progress, done, names, i, started, phase)
             if stop is not None and stop(results[i]):
-                client.cancel([f for f in futures if not f.done()])
+                client.cancel(list(running))
                 break
     finally:
         client.close()

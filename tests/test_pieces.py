@@ -12,7 +12,7 @@ from conftest import make_grid
 
 from redistrict import Problem, Weights, build_graph, from_geodataframe, solve, verify_plan
 from redistrict.errors import InputError
-from redistrict.pieces import find_pieces, piece_budgets
+from redistrict.pieces import RESCUE_MIN_SECONDS, TimeShare, find_pieces, piece_budgets
 from redistrict.problem import allocate_units, unit_count_range, unit_room
 
 
@@ -111,6 +111,31 @@ def test_piece_budgets_share_the_workers_time_by_size():
     assert piece_budgets(pieces, None, 2) == [None, None, None]
     budgets = piece_budgets(pieces, 100.0, 2)
     assert budgets == [100.0, 40.0, 40.0]
+
+
+def test_time_share_gives_what_a_piece_leaves_unused_to_the_pieces_still_waiting():
+    end = time.time() + 100.0
+    share = TimeShare([300, 100, 100], [end] * 3, slots=2)
+    first, _ = share.start(0)  # 3/5 of 2 x 100 s, but no piece runs beyond the end
+    second, _ = share.start(1)  # half of the 100 s the first leaves
+    assert first == pytest.approx(100.0, abs=0.5) and second == pytest.approx(50.0, abs=0.5)
+    assert share.start(2)[0] == pytest.approx(50.0, abs=0.5)  # what is left while both run
+    share = TimeShare([300, 100, 100], [end] * 3, slots=2)
+    share.start(0), share.start(1)
+    share.done(1)  # finished at once (an exact piece proved): its 50 s go to the last piece
+    assert share.start(2)[0] == pytest.approx(100.0, abs=0.5)
+
+
+def test_time_share_gives_a_tight_piece_a_floor_for_finding_a_plan_and_its_share_for_improving_it():
+    end = time.time() + 100.0
+    share = TimeShare([10, 190], [end - 40.0, end], slots=2, tight=frozenset({0}))
+    budget, improve_limit = share.start(0)
+    # the floor plus a share of the rest by size, within its own end (60 s from now)
+    assert budget == pytest.approx(RESCUE_MIN_SECONDS + (200 - RESCUE_MIN_SECONDS) * 10 / 200, abs=0.5)
+    assert improve_limit == pytest.approx(200 * 10 / 200, abs=0.5)  # its share without the floor
+    budget, improve_limit = share.start(1)
+    assert improve_limit is None and budget == pytest.approx(100.0, abs=0.5)  # never beyond the end
+    assert TimeShare([5], [None], slots=2).start(0) == (None, None)
 
 
 def test_the_heuristic_gives_a_verified_plan_never_called_optimal():
@@ -257,8 +282,10 @@ def test_pieces_whose_construction_failed_are_solved_first_and_a_proof_ends_the_
     phases = record_phases(monkeypatch)
     plan = solve(Problem.from_layer(layer, graph, lower=750, upper=750), workers=1, time_limit=30)
     assert plan.status == "infeasible"
-    # the west piece is proved infeasible, so the east one is not improved: the layer has no plan
-    assert phases == [("construct", [False, False]), ("solve", [False])]
+    # the west piece (no plan: rescued first) is proved infeasible, so the east one queued after it
+    # is not improved: the layer has no plan, its constructed plan stands
+    assert phases == [("construct", [False, False]), ("solve", [False, True])]
+    assert [(row["status"], row["method"]) for row in plan.pieces] == [("infeasible", "search"), ("heuristic", "construction")]
     phases.clear()
     assert solve(Problem.from_layer(layer, graph, lower=750, upper=750), workers=1, time_limit=30, relax=True).ok
     # with relaxation: the proved piece is relaxed in a phase of its own, then the east improved
@@ -346,3 +373,39 @@ def test_an_exact_piece_with_a_boundary_term_gets_a_lagrangian_bound_within_its_
     assert result.centre_of is not None
     assert 0 < result.bound <= result.objective
     assert result.improvement["bound_method"] == LAGRANGIAN_METHOD
+
+
+def test_an_exact_piece_with_a_few_seconds_keeps_some_for_a_lagrangian_bound():
+    """With under SHORT_PIECE_SECONDS an exact piece (here 140 nodes, k = 12, 2 s) rarely gets
+    past HiGHS's root LP; the share it keeps gives a real bound, reported with its method."""
+    from test_model_allocate import compact_input
+
+    from redistrict.model.strategy import (
+        LAGRANGIAN_METHOD,
+        SHORT_PIECE_SECONDS,
+        PieceTask,
+        solve_piece,
+    )
+
+    data = compact_input(3, 140, 12, 0.15, cut_weight=0.0)  # compactness only: HiGHS keeps presolve
+    started = time.perf_counter()
+    result = solve_piece(PieceTask(data, method="exact", time_limit=2.0))
+    assert time.perf_counter() - started < 4.0 and 2.0 < SHORT_PIECE_SECONDS
+    assert result.centre_of is not None and result.status != "optimal"
+    assert 0 < result.bound <= result.objective
+    assert result.improvement["bound_method"] == LAGRANGIAN_METHOD
+
+
+def test_a_piece_whose_construction_phase_failed_is_constructed_again_before_the_search():
+    """The construction phase gives a piece a second or so; the rescue tries fresh seeds for
+    longer first (a tight piece usually has a plan one of them finds), and only then the
+    exhaustive search, which on 100 blocks rarely ends."""
+    from test_model_construct import assert_valid, delaunay_input
+
+    from redistrict.model.strategy import PieceTask, solve_piece
+
+    data = delaunay_input(4, 70, 6, 0.05)
+    result = solve_piece(PieceTask(data, method="heuristic", time_limit=6.0, construction_failed=True))
+    assert result.centre_of is not None and "search" not in result.improvement and "mend" not in result.improvement
+    assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
+

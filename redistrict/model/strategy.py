@@ -61,6 +61,14 @@ ALLOCATION_SHARE, ALLOCATION_MAX_SECONDS = 0.15, 30.0
 #: heuristic: the Lagrangian bound keeps this share of the time, and at most this many seconds
 #: (it needs 3–10 s on 295 tracts with k = 10, where the LP relaxation needed 76 s)
 BOUND_SHARE, BOUND_MAX_SECONDS = 0.1, 30.0
+#: the Lagrangian bound gets at least this many seconds (but at most this share of what is left):
+#: it is near its best in half a second on pieces of ~100–200 nodes (city10000: 98–181 nodes reach
+#: 1,724–1,978 against plans of ~2,600–2,900 in 0.2 s, 1,849–2,101 in 0.5 s, 1,855–2,134 in 3 s)
+SHORT_BOUND_SECONDS, SHORT_BOUND_SHARE = 0.5, 0.3
+#: an exact piece with less than this many seconds keeps time for a Lagrangian bound: in a second or
+#: two HiGHS rarely finishes its root LP, so its own bound is 0 (city10000, T = 60: 77 pieces had
+#: 1–2.5 s each on 2 workers, and 42 ended without a bound or with 0)
+SHORT_PIECE_SECONDS = 20.0
 #: how a heuristic piece's bound was obtained, in the report's words
 LAGRANGIAN_METHOD = "Lagrangian relaxation of the assignment model (each block's one-unit rule priced; integrality and contiguity relaxed)"
 #: an exact search with less time than this left is not started (the constructed plan stands)
@@ -70,7 +78,7 @@ CONSTRUCT_MIN_SECONDS = 5.0
 #: heuristic: share of the time the construction within the bounds may use before the plan is
 #: constructed within widened bounds and mended (:mod:`redistrict.model.mend`)
 STRICT_SHARE = 0.5
-#: exact: share of the time mending may use when the construction found nothing
+#: exact: share of the time left after the search that mending may use when the construction found nothing
 MEND_SHARE = 0.5
 #: a piece relaxed after it found no plan within the bounds gets at least this many seconds
 RELAX_MIN_SECONDS = 20.0
@@ -79,7 +87,13 @@ RELAX_MIN_SECONDS = 20.0
 #: (街道335 of city50000, 54 blocks: no plan, proved in 8 s; on 100–150 tight blocks it rarely ends)
 SEARCH_SHARE, SEARCH_MAX_SECONDS = 0.5, 20.0
 #: the share when the construction phase already failed on the piece (its time is the search's)
-SEARCH_SHARE_AFTER_FAILED_CONSTRUCTION = 0.8
+SEARCH_SHARE_AFTER_FAILED_CONSTRUCTION = 0.6
+#: a piece whose construction phase failed (a second or so, a few restarts) is constructed again
+#: first, with unbounded restarts for this share of its time and seeds offset by
+#: :data:`RECONSTRUCT_SEED` (city10000's 街道60, 106 blocks, 10 units averaging 2,972.5 of
+#: 3,000: six seeds found a plan in 0.07–2.7 s where the construction phase's 1 s had failed; the
+#: exhaustive search found none in 20 s)
+RECONSTRUCT_SHARE, RECONSTRUCT_SEED = 0.25, 1000
 #: a piece with a spare unit count looks for a plan with its own count for this share of its
 #: time; then one more unit is tried (city50000: 12 of 385 subdistricts average 2,987–3,000
 #: with their fewest units, too tight to find a plan; with one more each has one in a second)
@@ -119,6 +133,10 @@ class PieceTask:
     failed: PieceResult | None = None
     #: smooth a heuristic plan's boundaries at the end (:mod:`redistrict.model.smooth`)
     smooth: bool = True
+    #: seconds the piece may use once it has a plan to start from (None: the whole time limit) —
+    #: a tight piece's time for finding a plan is not also its time for improving one
+    #: (:class:`~redistrict.pieces.TimeShare`)
+    improve_limit: float | None = None
 
     def budget(self) -> float | None:
         """Seconds this piece may use from now."""
@@ -184,6 +202,9 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
     if proof is not None:
         return dataclasses.replace(proof, why=why, seconds=time.perf_counter() - t0, improvement=extra)
     first = None if start is None else time.perf_counter() - t0
+    if start is not None and task.improve_limit is not None and deadline is not None:
+        deadline = min(deadline, time.perf_counter() + task.improve_limit)
+        budget = max(deadline - time.perf_counter(), 0.0)
     if start is not None and progress is not None:
         progress({"phase": "construction", "round": 0, "elapsed": first, "incumbent": plan_objective(data, start), "bound": None})
     if method == "heuristic":
@@ -259,9 +280,12 @@ def _starting_plan(task: PieceTask, method: str, t0: float, budget: float | None
     construct_by = None if deadline is None else max(deadline, t0 + CONSTRUCT_MIN_SECONDS)
     if method == "heuristic" and deadline is not None:
         construct_by = min(construct_by, t0 + max(CONSTRUCT_MIN_SECONDS, STRICT_SHARE * budget))
-    # the heuristic restarts until its share of the time; the exact search tries a few
-    # constructions only, since it can prove infeasibility itself
-    label = None if task.construction_failed else construct_plan(data, seed=task.seed, deadline=construct_by, restarts=None if method == "heuristic" else RESTARTS)
+    if task.construction_failed:  # the construction phase had a second or so: fresh seeds, longer
+        construct_by = None if deadline is None else t0 + RECONSTRUCT_SHARE * budget
+        label = construct_plan(data, seed=task.seed + RECONSTRUCT_SEED, deadline=construct_by, restarts=None)
+    else:  # the heuristic restarts until its share of the time; the exact search tries a few
+        # constructions only, since it can prove infeasibility itself
+        label = construct_plan(data, seed=task.seed, deadline=construct_by, restarts=None if method == "heuristic" else RESTARTS)
     if label is not None:
         return centres_of(data, label), {}, None
     extra: dict = {}
@@ -275,7 +299,8 @@ def _starting_plan(task: PieceTask, method: str, t0: float, budget: float | None
             return centres_of(data, searched.label), extra, None
     if data.relax or data.k < 2:
         return None, extra, None
-    mend_by = deadline if method == "heuristic" or deadline is None else t0 + MEND_SHARE * budget
+    now = time.perf_counter()
+    mend_by = deadline if method == "heuristic" or deadline is None else now + MEND_SHARE * max(deadline - now, 0.0)
     mended = construct_and_mend(data, solve=solve_model, deadline=mend_by, seed=task.seed, solver=task.solver, threads=task.threads)
     extra["mend"] = mended.to_dict()
     return (mended.centre_of if mended.violation == 0 else None), extra, None
@@ -426,21 +451,27 @@ def _exact(task, data, start, t0, deadline, why, first, progress) -> PieceResult
 
 
 def _kept_for_a_bound(data: ModelInput, deadline: float | None) -> float:
-    """Seconds the exact search leaves for a Lagrangian bound: only for the model with a boundary
-    term beside an assignment cost, which HiGHS solves without presolve
-    (:func:`~redistrict.model.backends.presolve_keeps_time`) and whose root LP it rarely finishes
-    in a piece's seconds (city2000 with ``--w-boundary``: bound 0 on every exact piece at T = 30)."""
-    if deadline is None or data.cut_weight <= 0 or data.assign_cost is None or data.relax:
+    """Seconds the exact search leaves for a Lagrangian bound, where the model has an assignment
+    cost and HiGHS is unlikely to finish its root LP in the time: a piece with less than
+    :data:`SHORT_PIECE_SECONDS`, or a boundary term beside the assignment cost, which HiGHS solves
+    without presolve (:func:`~redistrict.model.backends.presolve_keeps_time`; city2000 with
+    ``--w-boundary``: bound 0 on every exact piece at T = 30).  A piece with more time keeps all
+    of it for the proof (昱东 is proved in 35–59 s of 60)."""
+    if deadline is None or data.assign_cost is None or data.relax:
+        return 0.0
+    if data.cut_weight <= 0 and deadline - time.perf_counter() >= SHORT_PIECE_SECONDS:
         return 0.0
     return _bound_reserve(deadline)
 
 
 def _bound_reserve(deadline: float | None) -> float:
-    """Seconds kept at the end of a piece for its Lagrangian bound (:data:`BOUND_SHARE` of what is
-    left, at most :data:`BOUND_MAX_SECONDS`)."""
+    """Seconds kept at the end of a piece for its Lagrangian bound: :data:`BOUND_SHARE` of what is
+    left, but at least :data:`SHORT_BOUND_SECONDS` where that is at most :data:`SHORT_BOUND_SHARE`
+    of it, and at most :data:`BOUND_MAX_SECONDS`."""
     if deadline is None:
         return BOUND_MAX_SECONDS
-    return min(BOUND_MAX_SECONDS, BOUND_SHARE * max(deadline - time.perf_counter(), 0.0))
+    left = max(deadline - time.perf_counter(), 0.0)
+    return min(BOUND_MAX_SECONDS, max(BOUND_SHARE * left, min(SHORT_BOUND_SECONDS, SHORT_BOUND_SHARE * left)))
 
 
 def _lagrangian_recorded(found: LagrangeBound, objective: float, info: dict) -> float:
