@@ -63,3 +63,13 @@ def test_larger_neighbourhoods_are_connected_and_hold_a_unit_outside_the_bounds(
             assert reached == set(hood)
     result = mend(data, plan, solve=solve_model, deadline=None)
     assert result.violation == 0
+
+
+def test_mending_passes_excess_along_a_chain_to_room_beyond_its_neighbourhoods():
+    from test_model_chains import strip
+
+    data, plan = strip([7, 6, 6, 5])  # 35 | 30 | 30 | 25: no union of 2 or 3 units fits its count
+    result = mend(data, plan, solve=solve_model, deadline=None)
+    assert result.violation == 0 and result.chains == 1 and result.accepted == 0
+    assert result.to_dict()["chains"] == 1
+    assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])

@@ -9,8 +9,12 @@ which also proves a union hopeless, then the integer program where that search r
 plan found there replaces them — those units are now within the bounds and the others are unchanged — so the total violation falls strictly with every
 accepted move and the search cannot cycle.  Where no plan of the union fits the bounds, one that
 lowers the union's total violation is kept too (the excess moves towards units with room).
-Unions that cannot fit their unit count by arithmetic are skipped; the neighbours with the most room on the helpful side go first.  It
-stops when no unit is outside the bounds, at the deadline, or when a pass mends nothing.
+Unions that cannot fit their unit count by arithmetic are skipped; the neighbours with the most room on the helpful side go first.
+
+Where room is scarce it often lies a few units away, out of every neighbourhood's reach: chains
+of single-block moves (:mod:`redistrict.model.chains`) pass the excess there — short chains
+first, long ones when no neighbourhood of up to :data:`MAX_HOOD_UNITS` units mends anything.  It
+stops when no unit is outside the bounds, at the deadline, or when neither mends anything.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import enumeration
+from . import chains, enumeration
 from .backends import plan_violation
 from .construct import centres_of, construct_plan
 from .data import ModelInput, ModelSolution, restrict
@@ -51,9 +55,11 @@ class MendResult:
     tried: int = 0
     accepted: int = 0
     seconds: float = 0.0
+    #: chains of single-block moves that passed excess on (:mod:`redistrict.model.chains`)
+    chains: int = 0
 
     def to_dict(self) -> dict:
-        return {"widened_by": self.widened_by, "violation_left": self.violation, "neighbourhoods": self.tried, "accepted": self.accepted, "seconds": round(self.seconds, 3)}
+        return {"widened_by": self.widened_by, "violation_left": self.violation, "neighbourhoods": self.tried, "accepted": self.accepted, "chains": self.chains, "seconds": round(self.seconds, 3)}
 
 
 def total_violation(data: ModelInput, centre_of: np.ndarray) -> int:
@@ -97,14 +103,31 @@ def mend(data: ModelInput, centre_of: np.ndarray, *, solve: Callable[..., ModelS
     :data:`MAX_HOOD_UNITS`) after each pass that mends nothing; back to 2–3 after one that does."""
     plan = np.asarray(centre_of, dtype=np.int64).copy()
     result = MendResult(plan, total_violation(data, plan), None)
+    _chained(data, plan, result, deadline, chains.SHORT_CHAINS)
     size = 3
-    while result.violation > 0 and size <= MAX_HOOD_UNITS:
+    while result.violation > 0:
+        if size > MAX_HOOD_UNITS:
+            if not _chained(data, plan, result, deadline, chains.LONG_CHAINS):
+                break
+            size = 3
         before = result.accepted
         if not _mend_pass(data, plan, _hoods(data, plan, size), result, solve, deadline, solver, threads):
             break  # the deadline
         size = 3 if result.accepted > before else size + 1
     result.centre_of = plan
     return result
+
+
+def _chained(data: ModelInput, plan: np.ndarray, result: MendResult, deadline: float | None, limits: tuple[int, int]) -> bool:
+    """Pass excess along chains of units (:mod:`redistrict.model.chains`), ``plan`` and ``result``
+    updated in place; True when that lowered the violation."""
+    if result.violation == 0:
+        return False
+    passed = chains.pass_along(data, plan, deadline=deadline, limits=limits)
+    plan[:] = passed.centre_of
+    result.chains += passed.chains
+    result.violation = passed.violation
+    return passed.violation < passed.violation_before
 
 
 def _mend_pass(data: ModelInput, plan: np.ndarray, hoods: list[tuple[int, ...]], result: MendResult, solve, deadline, solver, threads) -> bool:
