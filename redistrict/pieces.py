@@ -358,6 +358,8 @@ def _run_dask(queue: _Queue, scheduler: str, names, progress, work, phase, stop)
     running: dict = {}
     try:
         slots = max(1, sum(client.nthreads().values()))
+        if queue.share is not None:
+            queue.share.slots = slots  # the time is shared by the cluster's threads, not this machine's cores
         for done in range(1, len(queue) + 1):
             while queue.waiting() and len(running) < slots:
                 i, task = queue.take()

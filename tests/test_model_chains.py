@@ -60,7 +60,7 @@ def test_a_swap_moves_the_difference_where_no_single_block_can_go():
     assert result.centre_of.tolist() == [0, 0, 7, 7, 0, 0, 7, 7]
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), n=st.integers(30, 120), k=st.integers(2, 8))
 def test_chains_never_raise_the_violation_and_keep_every_unit_whole(seed, n, k):
     data = delaunay_input(seed, n, k, 0.01, same_unit=((0, 1),))  # bounds 1 % around the mean

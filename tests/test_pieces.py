@@ -281,7 +281,7 @@ def test_pieces_whose_construction_failed_are_solved_first_and_a_proof_ends_the_
     layer, graph = two_subdistricts(rows=2, cols=6, households=[400, 300, 300, 250, 250, 250, 200, 200, 100, 250, 250, 250])
     phases = record_phases(monkeypatch)
     plan = solve(Problem.from_layer(layer, graph, lower=750, upper=750), workers=1, time_limit=30)
-    assert plan.status == "infeasible"
+    assert plan.status == "infeasible" and plan.seconds < 5  # the quick search proves it at once
     # the west piece (no plan: rescued first) is proved infeasible, so the east one queued after it
     # is not improved: the layer has no plan, its constructed plan stands
     assert phases == [("construct", [False, False]), ("solve", [False, True])]
@@ -396,16 +396,18 @@ def test_an_exact_piece_with_a_few_seconds_keeps_some_for_a_lagrangian_bound():
     assert result.improvement["bound_method"] == LAGRANGIAN_METHOD
 
 
-def test_a_piece_whose_construction_phase_failed_is_constructed_again_before_the_search():
-    """The construction phase gives a piece a second or so; the rescue tries fresh seeds for
-    longer first (a tight piece usually has a plan one of them finds), and only then the
-    exhaustive search, which on 100 blocks rarely ends."""
+def test_a_piece_whose_construction_phase_failed_is_constructed_again_before_the_search(monkeypatch):
+    """The construction phase gives a piece a second or so; after a quick search (which decides
+    only small pieces) the rescue tries fresh seeds for longer (a tight piece usually has a plan
+    one of them finds), and only then the full exhaustive search, which on 100 blocks rarely ends."""
     from test_model_construct import assert_valid, delaunay_input
 
-    from redistrict.model.strategy import PieceTask, solve_piece
+    import redistrict.model.strategy as strategy
 
     data = delaunay_input(4, 70, 6, 0.05)
-    result = solve_piece(PieceTask(data, method="heuristic", time_limit=6.0, construction_failed=True))
-    assert result.centre_of is not None and "search" not in result.improvement and "mend" not in result.improvement
+    monkeypatch.setattr(strategy, "QUICK_SEARCH_SECONDS", 0.0)  # as if the piece were too large for it
+    result = strategy.solve_piece(strategy.PieceTask(data, method="heuristic", time_limit=6.0, construction_failed=True))
+    assert result.centre_of is not None and "mend" not in result.improvement
+    assert result.improvement["search"]["status"] == "limit"  # the plan is the construction's
     assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
 

@@ -96,6 +96,9 @@ SEARCH_SHARE_AFTER_FAILED_CONSTRUCTION = 0.6
 #: 3,000: six seeds found a plan in 0.07–2.7 s where the construction phase's 1 s had failed; the
 #: exhaustive search found none in 20 s)
 RECONSTRUCT_SHARE, RECONSTRUCT_SEED = 0.25, 1000
+#: ... after a search of at most this many seconds, which decides a small piece in milliseconds
+#: (a proof that it has no plan, or a plan) — fresh seeds would spend their whole share on it
+QUICK_SEARCH_SECONDS = 1.0
 #: a piece with a spare unit count looks for a plan with its own count for this share of its
 #: time; then one more unit is tried (city50000: 12 of 385 subdistricts average 2,987–3,000
 #: with their fewest units, too tight to find a plan; with one more each has one in a second)
@@ -282,23 +285,23 @@ def _starting_plan(task: PieceTask, method: str, t0: float, budget: float | None
     construct_by = None if deadline is None else max(deadline, t0 + CONSTRUCT_MIN_SECONDS)
     if method == "heuristic" and deadline is not None:
         construct_by = min(construct_by, t0 + max(CONSTRUCT_MIN_SECONDS, STRICT_SHARE * budget))
-    if task.construction_failed:  # the construction phase had a second or so: fresh seeds, longer
+    extra: dict = {}
+    if task.construction_failed:  # the construction phase had a second or so
+        quick = time.perf_counter() + QUICK_SEARCH_SECONDS
+        decided = _searched(data, quick if deadline is None else min(quick, deadline), extra)
+        if decided is not None:  # a small piece: a proof or a plan in milliseconds
+            return decided
         construct_by = None if deadline is None else t0 + RECONSTRUCT_SHARE * budget
         label = construct_plan(data, seed=task.seed + RECONSTRUCT_SEED, deadline=construct_by, restarts=None)
     else:  # the heuristic restarts until its share of the time; the exact search tries a few
         # constructions only, since it can prove infeasibility itself
         label = construct_plan(data, seed=task.seed, deadline=construct_by, restarts=None if method == "heuristic" else RESTARTS)
     if label is not None:
-        return centres_of(data, label), {}, None
-    extra: dict = {}
-    if enumeration.searchable(data):
-        share = SEARCH_SHARE_AFTER_FAILED_CONSTRUCTION if task.construction_failed else SEARCH_SHARE
-        searched = enumeration.find_partition(data, deadline=None if deadline is None else t0 + min(share * budget, SEARCH_MAX_SECONDS))
-        extra["search"] = searched.to_dict()
-        if searched.status == "infeasible":
-            return None, extra, _proved_by_search(data, searched)
-        if searched.label is not None:
-            return centres_of(data, searched.label), extra, None
+        return centres_of(data, label), extra, None
+    share = SEARCH_SHARE_AFTER_FAILED_CONSTRUCTION if task.construction_failed else SEARCH_SHARE
+    decided = _searched(data, None if deadline is None else t0 + min(share * budget, SEARCH_MAX_SECONDS), extra)
+    if decided is not None:
+        return decided
     if data.relax or data.k < 2:
         return None, extra, None
     now = time.perf_counter()
@@ -306,6 +309,20 @@ def _starting_plan(task: PieceTask, method: str, t0: float, budget: float | None
     mended = construct_and_mend(data, solve=solve_model, deadline=mend_by, seed=task.seed, solver=task.solver, threads=task.threads)
     extra["mend"] = mended.to_dict()
     return (mended.centre_of if mended.violation == 0 else None), extra, None
+
+
+def _searched(data: ModelInput, until: float | None, extra: dict) -> tuple | None:
+    """The exhaustive search until ``until`` (recorded in ``extra``): :func:`_starting_plan`'s
+    answer when it decides the piece (a plan or a proof), else None."""
+    if not enumeration.searchable(data):
+        return None
+    searched = enumeration.find_partition(data, deadline=until)
+    extra["search"] = searched.to_dict()
+    if searched.status == "infeasible":
+        return None, extra, _proved_by_search(data, searched)
+    if searched.label is not None:
+        return centres_of(data, searched.label), extra, None
+    return None
 
 
 def _most_compact_start(task: PieceTask, data: ModelInput, start: np.ndarray, budget: float | None) -> tuple[np.ndarray, dict]:
