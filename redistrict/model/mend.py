@@ -98,9 +98,11 @@ def construct_and_mend(data: ModelInput, *, solve: Callable[..., ModelSolution],
 
 
 def mend(data: ModelInput, centre_of: np.ndarray, *, solve: Callable[..., ModelSolution], deadline: float | None, solver: str = "highs", threads: int | None = None) -> MendResult:
-    """Bring the units of ``centre_of`` within the bounds by exact neighbourhood re-solves:
-    passes over neighbourhoods of 2–3 units, and of one unit more (up to
-    :data:`MAX_HOOD_UNITS`) after each pass that mends nothing; back to 2–3 after one that does."""
+    """Bring the units of ``centre_of`` within the bounds: short chains first
+    (:data:`~redistrict.model.chains.SHORT_CHAINS`), then exact neighbourhood re-solves — passes
+    over neighbourhoods of 2–3 units, and of one unit more (up to :data:`MAX_HOOD_UNITS`) after
+    each pass that mends nothing, back to 2–3 after one that does — and long chains
+    (:data:`~redistrict.model.chains.LONG_CHAINS`) when the largest neighbourhoods mend nothing."""
     plan = np.asarray(centre_of, dtype=np.int64).copy()
     result = MendResult(plan, total_violation(data, plan), None)
     _chained(data, plan, result, deadline, chains.SHORT_CHAINS)
