@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, replace
 
@@ -109,6 +109,7 @@ class TimeShare:
 
     def __init__(self, sizes: list[int], ends: list[float | None], slots: int, tight: frozenset[int] = frozenset()) -> None:
         self.sizes, self.ends, self.slots, self.tight = sizes, ends, max(slots, 1), tight
+        self.last_end = max((e for e in ends if e is not None), default=None)  # when the workers' time is up
         self.waiting = set(range(len(sizes)))
         self.holds: dict[int, float] = {}  # running piece -> the time its budget ends
 
@@ -119,7 +120,7 @@ class TimeShare:
         if self.ends[i] is None:
             return None, None
         now = time.time()
-        left = max(max(e for e in self.ends if e is not None) - now, 0.0)
+        left = max(self.last_end - now, 0.0)
         held = sum(max(end - now, 0.0) for end in self.holds.values())
         capacity = max(self.slots * left - held, 0.0)
         contenders = self.waiting | {i}
@@ -324,23 +325,32 @@ class _Stopped(Exception):
 def _run_processes(queue: _Queue, workers, names, progress, work, phase, stop) -> list[PieceResult | None]:
     started = time.perf_counter()
     results: list[PieceResult | None] = [None] * len(queue)
-    running: dict = {}
     try:
         with worker_pool(min(workers, len(queue))) as pool:  # Ctrl-C, a failed piece or a stop ends every worker
-            for done in range(1, len(queue) + 1):
-                while queue.waiting() and len(running) < workers:
-                    i, task = queue.take()
-                    running[pool.submit(work, task)] = i
-                future = next(iter(wait(running, return_when=FIRST_COMPLETED).done))
-                i = running.pop(future)
-                results[i] = future.result()
-                queue.done(i)
+            finished = _as_they_finish(queue, workers, lambda task: pool.submit(work, task), lambda futures: next(iter(wait(futures, return_when=FIRST_COMPLETED).done)), {})
+            for done, i, result in finished:
+                results[i] = result
                 _report_done(progress, done, names, i, started, phase)
-                if stop is not None and stop(results[i]):
+                if stop is not None and stop(result):
                     raise _Stopped
     except _Stopped:
         pass
     return results
+
+
+def _as_they_finish(queue: _Queue, slots: int, submit, first_done, running: dict) -> Iterator[tuple[int, int, PieceResult]]:
+    """Start the queue's pieces as slots free up (``submit(task)`` gives a future, kept in
+    ``running``: future -> piece) and yield (pieces done so far, piece, result) as each finishes
+    (``first_done(futures)``)."""
+    for done in range(1, len(queue) + 1):
+        while queue.waiting() and len(running) < slots:
+            i, task = queue.take()
+            running[submit(task)] = i
+        future = first_done(list(running))
+        i = running.pop(future)
+        result = future.result()
+        queue.done(i)
+        yield done, i, result
 
 
 def _run_dask(queue: _Queue, scheduler: str, names, progress, work, phase, stop) -> list[PieceResult | None]:
@@ -360,16 +370,11 @@ def _run_dask(queue: _Queue, scheduler: str, names, progress, work, phase, stop)
         slots = max(1, sum(client.nthreads().values()))
         if queue.share is not None:
             queue.share.slots = slots  # the time is shared by the cluster's threads, not this machine's cores
-        for done in range(1, len(queue) + 1):
-            while queue.waiting() and len(running) < slots:
-                i, task = queue.take()
-                running[client.submit(work, task, pure=False)] = i
-            future = next(iter(dask_wait(list(running), return_when="FIRST_COMPLETED").done))
-            i = running.pop(future)
-            results[i] = future.result()
-            queue.done(i)
+        finished = _as_they_finish(queue, slots, lambda task: client.submit(work, task, pure=False), lambda futures: next(iter(dask_wait(futures, return_when="FIRST_COMPLETED").done)), running)
+        for done, i, result in finished:
+            results[i] = result
             _report_done(progress, done, names, i, started, phase)
-            if stop is not None and stop(results[i]):
+            if stop is not None and stop(result):
                 client.cancel(list(running))
                 break
     finally:

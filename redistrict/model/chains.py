@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._graph import Adjacency
+from ._graph import Adjacency, is_connected_subset
 from .data import ModelInput
 
 #: (units a chain may pass through, moves tried from one unit outside the bounds) for a first,
@@ -75,7 +75,8 @@ class _Units:
     def __init__(self, data: ModelInput, centre_of: np.ndarray) -> None:
         self.lower, self.upper = data.lower, data.upper
         self.weights = np.asarray(data.weights, dtype=np.int64).tolist()
-        self.adj = Adjacency.from_edges(data.n, data.edges).neighbours
+        self.adjacency = Adjacency.from_edges(data.n, data.edges)
+        self.adj = self.adjacency.neighbours
         self.unit = np.asarray(centre_of, dtype=np.int64).tolist()  # node -> its unit's centre
         self.members: dict[int, set[int]] = {}
         for node, centre in enumerate(self.unit):
@@ -102,20 +103,6 @@ class _Units:
         self.total[source] -= self.weights[v]
         self.total[to] += self.weights[v]
         self.unit[v] = to
-
-    def connected(self, u: int) -> bool:
-        """Is unit ``u`` (non-empty) one connected set?"""
-        members = self.members[u]
-        if not members:
-            return False
-        start = next(iter(members))
-        seen, stack = {start}, [start]
-        while stack:
-            for y in self.adj[stack.pop()]:
-                if y in members and y not in seen:
-                    seen.add(y)
-                    stack.append(y)
-        return len(seen) == len(members)
 
     def borders(self, u: int) -> dict[int, tuple[dict[int, None], dict[int, None]]]:
         """For each unit ``x`` next to unit ``u``: ``u``'s blocks on their border and ``x``'s
@@ -194,7 +181,8 @@ class _Chain:
         for v, to in moves:
             self.done.append((v, self.units.unit[v]))
             self.units.move(v, to)
-        if self.units.connected(u) and self.units.connected(x):
+        members = self.units.members
+        if is_connected_subset(self.units.adjacency, members[u]) and is_connected_subset(self.units.adjacency, members[x]):
             return True
         self._undo(mark)
         return False
