@@ -32,6 +32,18 @@ def test_an_excess_is_passed_through_full_units_to_the_room_three_units_away():
     assert set(result.centre_of.tolist()) == set(plan.tolist())  # every centre stays in its unit
 
 
+def test_a_guided_chain_knows_how_far_each_unit_lies_from_room():
+    # a path of 8 blocks of 10 in units {0 1 2} {3 4} {5 6} {7}: room below 40 of 10, 20, 20, 30
+    data = ModelInput(n=8, weights=[10] * 8, edges=[(i, i + 1) for i in range(7)], k=4, lower=10, upper=40)
+    units = _Units(data, np.array([0, 0, 0, 3, 3, 5, 5, 7]))
+    units.guide = {}
+    assert units.hops(over=True, need=25) == {7: 0, 5: 1, 3: 2, 0: 3}  # room for 25: the last unit only
+    assert units.hops(over=True, need=300) == {}  # room for 300 households: nowhere
+    data, plan = strip([7, 6, 6, 5])  # the guided long search clears what the short one does
+    result = pass_along(data, plan, limits=LONG_CHAINS)
+    assert (result.violation, result.chains, result.moves) == (0, 1, 3)
+
+
 def test_a_unit_under_the_bound_pulls_along_the_chain():
     data, plan = strip([6, 5, 5, 4])  # 30 | 25 | 25 | 20: the last unit takes from its left
     result = pass_along(data, plan)
@@ -45,6 +57,16 @@ def test_a_locked_block_never_moves_and_a_failed_chain_leaves_the_plan_as_it_was
     result = pass_along(data, plan)
     assert result.violation == 5 and result.chains == 0
     assert (result.centre_of == plan).all()
+
+
+def test_an_excess_no_one_chain_can_carry_is_split_over_partial_chains():
+    # 25 | 40 | 25 in blocks of 5, bounds 25-30: no single move clears the middle unit (10 over),
+    # but one block to each side does, in two chains that each leave it nearer its bound
+    data, plan = strip([5, 8, 5])
+    plan[5:13] = 8  # the middle unit's centre in its middle, so both its end blocks may move
+    result = pass_along(data, plan)
+    assert (result.violation_before, result.violation, result.chains, result.moves) == (10, 0, 2, 2)
+    assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
 
 
 def test_a_swap_moves_the_difference_where_no_single_block_can_go():

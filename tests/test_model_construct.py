@@ -67,6 +67,43 @@ def test_lumpy_blocks_that_no_cut_can_balance_give_none():
     assert construct_plan(data, seed=0) is None
 
 
+def test_the_search_at_the_leaves_constructs_tight_plans_trees_miss(monkeypatch):
+    monkeypatch.setattr(construct, "TUNE_MAX_NODES", 0)  # trees and the search only
+    cases = [delaunay_input(seed, 80, 8, 0.003) for seed in range(8)]
+    with_search = [construct_plan(data, seed=0, restarts=1) for data in cases]
+    monkeypatch.setattr(construct, "LEAF_SEARCH_UNITS", 0)
+    trees_only = [construct_plan(data, seed=0, restarts=1) for data in cases]
+    assert sum(x is not None for x in with_search) > sum(x is not None for x in trees_only)
+    for data, label in zip(cases, with_search, strict=True):
+        if label is not None:
+            assert_valid(data, label)
+
+
+def test_widened_bounds_take_the_cut_nearest_the_true_ones():
+    # a path 400-600-400-600-400 and 2 units of 1,200: no cut fits (400+600 = 1,000, 1,400 ...);
+    # within bounds widened by 500 every cut fits, and the nearest leave them by 200 + 200
+    edges = np.array([(i, i + 1) for i in range(4)])
+    data = ModelInput(n=5, weights=np.array([400, 600, 400, 600, 400]), edges=edges, k=2, lower=1200, upper=1200)
+    assert construct_plan(data, seed=0) is None
+    label = construct_plan(data, seed=0, slack=500)
+    totals = sorted(np.bincount(label, weights=data.weights).astype(int).tolist())
+    assert totals == [1000, 1400]
+
+
+@given(total=st.integers(0, 20_000), k=st.integers(2, 9), lower=st.integers(0, 1_000), width=st.integers(0, 500), cuts=st.lists(st.integers(0, 20_000), min_size=1, max_size=20))
+def test_least_excess_matches_every_split_of_the_count(total, k, lower, width, cuts):
+    upper = lower + width
+    s = np.array([min(c, total) for c in cuts])
+    k1, excess = construct._least_excess(s, total, k, lower, upper)
+
+    def outside(w: int, units: int) -> int:
+        return max(w - units * upper, units * lower - w, 0)
+
+    for weight, chosen, found in zip(s.tolist(), k1.tolist(), excess.tolist(), strict=True):
+        best = min(outside(weight, j) + outside(total - weight, k - j) for j in range(1, k))
+        assert found == best == outside(weight, chosen) + outside(total - weight, k - chosen)
+
+
 def test_each_unit_gets_a_candidate_centre():
     data = delaunay_input(7, 60, 4, 0.3)
     rng = np.random.default_rng(0)
@@ -118,6 +155,7 @@ def test_a_tuned_cut_is_one_valid_unit_with_a_connected_rest(seed, n, k, slack):
 
 def test_tuning_constructs_tight_plans_that_trees_alone_miss(monkeypatch):
     # units within ±0.3 % of the mean: windows of a few households near the leaves
+    monkeypatch.setattr(construct, "LEAF_SEARCH_UNITS", 0)  # trees and tuning only
     cases = [delaunay_input(seed, 80, 8, 0.003) for seed in range(8)]
     tuned = [construct_plan(data, seed=0, restarts=1) is not None for data in cases]
     monkeypatch.setattr(construct, "TUNE_MAX_NODES", 0)

@@ -31,6 +31,7 @@ def test_a_plan_outside_the_bounds_is_mended():
 
 def test_tight_plans_that_trees_miss_are_constructed_and_mended(monkeypatch):
     monkeypatch.setattr(construct, "TUNE_MAX_NODES", 0)  # trees alone, so the strict construction misses
+    monkeypatch.setattr(construct, "LEAF_SEARCH_UNITS", 0)
     cases = [delaunay_input(seed, 80, 8, 0.003) for seed in range(8)]
     missed = [data for data in cases if construct_plan(data, seed=0, restarts=1) is None]
     assert missed

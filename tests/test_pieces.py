@@ -411,3 +411,21 @@ def test_a_piece_whose_construction_phase_failed_is_constructed_again_before_the
     assert result.improvement["search"]["status"] == "limit"  # the plan is the construction's
     assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
 
+
+
+def test_a_heuristic_piece_beyond_the_search_is_constructed_nearest_the_bounds_and_mended(monkeypatch):
+    """Too large for the exhaustive search, a tight piece is not constructed within the bounds
+    with restarts: the construction leaves them where no cut fits (by as little as it can) and
+    mending — chains here — brings the plan within them."""
+    from test_model_construct import assert_valid, delaunay_input
+
+    import redistrict.model.enumeration as enumeration
+    import redistrict.model.strategy as strategy
+
+    monkeypatch.setattr(enumeration, "MAX_NODES", 50)  # as if the piece were too large for the search
+    monkeypatch.setattr(strategy, "construct_plan", lambda *a, **k: pytest.fail("constructed within the bounds"))
+    data = delaunay_input(0, 90, 8, 0.01)  # units within ±1 % of the mean
+    result = strategy.solve_piece(strategy.PieceTask(data, method="heuristic", time_limit=3.0))
+    mend = result.improvement["mend"]
+    assert mend["widened_by"] > 0 and mend["violation_left"] == 0 and mend["chains"] >= 1
+    assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])

@@ -31,7 +31,8 @@ import numpy as np
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
-from .data import ModelInput
+from . import enumeration
+from .data import ModelInput, restrict
 
 #: trees drawn for one split before the construction restarts
 TREES_PER_SPLIT = 40
@@ -41,6 +42,10 @@ RESTARTS = 10
 MAX_RESTARTS = 1000
 #: times a set is cut again when one of its sides could not be split (backtracking)
 RETRIES_PER_LEVEL = 3
+#: a set of at most this many units and nodes that no tree cuts is searched exhaustively for at
+#: most this long (city10000 without subdistricts: 118 of the 140 two-unit sets the trees could
+#: not cut have no plan, proved in ~1 ms each, the other 22 have one the trees missed)
+LEAF_SEARCH_UNITS, LEAF_SEARCH_NODES, LEAF_SEARCH_SECONDS = 3, 60, 0.05
 #: sets of at most this many nodes get a local search for a one-unit cut when trees find none
 TUNE_MAX_NODES = 80
 #: boundary moves of that local search, and how long a moved node may not move back
@@ -63,8 +68,10 @@ class _Pieces:
         self.same = np.array(data.together, dtype=np.int64).reshape(-1, 2)
         self.different = np.array(data.different_unit, dtype=np.int64).reshape(-1, 2)
         self.lower, self.upper = int(data.lower), int(data.upper)
+        self.data = data
         #: the same arrays with the bounds widened by ``slack``: used only where no cut or unit
-        #: fits the true bounds, so the plan leaves them at a few spots (mended afterwards)
+        #: fits the true bounds (the cut nearest them, :class:`_Nearest`), so the plan leaves
+        #: them at a few spots (mended afterwards)
         self.soft: _Pieces | None = None
         if slack > 0:
             self.soft = copy.copy(self)
@@ -147,16 +154,10 @@ def _fits_one(p: _Pieces, nodes: np.ndarray) -> bool:
 
 def _split(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, deadline: float | None) -> tuple[np.ndarray, int] | None:
     """A valid cut of ``nodes`` into (mask of one side, its unit count), or None after the
-    attempts; within the widened bounds where none fits the true ones and a slack is given."""
-    cut = _split_within(p, nodes, k, rng, deadline)
-    if cut is None and p.soft is not None:
-        cut = _split_within(p.soft, nodes, k, rng, deadline)
-    return cut
-
-
-def _split_within(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, deadline: float | None) -> tuple[np.ndarray, int] | None:
-    """A cut valid within ``p``'s bounds: random trees, then the local search on small sets."""
+    attempts: random trees, then the local search on small sets.  With a slack, where no cut
+    fits the true bounds, the cut that leaves them by the fewest households (:class:`_Nearest`)."""
     total = int(p.weights[nodes].sum())
+    nearest = _Nearest(p, nodes, k, total) if p.soft is not None else None
     for _ in range(TREES_PER_SPLIT):
         if deadline is not None and time.perf_counter() > deadline:
             return None
@@ -165,23 +166,73 @@ def _split_within(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generato
             return None  # the set is not connected: no tree spans it
         sums = _subtree_sums(order, parent, p.weights[nodes])
         cands = _subtree_sums(order, parent, p.is_candidate[nodes])
-        k1, room = _side_counts(sums, total, k, p.lower, p.upper)
-        k1[parent < 0] = 0
-        k1[(cands < k1) | (p.is_candidate[nodes].sum() - cands < k - k1)] = 0
-        valid = np.flatnonzero(k1 > 0)
-        if not len(valid):
-            continue
-        # the roomiest cut among the reasonably balanced ones (a quarter of the units or more on
-        # each side keeps the recursion shallow); room first keeps both sides' averages central
-        balanced = np.minimum(k1[valid], k - k1[valid]) >= max(1, k // 4)
-        ranked = valid[np.lexsort((-room[valid], ~balanced))]
-        for v in ranked[:8].tolist():
-            inside = _in_subtree(order, parent, v)
-            if not _separates(p, nodes, inside):
-                return inside, int(k1[v])
-    if len(nodes) <= TUNE_MAX_NODES:
-        return _tuned_cut(p, nodes, k, rng)
+        cut = _tree_cut(p, nodes, k, total, order, parent, sums, cands)
+        if cut is not None:
+            return cut
+        if nearest is not None:
+            nearest.consider(order, parent, sums, cands)
+    cut = _tuned_cut(p, nodes, k, rng) if len(nodes) <= TUNE_MAX_NODES else None
+    return cut if cut is not None or nearest is None else nearest.cut
+
+
+def _tree_cut(p: _Pieces, nodes: np.ndarray, k: int, total: int, order, parent, sums, cands) -> tuple[np.ndarray, int] | None:
+    """The roomiest valid cut of one tree among the reasonably balanced ones (a quarter of the
+    units or more on each side keeps the recursion shallow; room first keeps both sides'
+    averages central), or None."""
+    k1, room = _side_counts(sums, total, k, p.lower, p.upper)
+    k1[parent < 0] = 0
+    k1[(cands < k1) | (p.is_candidate[nodes].sum() - cands < k - k1)] = 0
+    valid = np.flatnonzero(k1 > 0)
+    balanced = np.minimum(k1[valid], k - k1[valid]) >= max(1, k // 4)
+    for v in valid[np.lexsort((-room[valid], ~balanced))][:8].tolist():
+        inside = _in_subtree(order, parent, v)
+        if not _separates(p, nodes, inside):
+            return inside, int(k1[v])
     return None
+
+
+class _Nearest:
+    """The cut seen so far, over the trees of one split, that leaves the true bounds by the
+    fewest households (:func:`_least_excess`) while each side fits the widened ones
+    (``p.soft``) — taken only when no tree has a cut within the true bounds.  The nearest of
+    all trees, not the first tree's: the first cut within the widened bounds may leave the true
+    ones by hundreds of households where another tree's leaves them by a few."""
+
+    def __init__(self, p: _Pieces, nodes: np.ndarray, k: int, total: int) -> None:
+        self.p, self.nodes, self.k, self.total = p, nodes, k, total
+        self.excess = np.iinfo(np.int64).max
+        self.cut: tuple[np.ndarray, int] | None = None
+
+    def consider(self, order, parent, sums, cands) -> None:
+        p, k, soft = self.p, self.k, self.p.soft
+        k1, excess = _least_excess(sums, self.total, k, p.lower, p.upper)
+        k2, rest = k - k1, self.total - sums
+        fits = (k1 * soft.lower <= sums) & (sums <= k1 * soft.upper) & (k2 * soft.lower <= rest) & (rest <= k2 * soft.upper)
+        fits &= (parent >= 0) & (cands >= k1) & (p.is_candidate[self.nodes].sum() - cands >= k2) & (excess < self.excess)
+        for v in np.flatnonzero(fits)[np.argsort(excess[fits], kind="stable")][:8].tolist():
+            inside = _in_subtree(order, parent, v)
+            if not _separates(p, self.nodes, inside):
+                self.excess, self.cut = int(excess[v]), (inside, int(k1[v]))
+                return
+
+
+def _least_excess(s: np.ndarray, total: int, k: int, lower: int, upper: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each cut weight ``s``, the k₁ (1..k−1) whose sides leave ``[k₁·L, k₁·U]`` and
+    ``[(k−k₁)·L, (k−k₁)·U]`` by the fewest households in all, and that excess (0: k₁ fits).
+    The excess is a sum of convex piecewise-linear functions of k₁ with breaks at s/U, s/L,
+    k − (W−s)/U and k − (W−s)/L: the best k₁ is an integer next to one of them."""
+    s = s.astype(np.int64)
+    rest = total - s
+    zero = np.zeros_like(s)
+    best_k1, best = np.ones(len(s), dtype=np.int64), np.full(len(s), np.iinfo(np.int64).max)
+    breaks = [s / max(upper, 1), k - rest / max(upper, 1)] + ([s / lower, k - rest / lower] if lower > 0 else [])
+    for option in [f(b).astype(np.int64) for b in breaks for f in (np.floor, np.ceil)]:
+        k1 = np.clip(option, 1, k - 1)
+        k2 = k - k1
+        excess = np.maximum.reduce([s - k1 * upper, k1 * lower - s, zero]) + np.maximum.reduce([rest - k2 * upper, k2 * lower - rest, zero])
+        better = excess < best
+        best_k1[better], best[better] = k1[better], excess[better]
+    return best_k1, best
 
 
 def _unit_window(total: int, k: int, lower: int, upper: int) -> tuple[int, int]:
@@ -305,7 +356,7 @@ def _partition(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, 
             return None
         cut = _split(p, nodes, k, rng, deadline)
         if cut is None:
-            return None
+            return _searched(p, nodes, k, deadline) if p.soft is None else None
         inside, k1 = cut
         first = _partition(p, nodes[inside], k1, rng, deadline, depth + 1)
         if first is None:
@@ -314,6 +365,16 @@ def _partition(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, 
         if second is not None:
             return first + second
     return None
+
+
+def _searched(p: _Pieces, nodes: np.ndarray, k: int, deadline: float | None) -> list[np.ndarray] | None:
+    """The units of a small set no tree could cut, from the exhaustive search
+    (:mod:`redistrict.model.enumeration`) in at most :data:`LEAF_SEARCH_SECONDS`, or None."""
+    if k > LEAF_SEARCH_UNITS or len(nodes) > LEAF_SEARCH_NODES or not enumeration.applies(p.data):
+        return None
+    by = time.perf_counter() + LEAF_SEARCH_SECONDS
+    outcome = enumeration.find_partition(restrict(p.data, nodes, k), deadline=by if deadline is None else min(by, deadline))
+    return None if outcome.label is None else [nodes[outcome.label == unit] for unit in range(k)]
 
 
 def construct_plan(data: ModelInput, *, seed: int = 0, deadline: float | None = None, restarts: int | None = None, slack: int = 0) -> np.ndarray | None:

@@ -1,8 +1,8 @@
 """Mend a plan that leaves the bounds: exact re-solves around each unit outside them.
 
 In a tight plan (units averaging a few households from a bound) the construction fails near
-the leaves, where a unit's window is a few dozen households wide; within bounds widened by v it
-succeeds at once.  Such a plan is then mended one neighbourhood at a time: a unit outside
+the leaves, where a unit's window is a few dozen households wide; allowed to leave the bounds
+where no cut fits them (by as little as it can) it succeeds at once.  Such a plan is then mended one neighbourhood at a time: a unit outside
 ``[L, U]`` and one or two adjacent units, their union re-solved exactly within the true bounds
 with the same number of units (the exhaustive search of :mod:`redistrict.model.enumeration`,
 which also proves a union hopeless, then the integer program where that search runs out).  A
@@ -30,7 +30,6 @@ from .backends import plan_violation
 from .construct import centres_of, construct_plan
 from .data import ModelInput, ModelSolution, restrict
 from .lns import fewer_centres, unit_graph
-from .relax import widened
 
 #: seconds for one neighbourhood: its construction within the bounds, then its exact re-solve
 CONSTRUCT_SECONDS = 0.2
@@ -38,10 +37,14 @@ MEND_SECONDS = 1.0
 #: the largest neighbourhood (in units) tried when smaller ones mend nothing, and how many
 #: neighbours of a unit outside the bounds each start a grown neighbourhood
 MAX_HOOD_UNITS, GROWN_STARTS = 8, 4
-#: widenings (households beyond each bound) tried for the construction, in turn
-WIDENINGS = (100, 200, 400)
-#: share of the time left that the construction at one widening may use
-WIDENING_SHARE = 0.1
+#: constructions (each with the next seed) mended in turn while mending stalls and time is left
+MEND_RESTARTS = 5
+#: the construction may leave the bounds by at most this many households per unit where no cut
+#: fits them (two restarts, within this share of the time left), else by as few as it can.
+#: City10000 without subdistricts, mended from seeds 0-2: within 100, violation 4,753-5,709, two
+#: of three mended (96 and 175 s); unlimited, 7,402-9,099 and one of five (61 s) — the others
+#: stalled at 160-726 households on one or two units that had been left 400-800 over
+WIDENING, WIDENING_SHARE = 100, 0.1
 
 
 @dataclass
@@ -49,8 +52,9 @@ class MendResult:
     """The mended plan (``centre_of``), how far it still lies outside the bounds, and the work."""
 
     centre_of: np.ndarray | None
-    #: total violation left (None: no plan was constructed even within widened bounds)
+    #: total violation left (None: no plan was constructed at all)
     violation: int | None
+    #: the most households by which a unit of the constructed plan left the bounds
     widened_by: int | None
     tried: int = 0
     accepted: int = 0
@@ -81,46 +85,74 @@ def _violations(data: ModelInput, totals: dict[int, int]) -> np.ndarray:
 
 
 def construct_and_mend(data: ModelInput, *, solve: Callable[..., ModelSolution], deadline: float | None, seed: int = 0, solver: str = "highs", threads: int | None = None) -> MendResult:
-    """A plan within the bounds by construction within widened ones, then mending; the result's
-    ``violation`` is 0 when it succeeded (its ``centre_of`` is then a valid plan)."""
+    """A plan within the bounds by a construction that leaves them only where no cut fits them,
+    by as few households as it can, then mending; the result's ``violation`` is 0 when it
+    succeeded (its ``centre_of`` is then a valid plan).
+
+    Where no tree cut fits the bounds the construction takes the cut nearest them
+    (:func:`~redistrict.model.construct.construct_plan` with a ``slack``): within
+    :data:`WIDENING` households per unit if it can, else without a limit, so it always gives a
+    plan.  While mending stalls and time is left, the next seed is constructed and mended
+    (:data:`MEND_RESTARTS`); the result with the least violation is returned."""
     t0 = time.perf_counter()
-    for v in WIDENINGS:
+    best = MendResult(None, None, None)
+    for attempt in range(MEND_RESTARTS):
         if deadline is not None and time.perf_counter() > deadline:
             break
-        by = None if deadline is None else time.perf_counter() + WIDENING_SHARE * (deadline - time.perf_counter())
-        label = construct_plan(data, seed=seed, deadline=by, restarts=2, slack=v)
+        label = _constructed(data, seed + attempt, deadline)
         if label is None:
-            continue
-        result = mend(data, centres_of(widened(data, v), label), solve=solve, deadline=deadline, solver=solver, threads=threads)
-        result.widened_by, result.seconds = v, time.perf_counter() - t0
-        return result
-    return MendResult(None, None, None, seconds=time.perf_counter() - t0)
+            break  # the graph or its candidates leave no plan of k connected units at all
+        constructed = centres_of(data, label)
+        result = mend(data, constructed, solve=solve, deadline=deadline, solver=solver, threads=threads)
+        result.widened_by = plan_violation(data, constructed)
+        if best.violation is None or result.violation < best.violation:
+            best = result
+        if best.violation == 0:
+            break
+    best.seconds = time.perf_counter() - t0
+    return best
+
+
+def _constructed(data: ModelInput, seed: int, deadline: float | None) -> np.ndarray | None:
+    """A plan that leaves the bounds only where no cut fits them: by at most :data:`WIDENING`
+    per unit (two restarts in :data:`WIDENING_SHARE` of the time left), else by as little as it can."""
+    by = None if deadline is None else time.perf_counter() + WIDENING_SHARE * max(deadline - time.perf_counter(), 0.0)
+    label = construct_plan(data, seed=seed, deadline=by, restarts=2, slack=WIDENING)
+    if label is None:
+        label = construct_plan(data, seed=seed, deadline=deadline, restarts=1, slack=int(np.sum(data.weights)) + int(data.upper))
+    return label
 
 
 def mend(data: ModelInput, centre_of: np.ndarray, *, solve: Callable[..., ModelSolution], deadline: float | None, solver: str = "highs", threads: int | None = None) -> MendResult:
-    """Bring the units of ``centre_of`` within the bounds: short chains first
-    (:data:`~redistrict.model.chains.SHORT_CHAINS`), then exact neighbourhood re-solves — passes
-    over neighbourhoods of 2–3 units, and of one unit more (up to :data:`MAX_HOOD_UNITS`) after
-    each pass that mends nothing, back to 2–3 after one that does — and long chains
-    (:data:`~redistrict.model.chains.LONG_CHAINS`) when the largest neighbourhoods mend nothing."""
+    """Bring the units of ``centre_of`` within the bounds: short chains
+    (:data:`~redistrict.model.chains.SHORT_CHAINS`) — first and after every pass that changed
+    the plan, since a redrawn neighbourhood opens new paths to room — and exact neighbourhood
+    re-solves: passes over neighbourhoods of 2–3 units, and of one unit more (up to
+    :data:`MAX_HOOD_UNITS`) after each pass that mends nothing, back to 2–3 after one that does;
+    long chains (:data:`~redistrict.model.chains.LONG_CHAINS`) when the largest neighbourhoods
+    mend nothing."""
     plan = np.asarray(centre_of, dtype=np.int64).copy()
     result = MendResult(plan, total_violation(data, plan), None)
-    _chained(data, plan, result, deadline, chains.SHORT_CHAINS)
-    size = 3
+    size, changed = 3, True
     while result.violation > 0:
+        if changed:
+            _chained(data, plan, result, deadline, chains.SHORT_CHAINS)
+            if result.violation == 0:
+                break
         if size > MAX_HOOD_UNITS:
             if not _chained(data, plan, result, deadline, chains.LONG_CHAINS):
                 break
-            size = 3
+            size, changed = 3, True
         before = result.accepted
         if not _mend_pass(data, plan, _hoods(data, plan, size), result, solve, deadline, solver, threads):
             break  # the deadline
-        size = 3 if result.accepted > before else size + 1
+        changed = result.accepted > before
+        size = 3 if changed else size + 1
     result.centre_of = plan
     return result
 
 
-def _chained(data: ModelInput, plan: np.ndarray, result: MendResult, deadline: float | None, limits: tuple[int, int]) -> bool:
+def _chained(data: ModelInput, plan: np.ndarray, result: MendResult, deadline: float | None, limits: chains.Limits) -> bool:
     """Pass excess along chains of units (:mod:`redistrict.model.chains`), ``plan`` and ``result``
     updated in place; True when that lowered the violation."""
     if result.violation == 0:
@@ -219,7 +251,7 @@ def _lessen(sub: ModelInput, nodes: np.ndarray, local: np.ndarray, plan: np.ndar
     label = construct_plan(sub, deadline=time.perf_counter() + CONSTRUCT_SECONDS, restarts=1, slack=worst)
     if label is None:
         return False
-    centres = centres_of(widened(sub, worst), label)
+    centres = centres_of(sub, label)
     if total_violation(sub, centres) >= before:
         return False
     plan[nodes] = nodes[centres]
