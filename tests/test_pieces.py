@@ -429,3 +429,18 @@ def test_a_heuristic_piece_beyond_the_search_is_constructed_nearest_the_bounds_a
     mend = result.improvement["mend"]
     assert mend["widened_by"] > 0 and mend["violation_left"] == 0 and mend["chains"] >= 1
     assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
+
+
+def test_a_piece_that_mending_left_outside_the_bounds_says_how_far(monkeypatch):
+    from test_model_construct import delaunay_input
+
+    import redistrict.model.enumeration as enumeration
+    import redistrict.model.strategy as strategy
+    from redistrict.model.mend import MendResult
+
+    monkeypatch.setattr(enumeration, "MAX_NODES", 50)
+    stalled = MendResult(None, 1234, 456, tried=78, accepted=9, seconds=3.0, chains=21)
+    monkeypatch.setattr(strategy, "construct_and_mend", lambda *a, **k: stalled)
+    result = strategy.solve_piece(strategy.PieceTask(delaunay_input(0, 90, 8, 0.01), method="heuristic", time_limit=3.0))
+    assert result.status == "no_solution" and result.centre_of is None
+    assert "at most 456 households per unit" in result.message and "still had 1,234 households outside the bounds" in result.message

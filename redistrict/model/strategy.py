@@ -218,7 +218,19 @@ def _solve_piece(task: PieceTask, progress: Callable[[dict], None] | None) -> Pi
         result = _heuristic(task, data, starts, t0, deadline, why, first, progress)
     else:
         result = _exact(task, data, start, t0, deadline, why, first, progress)
-    return dataclasses.replace(result, improvement=result.improvement | extra, k=data.k)
+    message = result.message if result.centre_of is not None else result.message + _mending_note(extra.get("mend"))
+    return dataclasses.replace(result, improvement=result.improvement | extra, k=data.k, message=message)
+
+
+def _mending_note(mend: dict | None) -> str:
+    """What mending reached, for the message of a piece left without a plan (empty if it did not run)."""
+    if not mend or mend.get("violation_left") is None:
+        return ""
+    return (
+        f" A construction that left the bounds by at most {mend['widened_by']:,} households per unit was mended "
+        f"for {mend['seconds']:,.0f} s ({mend['chains']:,} chains, {mend['accepted']:,} neighbourhoods re-solved) "
+        f"and still had {mend['violation_left']:,} households outside the bounds."
+    )
 
 
 def _with_spare_count(task: PieceTask, method: str, t0: float, budget: float | None, deadline: float | None) -> tuple[PieceTask, tuple]:
