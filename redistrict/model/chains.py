@@ -209,8 +209,9 @@ class _Chain:
         units, t = self.units, self.units.total[u]
         options = []
         borders = units.borders(u)
-        # the unit the chain starts from may, in a partial chain, end nearer its bound than before
-        lower, upper = (units.lower, units.upper) if not (self.partial and len(visited) == 1) else (units.lower if push else 0, units.upper if not push else t)
+        lower, upper = units.lower, units.upper
+        if self.partial and len(visited) == 1:  # the first unit of a partial chain: anywhere nearer its bound
+            lower, upper = (lower, t) if push else (0, upper)
         for x in sorted(borders.keys() - visited):
             inside, outside = borders[x]
             for moved, moves in (units.transfers(u, x, (inside, outside)) if push else units.transfers(x, u, (outside, inside))):

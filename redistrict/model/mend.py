@@ -2,19 +2,23 @@
 
 In a tight plan (units averaging a few households from a bound) the construction fails near
 the leaves, where a unit's window is a few dozen households wide; allowed to leave the bounds
-where no cut fits them (by as little as it can) it succeeds at once.  Such a plan is then mended one neighbourhood at a time: a unit outside
-``[L, U]`` and one or two adjacent units, their union re-solved exactly within the true bounds
-with the same number of units (the exhaustive search of :mod:`redistrict.model.enumeration`,
-which also proves a union hopeless, then the integer program where that search runs out).  A
-plan found there replaces them — those units are now within the bounds and the others are unchanged — so the total violation falls strictly with every
-accepted move and the search cannot cycle.  Where no plan of the union fits the bounds, one that
-lowers the union's total violation is kept too (the excess moves towards units with room).
-Unions that cannot fit their unit count by arithmetic are skipped; the neighbours with the most room on the helpful side go first.
+where no cut fits them (by as little as it can) it succeeds at once.  Such a plan is then
+mended one neighbourhood at a time: a unit outside ``[L, U]`` and one or two adjacent units,
+their union re-solved exactly within the true bounds with the same number of units (the
+exhaustive search of :mod:`redistrict.model.enumeration`, which also proves a union hopeless,
+then the integer program where that search runs out).  A plan found there replaces them — those
+units are now within the bounds and the others are unchanged — so the total violation falls
+strictly with every accepted move and the search cannot cycle.  Where no plan of the union fits
+the bounds, one that lowers the union's total violation is kept too (the excess moves towards
+units with room).  Unions that cannot fit their unit count by arithmetic are skipped; the
+neighbours with the most room on the helpful side go first.
 
 Where room is scarce it often lies a few units away, out of every neighbourhood's reach: chains
 of single-block moves (:mod:`redistrict.model.chains`) pass the excess there — short chains
-first, long ones when no neighbourhood of up to :data:`MAX_HOOD_UNITS` units mends anything.  It
-stops when no unit is outside the bounds, at the deadline, or when neither mends anything.
+first and after every pass that changed the plan, long (guided) ones when no neighbourhood of up
+to :data:`MAX_HOOD_UNITS` units mends anything.  It stops when no unit is outside the bounds, at
+the deadline, or when neither mends anything; the caller may then construct again with the next
+seed (:func:`construct_and_mend`).
 """
 
 from __future__ import annotations
