@@ -58,7 +58,7 @@ class _Pieces:
 
     def __init__(self, data: ModelInput, slack: int = 0, search_leaves: bool = True) -> None:
         self.n = data.n
-        #: whether a small set no tree cuts is searched exhaustively (:func:`_searched`)
+        #: whether a small set no tree cuts is searched exhaustively (:func:`_leaf_units`)
         self.search_leaves = search_leaves
         e = np.asarray(data.edges, dtype=np.int64)
         self.edges = e
@@ -358,7 +358,7 @@ def _partition(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, 
             return None
         cut = _split(p, nodes, k, rng, deadline)
         if cut is None:
-            return _searched(p, nodes, k, deadline) if p.soft is None else None
+            return _leaf_units(p, nodes, k, deadline) if p.soft is None else None
         inside, k1 = cut
         first = _partition(p, nodes[inside], k1, rng, deadline, depth + 1)
         if first is None:
@@ -369,7 +369,7 @@ def _partition(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, 
     return None
 
 
-def _searched(p: _Pieces, nodes: np.ndarray, k: int, deadline: float | None) -> list[np.ndarray] | None:
+def _leaf_units(p: _Pieces, nodes: np.ndarray, k: int, deadline: float | None) -> list[np.ndarray] | None:
     """The units of a small set no tree could cut, from the exhaustive search
     (:mod:`redistrict.model.enumeration`) in at most :data:`LEAF_SEARCH_SECONDS`, or None."""
     if not p.search_leaves or k > LEAF_SEARCH_UNITS or len(nodes) > LEAF_SEARCH_NODES or not enumeration.applies(p.data):
