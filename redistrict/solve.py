@@ -418,7 +418,7 @@ def _solve_pieces(ctx: _Context, data, progress, relaxed=None) -> Plan:
     ends_at = None if o.time_limit is None else began + o.time_limit
     names = [p.name for p in pieces]
     tasks = [
-        PieceTask(restrict(data, piece.nodes, piece.k), o.method, budget, o.solver, o.mip_gap, o.threads, o.formulation, o.seed, ends_at, smooth=o.smooth)
+        PieceTask(restrict(data, piece.nodes, piece.k), o.method, budget, o.solver, o.mip_gap, o.threads, o.formulation, o.seed, ends_at, smooth=o.smooth, workers=workers if len(pieces) == 1 and o.scheduler is None else 1)
         for piece, budget in zip(pieces, piece_budgets(pieces, o.time_limit, slots), strict=True)
     ]
     if relaxed is not None and len(pieces) > 1:

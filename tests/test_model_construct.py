@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.spatial import Delaunay
@@ -102,6 +103,41 @@ def test_least_excess_matches_every_split_of_the_count(total, k, lower, width, c
     for weight, chosen, found in zip(s.tolist(), k1.tolist(), excess.tolist(), strict=True):
         best = min(outside(weight, j) + outside(total - weight, k - j) for j in range(1, k))
         assert found == best == outside(weight, chosen) + outside(total - weight, k - chosen)
+
+
+@given(total=st.integers(1, 400_000), k=st.integers(2, 150), lower=st.integers(1, 3_000), width=st.integers(0, 600), cuts=st.lists(st.integers(0, 400_000), min_size=1, max_size=20))
+def test_side_counts_take_the_roomiest_count(total, k, lower, width, cuts):
+    # tight layers (units averaging near a bound) included: the roomiest k1 then shares the room
+    # by units, which is neither the range's ends nor s / ((L+U)/2)
+    upper = lower + width
+    s = np.array([min(c, total) for c in cuts])
+    k1, room = construct._side_counts(s, total, k, lower, upper)
+
+    def room_of(w: float, j: int) -> float:
+        rest, j2 = total - w, k - j
+        fits = j * lower <= w <= j * upper and j2 * lower <= rest <= j2 * upper
+        return min(w / j - lower, upper - w / j, rest / j2 - lower, upper - rest / j2) if fits else -np.inf
+
+    for weight, chosen, found in zip(s.tolist(), k1.tolist(), room.tolist(), strict=True):
+        best = max(room_of(weight, j) for j in range(1, k))
+        if best == -np.inf:
+            assert chosen == 0
+        else:
+            assert found == pytest.approx(best) and room_of(weight, chosen) == pytest.approx(best)
+
+
+def test_regions_are_connected_parts_that_fit_their_unit_counts():
+    data = delaunay_input(3, 300, 30, 0.05)
+    parts = construct.regions(data, most_units=8, seed=0)
+    assert parts is not None and len(parts) >= 4
+    assert sorted(np.concatenate([nodes for nodes, _ in parts]).tolist()) == list(range(data.n))
+    assert sum(k for _, k in parts) == data.k and all(1 <= k <= 8 for _, k in parts)
+    adj = Adjacency.from_edges(data.n, data.edges)
+    label = np.empty(data.n, dtype=np.int64)
+    for i, (nodes, k) in enumerate(parts):
+        label[nodes] = i
+        assert k * data.lower <= data.weights[nodes].sum() <= k * data.upper
+    assert len(np.unique(components(adj, label))) == len(parts)  # each region is one connected part
 
 
 def test_each_unit_gets_a_candidate_centre():

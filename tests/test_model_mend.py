@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 from test_model_construct import assert_valid, delaunay_input
 
 from redistrict.model import ModelInput, construct, solve_model
+from redistrict.model import mend as mending
 from redistrict.model.construct import construct_plan
 from redistrict.model.mend import construct_and_mend, mend, total_violation
 
@@ -73,4 +76,13 @@ def test_mending_passes_excess_along_a_chain_to_room_beyond_its_neighbourhoods()
     result = mend(data, plan, solve=solve_model, deadline=None)
     assert result.violation == 0 and result.chains == 1 and result.accepted == 0
     assert result.to_dict()["chains"] == 1
+    assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
+
+
+def test_a_large_piece_is_mended_by_regions_in_worker_processes(monkeypatch):
+    monkeypatch.setattr(mending, "REGION_UNITS", 4)  # in this process only: the workers mend whole regions
+    data = delaunay_input(1, 160, 12, 0.01)
+    result = construct_and_mend(data, solve=solve_model, deadline=time.perf_counter() + 60, workers=2)
+    assert result.regions >= 3
+    assert result.violation == 0 == total_violation(data, result.centre_of)
     assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])

@@ -46,6 +46,8 @@ RETRIES_PER_LEVEL = 3
 #: most this long (city10000 without subdistricts: 118 of the 140 two-unit sets the trees could
 #: not cut have no plan, proved in ~1 ms each, the other 22 have one the trees missed)
 LEAF_SEARCH_UNITS, LEAF_SEARCH_NODES, LEAF_SEARCH_SECONDS = 3, 60, 0.05
+#: trees drawn for each of the few top cuts into regions (:func:`regions`), the roomiest cut kept
+REGION_TREES = 20
 #: sets of at most this many nodes get a local search for a one-unit cut when trees find none
 TUNE_MAX_NODES = 80
 #: boundary moves of that local search, and how long a moved node may not move back
@@ -109,8 +111,11 @@ def _side_counts(s: np.ndarray, total: int, k: int, lower: int, upper: int) -> t
     (0: none fits), and that room: the smaller per-unit slack of the two sides.
 
     k₁ fits when ``k₁·L ≤ s ≤ k₁·U`` and ``(k − k₁)·L ≤ W − s ≤ (k − k₁)·U``, i.e. k₁ lies in
-    ``[max(⌈s/U⌉, k − ⌊(W−s)/L⌋, 1), min(⌊s/L⌋, k − ⌈(W−s)/U⌉, k − 1)]``.  The best k₁ is near
-    ``s / ((L+U)/2)``; its neighbours and the range ends are tried.  O(n), whatever k is.
+    ``[max(⌈s/U⌉, k − ⌊(W−s)/L⌋, 1), min(⌊s/L⌋, k − ⌈(W−s)/U⌉, k − 1)]``.  The room is the
+    least of four terms each monotone in k₁, so it rises then falls, and its peak lies where a
+    rising term meets a falling one: at ``s / ((L+U)/2)``, ``k − (W−s) / ((L+U)/2)`` or — where the
+    units average near a bound, as in a tight layer — ``k·s/W`` (both sides equally full).  The
+    integers next to those and the range ends are tried.  O(n), whatever k is.
     """
     s = s.astype(np.float64)
     rest = total - s
@@ -120,8 +125,9 @@ def _side_counts(s: np.ndarray, total: int, k: int, lower: int, upper: int) -> t
     ok = lo <= hi
     best_k1 = np.zeros(len(s), dtype=np.int64)
     best_room = np.full(len(s), -np.inf)
-    guess = np.round(s / ((lower + upper) / 2))
-    for option in (guess - 1, guess, guess + 1, lo, hi):
+    middle = (lower + upper) / 2
+    peaks = (s / middle, k - rest / middle, k * s / max(total, 1))
+    for option in [f(x) for x in peaks for f in (np.floor, np.ceil)] + [lo, hi]:
         k1 = np.clip(option, lo, np.maximum(lo, hi))
         k2 = np.maximum(k - k1, 1)
         safe = np.maximum(k1, 1)
@@ -406,6 +412,59 @@ def construct_plan(data: ModelInput, *, seed: int = 0, deadline: float | None = 
                 label[members] = i
             return label
     return None
+
+
+def regions(data: ModelInput, *, most_units: int, seed: int = 0, deadline: float | None = None) -> list[tuple[np.ndarray, int]] | None:
+    """The construction's top cuts only: the nodes split recursively, as :func:`construct_plan`
+    splits them, until every part has at most ``most_units`` units; each part as (its nodes,
+    sorted; its unit count), or None when a split finds no cut within the bounds.
+
+    Every part is connected and fits its count by households, and the roomiest cut shares the
+    room between the sides by their units, so each part is as tight as the whole and no tighter
+    — it can be constructed and mended on its own (:mod:`redistrict.model.mend`).
+    """
+    p = _Pieces(data)
+    rng = np.random.default_rng([seed, data.k])
+    waiting, parts = [(np.arange(data.n, dtype=np.int64), data.k)], []
+    while waiting:
+        nodes, k = waiting.pop()
+        if k <= most_units:
+            parts.append((nodes, k))
+            continue
+        cut = _roomiest_cut(p, nodes, k, rng, deadline)
+        if cut is None:
+            return None
+        inside, k1 = cut
+        waiting += [(nodes[inside], k1), (nodes[~inside], k - k1)]
+    return sorted(parts, key=lambda part: int(part[0][0]))
+
+
+def _roomiest_cut(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, deadline: float | None) -> tuple[np.ndarray, int] | None:
+    """The valid, balanced cut with the most room over :data:`REGION_TREES` trees (or until the
+    deadline).  One tree has few cuts near a given size (city10000 without subdistricts: the
+    first tree's best left regions with 11.7–49.3 households of room per unit, where the whole
+    has 25.6), and a region short of room is one its mending cannot finish."""
+    total = int(p.weights[nodes].sum())
+    best, best_room = None, -np.inf
+    for _ in range(REGION_TREES):
+        if deadline is not None and time.perf_counter() > deadline and best is not None:
+            break
+        order, parent = _random_tree(p, nodes, rng)
+        if len(order) != len(nodes):
+            return None
+        sums = _subtree_sums(order, parent, p.weights[nodes])
+        cands = _subtree_sums(order, parent, p.is_candidate[nodes])
+        k1, room = _side_counts(sums, total, k, p.lower, p.upper)
+        k1[(parent < 0) | (cands < k1) | (p.is_candidate[nodes].sum() - cands < k - k1)] = 0
+        room[(k1 == 0) | (np.minimum(k1, k - k1) < max(1, k // 4))] = -np.inf
+        for v in np.argsort(-room, kind="stable")[:8].tolist():
+            if room[v] <= best_room:
+                break
+            inside = _in_subtree(order, parent, v)
+            if not _separates(p, nodes, inside):
+                best, best_room = (inside, int(k1[v])), float(room[v])
+                break
+    return best
 
 
 def constructions(data: ModelInput, *, seed: int, deadline: float, tries: int) -> Iterator[np.ndarray]:

@@ -140,6 +140,10 @@ class PieceTask:
     #: a tight piece's time for finding a plan is not also its time for improving one
     #: (:class:`~redistrict.pieces.TimeShare`)
     improve_limit: float | None = None
+    #: worker processes the piece may start for its own work (a large tight piece is mended by
+    #: regions side by side, :func:`~redistrict.model.mend.construct_and_mend`): the run's
+    #: workers when this is its only piece, else 1 (the pieces already share them)
+    workers: int = 1
 
     def budget(self) -> float | None:
         """Seconds this piece may use from now."""
@@ -326,7 +330,7 @@ def _starting_plan(task: PieceTask, method: str, t0: float, budget: float | None
 def _mended(task: PieceTask, data: ModelInput, by: float | None, extra: dict) -> tuple[np.ndarray | None, dict, None]:
     """:func:`_starting_plan`'s answer from a construction nearest the bounds, mended until ``by``
     (:func:`~redistrict.model.mend.construct_and_mend`): the plan, or None when some violation is left."""
-    mended = construct_and_mend(data, solve=solve_model, deadline=by, seed=task.seed, solver=task.solver, threads=task.threads)
+    mended = construct_and_mend(data, solve=solve_model, deadline=by, seed=task.seed, solver=task.solver, threads=task.threads, workers=task.workers)
     extra["mend"] = mended.to_dict()
     return (mended.centre_of if mended.violation == 0 else None), extra, None
 
