@@ -271,7 +271,7 @@ SmoothOpt = Annotated[bool, typer.Option("--smooth/--no-smooth", help="End the h
 RelaxToleranceOpt = Annotated[int | None, typer.Option("--relax-tolerance", help="With --relax: households the violation may lie above the proved bound before the search stops (default 0.1 % of --max; 0: search for a proof).")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output folder (written atomically).")]
 MethodOpt = Annotated[str, typer.Option("--method", help="auto (exact for pieces of at most 150 blocks, heuristic above), exact, or heuristic (construction + exact re-solves of 2-3 neighbouring units; no optimality claim).")]
-WorkersOpt = Annotated[int | None, typer.Option("--workers", help="Processes for the separate pieces (subdistricts); default one per core, 1 = in this process.")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", help="Processes for the separate pieces (subdistricts), or for the regions of a lone piece of over 400 units; default one per core, 1 = in this process.")]
 PieceSchedulerOpt = Annotated[str | None, typer.Option("--scheduler", help="Solve the pieces on the Dask cluster at this address (tcp://HOST:8786) instead of local processes.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Replace a non-empty output folder.")]
 UnitGeometryOpt = Annotated[str, typer.Option("--unit-geometry", help="Unit polygons: tessellated (they tile the planned area, roads included) or blocks (the union of each unit's blocks).")]

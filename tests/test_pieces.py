@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import time
 
@@ -85,6 +86,23 @@ def test_pieces_in_worker_processes_give_the_same_plan_as_in_this_process():
     there = solve(problem, workers=2)
     assert here.status == there.status == "optimal"
     assert here.assignment.equals(there.assignment)
+
+
+def test_only_a_lone_piece_gets_the_runs_workers(monkeypatch):
+    # a lone piece may start workers of its own (regions, model/mend.py); several share the run's
+    solving = importlib.import_module("redistrict.solve")  # the package's ``solve`` is the function
+    seen: list[list[int]] = []
+    real = solving.solve_in_phases
+
+    def spy(pieces, tasks, **run):
+        seen.append([task.workers for task in tasks])
+        return real(pieces, tasks, **run)
+
+    monkeypatch.setattr(solving, "solve_in_phases", spy)
+    layer, graph = two_subdistricts()
+    solve(Problem.from_layer(layer, graph, lower=300, upper=300), workers=2)
+    solve(Problem.from_layer(layer, graph, subdistrict="西", lower=300, upper=300), workers=2)
+    assert seen == [[1, 1], [2]]
 
 
 def test_a_global_k_is_distributed_and_an_impossible_one_names_the_pieces():
@@ -414,20 +432,41 @@ def test_a_piece_whose_construction_phase_failed_is_constructed_again_before_the
 
 
 def test_a_heuristic_piece_beyond_the_search_is_constructed_nearest_the_bounds_and_mended(monkeypatch):
-    """Too large for the exhaustive search, a tight piece is not constructed within the bounds
-    with restarts: the construction leaves them where no cut fits (by as little as it can) and
-    mending — chains here — brings the plan within them."""
+    """Too large for the exhaustive search, a tight piece is constructed within the bounds for
+    a moment only: then the construction leaves them where no cut fits (by as little as it can)
+    and mending — chains here — brings the plan within them."""
     from test_model_construct import assert_valid, delaunay_input
 
     import redistrict.model.enumeration as enumeration
     import redistrict.model.strategy as strategy
 
     monkeypatch.setattr(enumeration, "MAX_NODES", 50)  # as if the piece were too large for the search
-    monkeypatch.setattr(strategy, "construct_plan", lambda *a, **k: pytest.fail("constructed within the bounds"))
+    strict_seconds: list[float] = []
+
+    def strict(data, *, seed, deadline, restarts):
+        strict_seconds.append(deadline - time.perf_counter())
+        return None  # as on a tight layer: nothing within the bounds in its seconds
+
+    monkeypatch.setattr(strategy, "construct_plan", strict)
     data = delaunay_input(0, 90, 8, 0.01)  # units within ±1 % of the mean
     result = strategy.solve_piece(strategy.PieceTask(data, method="heuristic", time_limit=3.0))
+    assert len(strict_seconds) == 1 and strict_seconds[0] <= strategy.STRICT_FIRST_SECONDS
     mend = result.improvement["mend"]
     assert mend["widened_by"] > 0 and mend["violation_left"] == 0 and mend["chains"] >= 1
+    assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
+
+
+def test_a_heuristic_piece_beyond_the_search_that_constructs_at_once_is_not_mended(monkeypatch):
+    from test_model_construct import assert_valid, delaunay_input
+
+    import redistrict.model.enumeration as enumeration
+    import redistrict.model.strategy as strategy
+
+    monkeypatch.setattr(enumeration, "MAX_NODES", 50)
+    monkeypatch.setattr(strategy, "construct_and_mend", lambda *a, **k: pytest.fail("mended a piece the construction fits"))
+    data = delaunay_input(0, 90, 8, 0.3)
+    result = strategy.solve_piece(strategy.PieceTask(data, method="heuristic", time_limit=3.0))
+    assert "mend" not in result.improvement
     assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
 
 
@@ -441,6 +480,7 @@ def test_a_piece_that_mending_left_outside_the_bounds_says_how_far(monkeypatch):
     monkeypatch.setattr(enumeration, "MAX_NODES", 50)
     stalled = MendResult(None, 1234, 456, tried=78, accepted=9, seconds=3.0, chains=21)
     monkeypatch.setattr(strategy, "construct_and_mend", lambda *a, **k: stalled)
+    monkeypatch.setattr(strategy, "construct_plan", lambda *a, **k: None)  # nothing within the bounds
     result = strategy.solve_piece(strategy.PieceTask(delaunay_input(0, 90, 8, 0.01), method="heuristic", time_limit=3.0))
     assert result.status == "no_solution" and result.centre_of is None
     assert "at most 456 households per unit" in result.message and "still had 1,234 households outside the bounds" in result.message

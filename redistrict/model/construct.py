@@ -176,17 +176,17 @@ def _split(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, dead
         cands = _subtree_sums(order, parent, p.is_candidate[nodes])
         cut = _tree_cut(p, nodes, k, total, order, parent, sums, cands)
         if cut is not None:
-            return cut
+            return cut[:2]
         if nearest is not None:
             nearest.consider(order, parent, sums, cands)
     cut = _tuned_cut(p, nodes, k, rng) if len(nodes) <= TUNE_MAX_NODES else None
     return cut if cut is not None or nearest is None else nearest.cut
 
 
-def _tree_cut(p: _Pieces, nodes: np.ndarray, k: int, total: int, order, parent, sums, cands) -> tuple[np.ndarray, int] | None:
+def _tree_cut(p: _Pieces, nodes: np.ndarray, k: int, total: int, order, parent, sums, cands) -> tuple[np.ndarray, int, float] | None:
     """The roomiest valid cut of one tree among the reasonably balanced ones (a quarter of the
     units or more on each side keeps the recursion shallow; room first keeps both sides'
-    averages central), or None."""
+    averages central) as (mask of one side, its unit count, the room), or None."""
     k1, room = _side_counts(sums, total, k, p.lower, p.upper)
     k1[parent < 0] = 0
     k1[(cands < k1) | (p.is_candidate[nodes].sum() - cands < k - k1)] = 0
@@ -195,7 +195,7 @@ def _tree_cut(p: _Pieces, nodes: np.ndarray, k: int, total: int, order, parent, 
     for v in valid[np.lexsort((-room[valid], ~balanced))][:8].tolist():
         inside = _in_subtree(order, parent, v)
         if not _separates(p, nodes, inside):
-            return inside, int(k1[v])
+            return inside, int(k1[v]), float(room[v])
     return None
 
 
@@ -440,31 +440,24 @@ def regions(data: ModelInput, *, most_units: int, seed: int = 0, deadline: float
 
 
 def _roomiest_cut(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, deadline: float | None) -> tuple[np.ndarray, int] | None:
-    """The valid, balanced cut with the most room over :data:`REGION_TREES` trees (or until the
-    deadline).  One tree has few cuts near a given size (city10000 without subdistricts: the
-    first tree's best left regions with 11.7–49.3 households of room per unit, where the whole
-    has 25.6), and a region short of room is one its mending cannot finish."""
+    """The roomiest of each tree's cuts (:func:`_tree_cut`) over :data:`REGION_TREES` trees (or
+    until the deadline), or None.  One tree has few cuts near a given size (city10000 without
+    subdistricts, before the counts shared the room: the first tree's cuts left regions with
+    11.7–49.3 households of room per unit, the whole having 25.6), and a region short of room
+    is one its mending cannot finish."""
     total = int(p.weights[nodes].sum())
-    best, best_room = None, -np.inf
+    best = None
     for _ in range(REGION_TREES):
         if deadline is not None and time.perf_counter() > deadline and best is not None:
             break
         order, parent = _random_tree(p, nodes, rng)
         if len(order) != len(nodes):
-            return None
+            return None  # the set is not connected: no tree spans it
         sums = _subtree_sums(order, parent, p.weights[nodes])
-        cands = _subtree_sums(order, parent, p.is_candidate[nodes])
-        k1, room = _side_counts(sums, total, k, p.lower, p.upper)
-        k1[(parent < 0) | (cands < k1) | (p.is_candidate[nodes].sum() - cands < k - k1)] = 0
-        room[(k1 == 0) | (np.minimum(k1, k - k1) < max(1, k // 4))] = -np.inf
-        for v in np.argsort(-room, kind="stable")[:8].tolist():
-            if room[v] <= best_room:
-                break
-            inside = _in_subtree(order, parent, v)
-            if not _separates(p, nodes, inside):
-                best, best_room = (inside, int(k1[v])), float(room[v])
-                break
-    return best
+        cut = _tree_cut(p, nodes, k, total, order, parent, sums, _subtree_sums(order, parent, p.is_candidate[nodes]))
+        if cut is not None and (best is None or cut[2] > best[2]):
+            best = cut
+    return None if best is None else best[:2]
 
 
 def constructions(data: ModelInput, *, seed: int, deadline: float, tries: int) -> Iterator[np.ndarray]:
