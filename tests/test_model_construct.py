@@ -91,39 +91,33 @@ def test_widened_bounds_take_the_cut_nearest_the_true_ones():
     assert totals == [1000, 1400]
 
 
-@given(total=st.integers(0, 20_000), k=st.integers(2, 9), lower=st.integers(0, 1_000), width=st.integers(0, 500), cuts=st.lists(st.integers(0, 20_000), min_size=1, max_size=20))
-def test_least_excess_matches_every_split_of_the_count(total, k, lower, width, cuts):
-    upper = lower + width
+@given(total=st.integers(1, 400_000), k=st.integers(2, 150), lower=st.integers(0, 3_000), width=st.integers(0, 600), cuts=st.lists(st.integers(0, 400_000), min_size=1, max_size=20))
+def test_unit_counts_of_a_cut_match_every_split_of_the_count(total, k, lower, width, cuts):
+    # _least_excess: the k1 whose sides leave the bounds by fewest households; _side_counts: the
+    # k1 with the most room per unit — on a tight layer the one that shares the room by units,
+    # neither the range's ends nor s / ((L+U)/2)
+    upper = max(lower + width, 1)
     s = np.array([min(c, total) for c in cuts])
-    k1, excess = construct._least_excess(s, total, k, lower, upper)
+    nearest, excess = construct._least_excess(s, total, k, lower, upper)
+    roomiest, room = construct._side_counts(s, total, k, lower, upper)
 
     def outside(w: int, units: int) -> int:
         return max(w - units * upper, units * lower - w, 0)
 
-    for weight, chosen, found in zip(s.tolist(), k1.tolist(), excess.tolist(), strict=True):
-        best = min(outside(weight, j) + outside(total - weight, k - j) for j in range(1, k))
-        assert found == best == outside(weight, chosen) + outside(total - weight, k - chosen)
-
-
-@given(total=st.integers(1, 400_000), k=st.integers(2, 150), lower=st.integers(1, 3_000), width=st.integers(0, 600), cuts=st.lists(st.integers(0, 400_000), min_size=1, max_size=20))
-def test_side_counts_take_the_roomiest_count(total, k, lower, width, cuts):
-    # tight layers (units averaging near a bound) included: the roomiest k1 then shares the room
-    # by units, which is neither the range's ends nor s / ((L+U)/2)
-    upper = lower + width
-    s = np.array([min(c, total) for c in cuts])
-    k1, room = construct._side_counts(s, total, k, lower, upper)
-
-    def room_of(w: float, j: int) -> float:
+    def room_of(w: int, j: int) -> float:
         rest, j2 = total - w, k - j
-        fits = j * lower <= w <= j * upper and j2 * lower <= rest <= j2 * upper
-        return min(w / j - lower, upper - w / j, rest / j2 - lower, upper - rest / j2) if fits else -np.inf
+        if outside(w, j) or outside(rest, j2):
+            return -np.inf
+        return min(w / j - lower, upper - w / j, rest / j2 - lower, upper - rest / j2)
 
-    for weight, chosen, found in zip(s.tolist(), k1.tolist(), room.tolist(), strict=True):
-        best = max(room_of(weight, j) for j in range(1, k))
-        if best == -np.inf:
-            assert chosen == 0
+    for i, weight in enumerate(s.tolist()):
+        least = min(outside(weight, j) + outside(total - weight, k - j) for j in range(1, k))
+        assert excess[i] == least == outside(weight, nearest[i]) + outside(total - weight, k - nearest[i])
+        most = max(room_of(weight, j) for j in range(1, k))
+        if most == -np.inf:
+            assert roomiest[i] == 0
         else:
-            assert found == pytest.approx(best) and room_of(weight, chosen) == pytest.approx(best)
+            assert room[i] == pytest.approx(most) and room_of(weight, roomiest[i]) == pytest.approx(most)
 
 
 def test_regions_are_connected_parts_that_fit_their_unit_counts():
