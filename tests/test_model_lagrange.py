@@ -15,6 +15,7 @@ from test_model_construct import delaunay_input
 from redistrict.model import ModelInput, solve_model
 from redistrict.model._graph import Adjacency
 from redistrict.model.bounds import lp_bound
+from redistrict.model.data import implied_bounds
 from redistrict.model.lagrange import _centre_values, _pair_table, lagrangian_bound
 
 
@@ -98,3 +99,16 @@ def test_the_cut_edge_part_counts_one_edge_fewer_per_extra_part():
     data = ModelInput(n=8, weights=np.full(8, 10), edges=edges, k=3, lower=10, upper=40, edge_cost=np.array([5.0, 1.0, 2.0, 3.0, 4.0, 6.0]), assign_cost=np.zeros((8, 8)))
     found = lagrangian_bound(data, target=100.0, time_limit=0.3)
     assert found is not None and found.cut_part == pytest.approx(1.0)
+
+
+def test_a_pair_table_too_large_is_refused_before_it_is_built(monkeypatch):
+    from redistrict.model import lagrange
+
+    data = delaunay_input(4, 60, 3, 0.3, assign_cost=SquaredDistance(4, 60))
+    adj = Adjacency.from_edges(data.n, data.edges)
+    entries = _pair_table(data, adj).nodes.size  # every candidate keeps a row here (roomy bounds)
+    estimate = lagrange._estimated_entries(data, adj, *implied_bounds(data))
+    assert 0 < estimate <= entries  # the sample's widest reach is at most the table's width
+    monkeypatch.setattr(lagrange, "MAX_ENTRIES", int(estimate) - 1)
+    monkeypatch.setattr(lagrange, "hess_fixing", lambda *a, **k: pytest.fail("the table was built"))
+    assert lagrangian_bound(data, target=1e9, time_limit=5.0) is None
