@@ -443,7 +443,7 @@ def _roomiest_cut(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generato
     """The roomiest of each tree's cuts (:func:`_tree_cut`) over :data:`REGION_TREES` trees (or
     until the deadline), or None.  One tree has few cuts near a given size (city10000 without
     subdistricts, before the counts shared the room: the first tree's cuts left regions with
-    11.7–49.3 households of room per unit, the whole having 25.6), and a region short of room
+    11.7–49.3 households of room per unit, the whole having 27.9), and a region short of room
     is one its mending cannot finish."""
     total = int(p.weights[nodes].sum())
     best = None
