@@ -31,6 +31,7 @@ import numpy as np
 
 from ._graph import Adjacency, is_connected_subset
 from .data import ModelInput
+from .lns import unit_graph
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class _Units:
     """A plan's units as mutable sets: members, totals, and which blocks may move."""
 
     def __init__(self, data: ModelInput, centre_of: np.ndarray) -> None:
+        self.data = data
         self.lower, self.upper = data.lower, data.upper
         self.weights = np.asarray(data.weights, dtype=np.int64).tolist()
         self.adjacency = Adjacency.from_edges(data.n, data.edges)
@@ -165,11 +167,7 @@ class _Units:
         bucket = next((b for b in ROOM_STEPS if b >= need), ROOM_STEPS[-1])
         key = (over, bucket)
         if key not in self.guide:
-            near: dict[int, set[int]] = {c: set() for c in self.members}
-            for v, x in enumerate(self.unit):
-                for y in self.adj[v]:
-                    if self.unit[y] != x:
-                        near[x].add(self.unit[y])
+            near = unit_graph(self.data, self.centre_of())
             frontier = [c for c, t in self.total.items() if (self.upper - t >= bucket if over else t - self.lower >= bucket)]
             hops = dict.fromkeys(frontier, 0)
             while frontier:
