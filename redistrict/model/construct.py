@@ -188,8 +188,7 @@ def _tree_cut(p: _Pieces, nodes: np.ndarray, k: int, total: int, order, parent, 
     units or more on each side keeps the recursion shallow; room first keeps both sides'
     averages central) as (mask of one side, its unit count, the room), or None."""
     k1, room = _side_counts(sums, total, k, p.lower, p.upper)
-    k1[parent < 0] = 0
-    k1[(cands < k1) | (p.is_candidate[nodes].sum() - cands < k - k1)] = 0
+    k1[~_centres_fit(p, nodes, k, parent, cands, k1)] = 0
     valid = np.flatnonzero(k1 > 0)
     balanced = np.minimum(k1[valid], k - k1[valid]) >= max(1, k // 4)
     for v in valid[np.lexsort((-room[valid], ~balanced))][:8].tolist():
@@ -197,6 +196,12 @@ def _tree_cut(p: _Pieces, nodes: np.ndarray, k: int, total: int, order, parent, 
         if not _separates(p, nodes, inside):
             return inside, int(k1[v]), float(room[v])
     return None
+
+
+def _centres_fit(p: _Pieces, nodes: np.ndarray, k: int, parent: np.ndarray, cands: np.ndarray, k1: np.ndarray) -> np.ndarray:
+    """Per tree node, whether cutting above it is a cut at all (not the root) and leaves both
+    sides as many candidate centres as units (``cands``: candidates in each subtree)."""
+    return (parent >= 0) & (cands >= k1) & (int(p.is_candidate[nodes].sum()) - cands >= k - k1)
 
 
 class _Nearest:
@@ -216,7 +221,7 @@ class _Nearest:
         k1, excess = _least_excess(sums, self.total, k, p.lower, p.upper)
         k2, rest = k - k1, self.total - sums
         fits = (k1 * soft.lower <= sums) & (sums <= k1 * soft.upper) & (k2 * soft.lower <= rest) & (rest <= k2 * soft.upper)
-        fits &= (parent >= 0) & (cands >= k1) & (p.is_candidate[self.nodes].sum() - cands >= k2) & (excess < self.excess)
+        fits &= _centres_fit(p, self.nodes, k, parent, cands, k1) & (excess < self.excess)
         for v in np.flatnonzero(fits)[np.argsort(excess[fits], kind="stable")][:8].tolist():
             inside = _in_subtree(order, parent, v)
             if not _separates(p, self.nodes, inside):
