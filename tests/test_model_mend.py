@@ -86,3 +86,22 @@ def test_a_large_piece_is_mended_by_regions_in_worker_processes(monkeypatch):
     assert result.regions >= 3
     assert result.violation == 0 == total_violation(data, result.centre_of)
     assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])
+
+
+def test_regions_are_cut_anew_with_the_next_seed_while_the_joined_plan_stays_outside(monkeypatch):
+    monkeypatch.setattr(mending, "REGION_UNITS", 4)
+    real, seeds = mending._by_regions, []
+
+    def stalls_first(data, parts, **options):
+        seeds.append(options["seed"])
+        found = real(data, parts, **options)
+        if len(seeds) == 1:  # as if the joined plan's mending had stalled 7 households outside
+            found.violation = 7
+        return found
+
+    monkeypatch.setattr(mending, "_by_regions", stalls_first)
+    data = delaunay_input(1, 160, 12, 0.01)
+    result = construct_and_mend(data, solve=solve_model, deadline=time.perf_counter() + 60, seed=3, workers=2)
+    assert seeds == [3, 4]
+    assert result.violation == 0 == total_violation(data, result.centre_of)
+    assert_valid(data, np.unique(result.centre_of, return_inverse=True)[1])

@@ -113,15 +113,14 @@ def construct_and_mend(data: ModelInput, *, solve: Callable[..., ModelSolution],
     :data:`WIDENING` households per unit if it can, else without a limit, so it always gives a
     plan.  While mending stalls and time is left, the next seed is constructed and mended
     (:data:`MEND_RESTARTS`); the result with the least violation is returned.  With ``workers``
-    > 1 a piece of more than :data:`REGION_UNITS` units goes by regions (:func:`_by_regions`)."""
+    > 1 a piece of more than :data:`REGION_UNITS` units goes by regions (:func:`_by_regions`),
+    cut anew with the next seed while their joined plan's mending stalls."""
     t0 = time.perf_counter()
     if workers > 1 and data.k > REGION_UNITS and may_start_workers():
-        parts = regions(data, most_units=REGION_UNITS, seed=seed, deadline=deadline)
-        if parts is not None:
-            found = _by_regions(data, parts, solve=solve, deadline=deadline, seed=seed, solver=solver, threads=threads, workers=workers)
-            if found is not None:
-                found.seconds = time.perf_counter() - t0
-                return found
+        found = _by_regions_until_mended(data, solve=solve, deadline=deadline, seed=seed, solver=solver, threads=threads, workers=workers)
+        if found is not None:
+            found.seconds = time.perf_counter() - t0
+            return found
     best = MendResult(None, None, None)
     for attempt in range(MEND_RESTARTS):
         if deadline is not None and time.perf_counter() > deadline:
@@ -137,6 +136,26 @@ def construct_and_mend(data: ModelInput, *, solve: Callable[..., ModelSolution],
         if best.violation == 0:
             break
     best.seconds = time.perf_counter() - t0
+    return best
+
+
+def _by_regions_until_mended(data: ModelInput, *, solve, deadline: float | None, seed: int, solver: str, threads: int | None, workers: int) -> MendResult | None:
+    """Regions cut with seed ``seed``, ``seed + 1``, … (:data:`MEND_RESTARTS` at most) and mended
+    (:func:`_by_regions`) while the joined plan's mending stalls with time left — other seams give
+    the excess other paths; the result with the least violation, or None when no cut into
+    regions gave a plan at all."""
+    best = None
+    for attempt in range(MEND_RESTARTS):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        parts = regions(data, most_units=REGION_UNITS, seed=seed + attempt, deadline=deadline)
+        found = None if parts is None else _by_regions(data, parts, solve=solve, deadline=deadline, seed=seed + attempt, solver=solver, threads=threads, workers=workers)
+        if found is None:
+            break
+        if best is None or found.violation < best.violation:
+            best = found
+        if best.violation == 0:
+            break
     return best
 
 
