@@ -7,6 +7,7 @@ Usage::
     python bench/bench_scale.py --cases county35 city2000 nh-k10 --time-limit 60 --seeds 3 \\
         --json /tmp/scale.json
     python bench/bench_scale.py --cases all --time-limit 600 --cap 600   # hours on 2 cores
+    python bench/bench_scale.py --cases county40 --tools ours --time-limit 600 --highs-seed 1
 
 Needs the bench extra (``pip install -e '.[bench]'``: GerryChain).  ``--tools ours`` or
 ``--tools gerrychain`` runs one side only.
@@ -397,11 +398,29 @@ def child_main(spec_path: Path) -> int:
         result["load_seconds"] = time.perf_counter() - started
         result["problem"] = describe(problem, spec["room"])
         result["rss_loaded_mb"] = peak_rss_mb(resource.getrusage(resource.RUSAGE_SELF))
+        if spec.get("highs_seed") is not None:
+            seed_highs(spec["highs_seed"])
+            result["highs_seed"] = spec["highs_seed"]
         result.update((run_ours if spec["tool"] == "ours" else run_gerrychain)(problem, spec))
     except Exception as exc:  # a failure is a result: recorded, not raised
         result.update(status="error", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=6))
     Path(spec["result"]).write_text(json.dumps(result, default=str))
     return 0
+
+
+def seed_highs(seed: int) -> None:
+    """Every HiGHS model of this (child) process runs with ``random_seed`` = ``seed`` instead of the
+    engine's fixed 0: an exact search's time varies widely with the seed (county40: 30–71 s over
+    seeds 0–2), so comparing two commits on one seed can mislead.  Set through ``highspy.Highs``
+    because the engine fixes the seed where it builds each model; only this benchmark does this."""
+    import highspy
+
+    set_option = highspy.Highs.setOptionValue
+
+    def seeded(self, name, value):
+        return set_option(self, name, seed if name == "random_seed" else value)
+
+    highspy.Highs.setOptionValue = seeded
 
 
 # --- the parent: spawn, time, measure -----------------------------------------------------------
@@ -499,7 +518,7 @@ def run_case(case: Case, args: argparse.Namespace, opts: dict) -> dict:
     out: dict = {"case": case.name, "description": case.description, "objective": case.objective, "code": code_version()}
     piece_ks = None
     if "ours" in args.tools:
-        spec = dict(base, tool="ours", time_limit=args.time_limit, method=args.method, solver=args.solver, threads=args.threads, workers=args.workers)
+        spec = dict(base, tool="ours", time_limit=args.time_limit, method=args.method, solver=args.solver, threads=args.threads, workers=args.workers, highs_seed=args.highs_seed)
         ours = spawn(spec, args.time_limit + args.grace, args.load_timeout, log)
         out["ours"] = ours
         out["problem"] = ours.get("problem")
@@ -669,6 +688,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--solver", default="highs", help="ours: highs or cbc")
     parser.add_argument("--threads", type=int, default=None, help="ours: solver threads (default: the solver's)")
     parser.add_argument("--workers", type=int, default=None, help="ours: solve(workers=...) when solve takes it")
+    parser.add_argument("--highs-seed", type=int, default=None, help="ours: HiGHS random_seed for every model (default: the engine's 0); exact times vary with it")
     parser.add_argument("--seeds", type=int, default=3, help="GerryChain runs per case (seeds 0..N-1; default 3)")
     parser.add_argument("--cap", type=float, default=600.0, help="GerryChain: seconds per run before it is killed and failed (default 600)")
     parser.add_argument("--max-attempts", type=int, default=None, help="GerryChain: spanning trees per cut before giving up (default GerryChain's, 100,000)")
