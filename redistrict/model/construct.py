@@ -82,14 +82,21 @@ class _Pieces:
             self.soft.lower, self.soft.upper = max(0, self.lower - slack), self.upper + slack
 
 
-def _random_tree(p: _Pieces, nodes: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """BFS order and parent (local indices, -1 at the root) of a random spanning tree of ``nodes``."""
+def _local_edges(p: _Pieces, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The edges among ``nodes`` as local index pairs (row < col), taken once for all the trees
+    of a set: slicing the adjacency was 40 % of a tree's time (91 blocks: 0.14 of 0.36 ms)."""
     sub = p.adj[nodes][:, nodes].tocoo()
     keep = sub.row < sub.col
-    rows, cols = sub.row[keep], sub.col[keep]
+    return sub.row[keep], sub.col[keep]
+
+
+def _random_tree(edges: tuple[np.ndarray, np.ndarray], size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """BFS order and parent (local indices, -1 at the root) of a random spanning tree of a set of
+    ``size`` nodes with these local ``edges`` (:func:`_local_edges`)."""
+    rows, cols = edges
     weights = rng.random(len(rows)) + 1e-9
-    tree = minimum_spanning_tree(coo_matrix((weights, (rows, cols)), shape=(len(nodes), len(nodes))))
-    root = int(rng.integers(len(nodes)))
+    tree = minimum_spanning_tree(coo_matrix((weights, (rows, cols)), shape=(size, size)))
+    root = int(rng.integers(size))
     order, parent = breadth_first_order(tree, root, directed=False, return_predecessors=True)
     parent = np.where(parent < 0, -1, parent)
     return order, parent
@@ -166,10 +173,11 @@ def _split(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, dead
     fits the true bounds, the cut that leaves them by the fewest households (:class:`_Nearest`)."""
     total = int(p.weights[nodes].sum())
     nearest = _Nearest(p, nodes, k, total) if p.soft is not None else None
+    edges = _local_edges(p, nodes)
     for _ in range(TREES_PER_SPLIT):
         if deadline is not None and time.perf_counter() > deadline:
             return None
-        order, parent = _random_tree(p, nodes, rng)
+        order, parent = _random_tree(edges, len(nodes), rng)
         if len(order) != len(nodes):
             return None  # the set is not connected: no tree spans it
         sums = _subtree_sums(order, parent, p.weights[nodes])
@@ -271,7 +279,7 @@ def _tuned_cut(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator) 
     nbrs = [[local[u] for u in indices[indptr[v] : indptr[v + 1]].tolist() if u in local] for v in nodes.tolist()]
     weight = p.weights[nodes].tolist()
     pinned = set(local[v] for v in p.same.ravel().tolist() if v in local)
-    order, parent = _random_tree(p, nodes, rng)
+    order, parent = _random_tree(_local_edges(p, nodes), len(nodes), rng)
     sums = _subtree_sums(order, parent, p.weights[nodes])
     gap = np.maximum(lo - sums, sums - hi)
     gap[parent < 0] = np.iinfo(np.int64).max
@@ -452,10 +460,11 @@ def _roomiest_cut(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generato
     is one its mending cannot finish."""
     total = int(p.weights[nodes].sum())
     best = None
+    edges = _local_edges(p, nodes)
     for _ in range(REGION_TREES):
         if deadline is not None and time.perf_counter() > deadline and best is not None:
             break
-        order, parent = _random_tree(p, nodes, rng)
+        order, parent = _random_tree(edges, len(nodes), rng)
         if len(order) != len(nodes):
             return None  # the set is not connected: no tree spans it
         sums = _subtree_sums(order, parent, p.weights[nodes])
