@@ -116,40 +116,25 @@ def construct_and_mend(data: ModelInput, *, solve: Callable[..., ModelSolution],
     > 1 a piece of more than :data:`REGION_UNITS` units goes by regions (:func:`_by_regions`),
     cut anew with the next seed while their joined plan's mending stalls."""
     t0 = time.perf_counter()
+    options = {"solve": solve, "deadline": deadline, "solver": solver, "threads": threads}
+    found = None
     if workers > 1 and data.k > REGION_UNITS and may_start_workers():
-        found = _by_regions_until_mended(data, solve=solve, deadline=deadline, seed=seed, solver=solver, threads=threads, workers=workers)
-        if found is not None:
-            found.seconds = time.perf_counter() - t0
-            return found
-    best = MendResult(None, None, None)
-    for attempt in range(MEND_RESTARTS):
-        if deadline is not None and time.perf_counter() > deadline:
-            break
-        label = _constructed(data, seed + attempt, deadline)
-        if label is None:
-            break  # the graph or its candidates leave no plan of k connected units at all
-        constructed = centres_of(data, label)
-        result = mend(data, constructed, solve=solve, deadline=deadline, solver=solver, threads=threads)
-        result.widened_by = plan_violation(data, constructed)
-        if best.violation is None or result.violation < best.violation:
-            best = result
-        if best.violation == 0:
-            break
-    best.seconds = time.perf_counter() - t0
-    return best
+        found = _least_violation(lambda s: _regions_attempt(data, seed=s, workers=workers, **options), seed, deadline)
+    if found is None:
+        found = _least_violation(lambda s: _whole_attempt(data, seed=s, **options), seed, deadline) or MendResult(None, None, None)
+    found.seconds = time.perf_counter() - t0
+    return found
 
 
-def _by_regions_until_mended(data: ModelInput, *, solve, deadline: float | None, seed: int, solver: str, threads: int | None, workers: int) -> MendResult | None:
-    """Regions cut with seed ``seed``, ``seed + 1``, … (:data:`MEND_RESTARTS` at most) and mended
-    (:func:`_by_regions`) while the joined plan's mending stalls with time left — other seams give
-    the excess other paths; the result with the least violation, or None when no cut into
-    regions gave a plan at all."""
+def _least_violation(attempt: Callable[[int], MendResult | None], seed: int, deadline: float | None) -> MendResult | None:
+    """``attempt(seed)``, ``attempt(seed + 1)``, … (:data:`MEND_RESTARTS` at most) while mending
+    stalls and time is left; the result with the least violation, or None when the first attempt
+    gives nothing (an attempt that gives nothing ends the restarts)."""
     best = None
-    for attempt in range(MEND_RESTARTS):
+    for i in range(MEND_RESTARTS):
         if deadline is not None and time.perf_counter() > deadline:
             break
-        parts = regions(data, most_units=REGION_UNITS, seed=seed + attempt, deadline=deadline)
-        found = None if parts is None else _by_regions(data, parts, solve=solve, deadline=deadline, seed=seed + attempt, solver=solver, threads=threads, workers=workers)
+        found = attempt(seed + i)
         if found is None:
             break
         if best is None or found.violation < best.violation:
@@ -157,6 +142,26 @@ def _by_regions_until_mended(data: ModelInput, *, solve, deadline: float | None,
         if best.violation == 0:
             break
     return best
+
+
+def _whole_attempt(data: ModelInput, *, seed: int, solve, deadline: float | None, solver: str, threads: int | None) -> MendResult | None:
+    """One seed constructed (:func:`_constructed`) and mended whole; None when the graph or its
+    candidates leave no plan of k connected units at all."""
+    label = _constructed(data, seed, deadline)
+    if label is None:
+        return None
+    constructed = centres_of(data, label)
+    result = mend(data, constructed, solve=solve, deadline=deadline, solver=solver, threads=threads)
+    result.widened_by = plan_violation(data, constructed)
+    return result
+
+
+def _regions_attempt(data: ModelInput, *, seed: int, workers: int, **options) -> MendResult | None:
+    """One seed's cut into regions (:func:`~redistrict.model.construct.regions`), mended by
+    :func:`_by_regions` — cut anew with the next seed while the joined plan's mending stalls, as
+    other seams give the excess other paths; None when no cut or no region's plan came."""
+    parts = regions(data, most_units=REGION_UNITS, seed=seed, deadline=options["deadline"])
+    return None if parts is None else _by_regions(data, parts, seed=seed, workers=workers, **options)
 
 
 def _by_regions(data: ModelInput, parts: list[tuple[np.ndarray, int]], *, solve, deadline: float | None, seed: int, solver: str, threads: int | None, workers: int) -> MendResult | None:
