@@ -102,6 +102,15 @@ def _random_tree(edges: tuple[np.ndarray, np.ndarray], size: int, rng: np.random
     return order, parent
 
 
+def _tree_with_sums(p: _Pieces, nodes: np.ndarray, edges: tuple[np.ndarray, np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, ...] | None:
+    """A random spanning tree of ``nodes`` as (order, parent, households and candidate centres in
+    each subtree), or None when the set is not connected."""
+    order, parent = _random_tree(edges, len(nodes), rng)
+    if len(order) != len(nodes):
+        return None
+    return order, parent, _subtree_sums(order, parent, p.weights[nodes]), _subtree_sums(order, parent, p.is_candidate[nodes])
+
+
 def _subtree_sums(order: np.ndarray, parent: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Sum of ``values`` over each node's subtree (nodes in BFS ``order``, children after parents)."""
     sums = values.astype(np.int64).copy()
@@ -177,11 +186,10 @@ def _split(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generator, dead
     for _ in range(TREES_PER_SPLIT):
         if deadline is not None and time.perf_counter() > deadline:
             return None
-        order, parent = _random_tree(edges, len(nodes), rng)
-        if len(order) != len(nodes):
+        tree = _tree_with_sums(p, nodes, edges, rng)
+        if tree is None:
             return None  # the set is not connected: no tree spans it
-        sums = _subtree_sums(order, parent, p.weights[nodes])
-        cands = _subtree_sums(order, parent, p.is_candidate[nodes])
+        order, parent, sums, cands = tree
         cut = _tree_cut(p, nodes, k, total, order, parent, sums, cands)
         if cut is not None:
             return cut[:2]
@@ -464,11 +472,10 @@ def _roomiest_cut(p: _Pieces, nodes: np.ndarray, k: int, rng: np.random.Generato
     for _ in range(REGION_TREES):
         if deadline is not None and time.perf_counter() > deadline and best is not None:
             break
-        order, parent = _random_tree(edges, len(nodes), rng)
-        if len(order) != len(nodes):
+        tree = _tree_with_sums(p, nodes, edges, rng)
+        if tree is None:
             return None  # the set is not connected: no tree spans it
-        sums = _subtree_sums(order, parent, p.weights[nodes])
-        cut = _tree_cut(p, nodes, k, total, order, parent, sums, _subtree_sums(order, parent, p.is_candidate[nodes]))
+        cut = _tree_cut(p, nodes, k, total, *tree)
         if cut is not None and (best is None or cut[2] > best[2]):
             best = cut
     return None if best is None else best[:2]
